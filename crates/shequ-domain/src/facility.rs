@@ -1,0 +1,322 @@
+//! Community comprehensive service facilities (社区综合服务设施): attributes, lifecycle and validation.
+
+use std::collections::BTreeSet;
+
+use crate::division::DivisionCode;
+use crate::opening_hours::OpeningHours;
+use crate::uscc::Uscc;
+use crate::violation::Violations;
+
+/// The plan's target share of floor area given over to residents' activities.
+pub const ACTIVITY_SHARE_THRESHOLD: f64 = 0.6;
+
+/// Generous upper bound on a facility's floor area; beyond it a value is a unit mistake.
+const MAX_FLOOR_AREA_M2: f64 = 1_000_000.0;
+const MAX_NAME_CHARS: usize = 200;
+const MAX_ADDRESS_CHARS: usize = 500;
+/// Upper bound on counts (terminals, staff) at one facility.
+const MAX_COUNT: u32 = 100_000;
+
+/// Lifecycle of a facility; only [`FacilityStatus::InService`] counts towards the indicators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FacilityStatus {
+    Planned,
+    UnderConstruction,
+    InService,
+    Suspended,
+    Closed,
+}
+
+impl FacilityStatus {
+    pub const ALL: [FacilityStatus; 5] =
+        [Self::Planned, Self::UnderConstruction, Self::InService, Self::Suspended, Self::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::UnderConstruction => "under_construction",
+            Self::InService => "in_service",
+            Self::Suspended => "suspended",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Allowed moves: forward through construction into service, in and out of suspension, and
+    /// closing from anywhere. Closed is final: a reopened facility is a new record.
+    pub fn can_become(self, next: Self) -> bool {
+        use FacilityStatus::*;
+        self == next
+            || matches!(
+                (self, next),
+                (Planned, UnderConstruction | InService | Closed)
+                    | (UnderConstruction, Planned | InService | Closed)
+                    | (InService, Suspended | Closed)
+                    | (Suspended, InService | Closed)
+            )
+    }
+}
+
+/// The service catalogue of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceKind {
+    ElderlyCare,
+    Childcare,
+    Employment,
+    DisabilityHelp,
+    MinorsCare,
+    Health,
+    PsychologicalSupport,
+    Emergency,
+    GovernmentServices,
+    Convenience,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 10] = [
+        Self::ElderlyCare,
+        Self::Childcare,
+        Self::Employment,
+        Self::DisabilityHelp,
+        Self::MinorsCare,
+        Self::Health,
+        Self::PsychologicalSupport,
+        Self::Emergency,
+        Self::GovernmentServices,
+        Self::Convenience,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ElderlyCare => "elderly_care",
+            Self::Childcare => "childcare",
+            Self::Employment => "employment",
+            Self::DisabilityHelp => "disability_help",
+            Self::MinorsCare => "minors_care",
+            Self::Health => "health",
+            Self::PsychologicalSupport => "psychological_support",
+            Self::Emergency => "emergency",
+            Self::GovernmentServices => "government_services",
+            Self::Convenience => "convenience",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The plan's own word for the service.
+    pub fn chinese_name(self) -> &'static str {
+        match self {
+            Self::ElderlyCare => "养老",
+            Self::Childcare => "托育",
+            Self::Employment => "就业",
+            Self::DisabilityHelp => "助残",
+            Self::MinorsCare => "未成年人关爱",
+            Self::Health => "医疗卫生",
+            Self::PsychologicalSupport => "社会心理",
+            Self::Emergency => "应急",
+            Self::GovernmentServices => "政务服务",
+            Self::Convenience => "便民",
+        }
+    }
+}
+
+/// WGS-84 coordinates in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StaffCounts {
+    /// 社区工作者
+    pub community_workers: u32,
+    /// 社会工作者 (professional social workers)
+    pub social_workers: u32,
+}
+
+/// Everything a caller states about a facility; the registry adds identity, revision and history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacilitySpec {
+    pub display_name: String,
+    pub leaf_unit: DivisionCode,
+    pub address: String,
+    pub location: Option<Coordinates>,
+    pub status: FacilityStatus,
+    pub total_floor_area_m2: f64,
+    pub activity_area_m2: f64,
+    pub opening_hours: OpeningHours,
+    pub services: BTreeSet<ServiceKind>,
+    pub online_24h_services: BTreeSet<ServiceKind>,
+    pub self_service_terminals: u32,
+    pub staff: StaffCounts,
+    pub operator_name: String,
+    pub operator_uscc: Option<Uscc>,
+}
+
+impl FacilitySpec {
+    /// Checks the rules that involve values already parsed into domain types. Field names are the
+    /// attribute names, for the caller to prefix with the request's path.
+    pub fn validate(&self) -> Result<(), Violations> {
+        let mut v = Violations::new();
+        let name_chars = self.display_name.trim().chars().count();
+        if name_chars == 0 {
+            v.push("display_name", "must not be empty");
+        } else if name_chars > MAX_NAME_CHARS {
+            v.push("display_name", format!("must be at most {MAX_NAME_CHARS} characters"));
+        }
+        if self.address.chars().count() > MAX_ADDRESS_CHARS {
+            v.push("address", format!("must be at most {MAX_ADDRESS_CHARS} characters"));
+        }
+        if let Some(loc) = self.location {
+            if !(loc.latitude.is_finite() && (-90.0..=90.0).contains(&loc.latitude)) {
+                v.push("location.latitude", "must be between -90 and 90 degrees");
+            }
+            if !(loc.longitude.is_finite() && (-180.0..=180.0).contains(&loc.longitude)) {
+                v.push("location.longitude", "must be between -180 and 180 degrees");
+            }
+        }
+        let total = self.total_floor_area_m2;
+        let total_ok = total.is_finite() && total > 0.0 && total <= MAX_FLOOR_AREA_M2;
+        if !total_ok {
+            v.push(
+                "total_floor_area_m2",
+                format!("must be greater than 0 and at most {MAX_FLOOR_AREA_M2} m²"),
+            );
+        }
+        let activity = self.activity_area_m2;
+        if !(activity.is_finite() && activity >= 0.0) {
+            v.push("activity_area_m2", "must be 0 or more");
+        } else if total_ok && activity > total {
+            v.push("activity_area_m2", "must not exceed `total_floor_area_m2`");
+        }
+        for (field, n) in [
+            ("self_service_terminals", self.self_service_terminals),
+            ("staff.community_workers", self.staff.community_workers),
+            ("staff.social_workers", self.staff.social_workers),
+        ] {
+            if n > MAX_COUNT {
+                v.push(field, format!("must be at most {MAX_COUNT}"));
+            }
+        }
+        if self.operator_name.chars().count() > MAX_NAME_CHARS {
+            v.push("operator_name", format!("must be at most {MAX_NAME_CHARS} characters"));
+        }
+        v.into_result(())
+    }
+
+    /// Activity area over total floor area, in [0, 1].
+    pub fn activity_share(&self) -> f64 {
+        if self.total_floor_area_m2 > 0.0 { self.activity_area_m2 / self.total_floor_area_m2 } else { 0.0 }
+    }
+
+    pub fn meets_activity_share(&self) -> bool {
+        // Compare on the areas, not the rounded share, so 60 of 100 m² passes exactly.
+        self.activity_area_m2 >= ACTIVITY_SHARE_THRESHOLD * self.total_floor_area_m2 - 1e-9
+    }
+
+    pub fn min_daily_open_minutes(&self) -> u32 {
+        self.opening_hours.min_daily_minutes()
+    }
+
+    pub fn meets_opening_hours(&self) -> bool {
+        self.opening_hours.meets_daily_minimum()
+    }
+
+    pub fn offers_online_24h(&self) -> bool {
+        !self.online_24h_services.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> FacilitySpec {
+        FacilitySpec {
+            display_name: "多福巷社区党群服务中心".into(),
+            leaf_unit: DivisionCode::parse("110101001001").unwrap(),
+            address: "北京市东城区多福巷 1 号".into(),
+            location: Some(Coordinates { latitude: 39.92, longitude: 116.41 }),
+            status: FacilityStatus::InService,
+            total_floor_area_m2: 500.0,
+            activity_area_m2: 300.0,
+            opening_hours: OpeningHours::from_raw(
+                &(1..=7).map(|d| (d, 8 * 60, 17 * 60)).collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            services: [ServiceKind::ElderlyCare, ServiceKind::Health].into(),
+            online_24h_services: [ServiceKind::GovernmentServices].into(),
+            self_service_terminals: 1,
+            staff: StaffCounts { community_workers: 9, social_workers: 2 },
+            operator_name: String::new(),
+            operator_uscc: None,
+        }
+    }
+
+    #[test]
+    fn a_complete_facility_is_valid_and_compliant() {
+        let f = sample();
+        f.validate().unwrap();
+        assert!(f.meets_activity_share());
+        assert!(f.meets_opening_hours());
+        assert!(f.offers_online_24h());
+        assert_eq!(f.min_daily_open_minutes(), 540);
+    }
+
+    #[test]
+    fn activity_share_boundary_is_inclusive() {
+        let mut f = sample();
+        f.total_floor_area_m2 = 333.3;
+        f.activity_area_m2 = 199.98;
+        assert!(f.meets_activity_share());
+        f.activity_area_m2 = 199.9;
+        assert!(!f.meets_activity_share());
+    }
+
+    #[test]
+    fn areas_are_checked() {
+        let mut f = sample();
+        f.activity_area_m2 = 600.0;
+        assert_eq!(f.validate().unwrap_err().iter().next().unwrap().field, "activity_area_m2");
+        f.total_floor_area_m2 = 0.0;
+        f.activity_area_m2 = 0.0;
+        assert_eq!(f.validate().unwrap_err().iter().next().unwrap().field, "total_floor_area_m2");
+        f.total_floor_area_m2 = f64::NAN;
+        assert!(f.validate().is_err());
+    }
+
+    #[test]
+    fn coordinates_and_names_are_checked() {
+        let mut f = sample();
+        f.location = Some(Coordinates { latitude: 91.0, longitude: 181.0 });
+        f.display_name = "  ".into();
+        let fields: Vec<_> = f.validate().unwrap_err().iter().map(|v| v.field.clone()).collect();
+        assert_eq!(fields, ["display_name", "location.latitude", "location.longitude"]);
+    }
+
+    #[test]
+    fn lifecycle_moves() {
+        use FacilityStatus::*;
+        assert!(Planned.can_become(InService));
+        assert!(InService.can_become(Suspended));
+        assert!(Suspended.can_become(InService));
+        assert!(!Closed.can_become(InService));
+        assert!(!InService.can_become(Planned));
+        assert!(Closed.can_become(Closed));
+        assert_eq!(FacilityStatus::parse("under_construction"), Some(UnderConstruction));
+    }
+
+    #[test]
+    fn catalogue_round_trips() {
+        for k in ServiceKind::ALL {
+            assert_eq!(ServiceKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ServiceKind::parse("karaoke"), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! Pure domain model of the urban-rural community service system: no I/O, no async, no wire formats.
+//!
+//! Everything here is deterministic and unit-tested: division codes and the leaf-unit kind, the unified
+//! social credit code check, opening-hours arithmetic, facility validation and the indicator
+//! trajectory and status rules of the plan monitor.
+
+pub mod division;
+pub mod facility;
+pub mod indicator;
+pub mod opening_hours;
+pub mod uscc;
+pub mod violation;
+
+pub use division::{DivisionCode, DivisionCodeError, DivisionLevel, LeafUnitKind};
+pub use facility::{
+    ACTIVITY_SHARE_THRESHOLD, Coordinates, FacilitySpec, FacilityStatus, ServiceKind, StaffCounts,
+};
+pub use indicator::{Direction, Status, Trajectory, satisfaction_score};
+pub use opening_hours::{DayOfWeek, MIN_DAILY_OPEN_MINUTES, OpeningHours, OpeningInterval};
+pub use uscc::{Uscc, UsccError};
+pub use violation::{FieldViolation, Violations};
