@@ -7,7 +7,11 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["shequ/common/v1/common.proto", "shequ/registry/v1/division.proto", "shequ/registry/v1/facility.proto"];
+    let files = [
+        "shequ/common/v1/common.proto",
+        "shequ/registry/v1/division.proto",
+        "shequ/registry/v1/facility.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }

@@ -39,7 +39,9 @@ impl DivisionCode {
             12 => 0,
             _ => return Err(DivisionCodeError::Length(text.to_owned())),
         };
-        let value: u64 = t.parse().map_err(|_| DivisionCodeError::NotDigits(text.to_owned()))?;
+        let value: u64 = t
+            .parse()
+            .map_err(|_| DivisionCodeError::NotDigits(text.to_owned()))?;
         let code = value * 10u64.pow(pad);
         if code < 10_000_000_000 {
             return Err(DivisionCodeError::Zero(text.to_owned()));
@@ -105,8 +107,13 @@ pub enum DivisionLevel {
 }
 
 impl DivisionLevel {
-    pub const ALL: [DivisionLevel; 5] =
-        [Self::Province, Self::Prefecture, Self::County, Self::Township, Self::Village];
+    pub const ALL: [DivisionLevel; 5] = [
+        Self::Province,
+        Self::Prefecture,
+        Self::County,
+        Self::Township,
+        Self::Village,
+    ];
 
     pub fn from_number(n: i64) -> Option<Self> {
         match n {
@@ -142,11 +149,13 @@ pub enum LeafUnitKind {
 }
 
 impl LeafUnitKind {
-    /// The bundled data has no explicit kind: a name that contains 居委会 or ends in 社区 is a
-    /// community, everything else a village. Imports and edits may override it.
+    /// The bundled data has no explicit kind: a name that contains 居委会 (or its long form
+    /// 居民委员会, residents' committee) or ends in 社区 is a community, everything else a village.
+    /// Imports and edits may override it.
     pub fn infer_from_name(name: &str) -> Self {
         let name = name.trim();
-        if name.contains("居委会") || name.ends_with("社区") {
+        if name.contains("居委会") || name.contains("居民委员会") || name.ends_with("社区")
+        {
             Self::Community
         } else {
             Self::Village
@@ -175,20 +184,50 @@ mod tests {
 
     #[test]
     fn pads_short_forms() {
-        assert_eq!(DivisionCode::parse("11").unwrap().to_string(), "110000000000");
-        assert_eq!(DivisionCode::parse("1101").unwrap().to_string(), "110100000000");
-        assert_eq!(DivisionCode::parse("110101").unwrap().to_string(), "110101000000");
-        assert_eq!(DivisionCode::parse("110101001").unwrap().to_string(), "110101001000");
-        assert_eq!(DivisionCode::parse("110101001001").unwrap().as_u64(), 110_101_001_001);
+        assert_eq!(
+            DivisionCode::parse("11").unwrap().to_string(),
+            "110000000000"
+        );
+        assert_eq!(
+            DivisionCode::parse("1101").unwrap().to_string(),
+            "110100000000"
+        );
+        assert_eq!(
+            DivisionCode::parse("110101").unwrap().to_string(),
+            "110101000000"
+        );
+        assert_eq!(
+            DivisionCode::parse("110101001").unwrap().to_string(),
+            "110101001000"
+        );
+        assert_eq!(
+            DivisionCode::parse("110101001001").unwrap().as_u64(),
+            110_101_001_001
+        );
     }
 
     #[test]
     fn rejects_malformed_codes() {
-        assert!(matches!(DivisionCode::parse("1101011"), Err(DivisionCodeError::Length(_))));
-        assert!(matches!(DivisionCode::parse("11a1"), Err(DivisionCodeError::NotDigits(_))));
-        assert!(matches!(DivisionCode::parse(""), Err(DivisionCodeError::NotDigits(_))));
-        assert!(matches!(DivisionCode::parse("-1"), Err(DivisionCodeError::NotDigits(_))));
-        assert!(matches!(DivisionCode::parse("000000"), Err(DivisionCodeError::Zero(_))));
+        assert!(matches!(
+            DivisionCode::parse("1101011"),
+            Err(DivisionCodeError::Length(_))
+        ));
+        assert!(matches!(
+            DivisionCode::parse("11a1"),
+            Err(DivisionCodeError::NotDigits(_))
+        ));
+        assert!(matches!(
+            DivisionCode::parse(""),
+            Err(DivisionCodeError::NotDigits(_))
+        ));
+        assert!(matches!(
+            DivisionCode::parse("-1"),
+            Err(DivisionCodeError::NotDigits(_))
+        ));
+        assert!(matches!(
+            DivisionCode::parse("000000"),
+            Err(DivisionCodeError::Zero(_))
+        ));
         assert!(DivisionCode::from_u64(99).is_err());
         assert!(DivisionCode::from_u64(1_000_000_000_000).is_err());
     }
@@ -203,17 +242,43 @@ mod tests {
 
     #[test]
     fn infers_leaf_kind_from_name() {
-        assert_eq!(LeafUnitKind::infer_from_name("多福巷社区居委会"), LeafUnitKind::Community);
-        assert_eq!(LeafUnitKind::infer_from_name("银闸社区"), LeafUnitKind::Community);
-        assert_eq!(LeafUnitKind::infer_from_name("东坝村委会"), LeafUnitKind::Village);
-        assert_eq!(LeafUnitKind::infer_from_name("巴彦嘎查"), LeafUnitKind::Village);
+        assert_eq!(
+            LeafUnitKind::infer_from_name("多福巷社区居委会"),
+            LeafUnitKind::Community
+        );
+        assert_eq!(
+            LeafUnitKind::infer_from_name("银闸社区"),
+            LeafUnitKind::Community
+        );
+        assert_eq!(
+            LeafUnitKind::infer_from_name("杨岗社区居民委员会"),
+            LeafUnitKind::Community
+        );
+        assert_eq!(
+            LeafUnitKind::infer_from_name("杨岗村民委员会"),
+            LeafUnitKind::Village
+        );
+        assert_eq!(
+            LeafUnitKind::infer_from_name("东坝村委会"),
+            LeafUnitKind::Village
+        );
+        assert_eq!(
+            LeafUnitKind::infer_from_name("巴彦嘎查"),
+            LeafUnitKind::Village
+        );
         // 社区 inside a name that ends otherwise is not enough.
-        assert_eq!(LeafUnitKind::infer_from_name("社区村村委会"), LeafUnitKind::Village);
+        assert_eq!(
+            LeafUnitKind::infer_from_name("社区村村委会"),
+            LeafUnitKind::Village
+        );
     }
 
     #[test]
     fn levels_know_their_parent() {
-        assert_eq!(DivisionLevel::Village.parent(), Some(DivisionLevel::Township));
+        assert_eq!(
+            DivisionLevel::Village.parent(),
+            Some(DivisionLevel::Township)
+        );
         assert_eq!(DivisionLevel::Province.parent(), None);
         assert_eq!(DivisionLevel::from_number(6), None);
         assert!(DivisionLevel::Village.is_leaf());

@@ -28,8 +28,13 @@ pub enum FacilityStatus {
 }
 
 impl FacilityStatus {
-    pub const ALL: [FacilityStatus; 5] =
-        [Self::Planned, Self::UnderConstruction, Self::InService, Self::Suspended, Self::Closed];
+    pub const ALL: [FacilityStatus; 5] = [
+        Self::Planned,
+        Self::UnderConstruction,
+        Self::InService,
+        Self::Suspended,
+        Self::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -168,10 +173,16 @@ impl FacilitySpec {
         if name_chars == 0 {
             v.push("display_name", "must not be empty");
         } else if name_chars > MAX_NAME_CHARS {
-            v.push("display_name", format!("must be at most {MAX_NAME_CHARS} characters"));
+            v.push(
+                "display_name",
+                format!("must be at most {MAX_NAME_CHARS} characters"),
+            );
         }
         if self.address.chars().count() > MAX_ADDRESS_CHARS {
-            v.push("address", format!("must be at most {MAX_ADDRESS_CHARS} characters"));
+            v.push(
+                "address",
+                format!("must be at most {MAX_ADDRESS_CHARS} characters"),
+            );
         }
         if let Some(loc) = self.location {
             if !(loc.latitude.is_finite() && (-90.0..=90.0).contains(&loc.latitude)) {
@@ -205,14 +216,21 @@ impl FacilitySpec {
             }
         }
         if self.operator_name.chars().count() > MAX_NAME_CHARS {
-            v.push("operator_name", format!("must be at most {MAX_NAME_CHARS} characters"));
+            v.push(
+                "operator_name",
+                format!("must be at most {MAX_NAME_CHARS} characters"),
+            );
         }
         v.into_result(())
     }
 
     /// Activity area over total floor area, in [0, 1].
     pub fn activity_share(&self) -> f64 {
-        if self.total_floor_area_m2 > 0.0 { self.activity_area_m2 / self.total_floor_area_m2 } else { 0.0 }
+        if self.total_floor_area_m2 > 0.0 {
+            self.activity_area_m2 / self.total_floor_area_m2
+        } else {
+            0.0
+        }
     }
 
     pub fn meets_activity_share(&self) -> bool {
@@ -242,7 +260,10 @@ mod tests {
             display_name: "多福巷社区党群服务中心".into(),
             leaf_unit: DivisionCode::parse("110101001001").unwrap(),
             address: "北京市东城区多福巷 1 号".into(),
-            location: Some(Coordinates { latitude: 39.92, longitude: 116.41 }),
+            location: Some(Coordinates {
+                latitude: 39.92,
+                longitude: 116.41,
+            }),
             status: FacilityStatus::InService,
             total_floor_area_m2: 500.0,
             activity_area_m2: 300.0,
@@ -253,7 +274,10 @@ mod tests {
             services: [ServiceKind::ElderlyCare, ServiceKind::Health].into(),
             online_24h_services: [ServiceKind::GovernmentServices].into(),
             self_service_terminals: 1,
-            staff: StaffCounts { community_workers: 9, social_workers: 2 },
+            staff: StaffCounts {
+                community_workers: 9,
+                social_workers: 2,
+            },
             operator_name: String::new(),
             operator_uscc: None,
         }
@@ -283,10 +307,16 @@ mod tests {
     fn areas_are_checked() {
         let mut f = sample();
         f.activity_area_m2 = 600.0;
-        assert_eq!(f.validate().unwrap_err().iter().next().unwrap().field, "activity_area_m2");
+        assert_eq!(
+            f.validate().unwrap_err().iter().next().unwrap().field,
+            "activity_area_m2"
+        );
         f.total_floor_area_m2 = 0.0;
         f.activity_area_m2 = 0.0;
-        assert_eq!(f.validate().unwrap_err().iter().next().unwrap().field, "total_floor_area_m2");
+        assert_eq!(
+            f.validate().unwrap_err().iter().next().unwrap().field,
+            "total_floor_area_m2"
+        );
         f.total_floor_area_m2 = f64::NAN;
         assert!(f.validate().is_err());
     }
@@ -294,10 +324,21 @@ mod tests {
     #[test]
     fn coordinates_and_names_are_checked() {
         let mut f = sample();
-        f.location = Some(Coordinates { latitude: 91.0, longitude: 181.0 });
+        f.location = Some(Coordinates {
+            latitude: 91.0,
+            longitude: 181.0,
+        });
         f.display_name = "  ".into();
-        let fields: Vec<_> = f.validate().unwrap_err().iter().map(|v| v.field.clone()).collect();
-        assert_eq!(fields, ["display_name", "location.latitude", "location.longitude"]);
+        let fields: Vec<_> = f
+            .validate()
+            .unwrap_err()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(
+            fields,
+            ["display_name", "location.latitude", "location.longitude"]
+        );
     }
 
     #[test]
@@ -309,7 +350,10 @@ mod tests {
         assert!(!Closed.can_become(InService));
         assert!(!InService.can_become(Planned));
         assert!(Closed.can_become(Closed));
-        assert_eq!(FacilityStatus::parse("under_construction"), Some(UnderConstruction));
+        assert_eq!(
+            FacilityStatus::parse("under_construction"),
+            Some(UnderConstruction)
+        );
     }
 
     #[test]

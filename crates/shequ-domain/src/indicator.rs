@@ -60,7 +60,8 @@ impl Trajectory {
 
     /// expected(t) = baseline + (target − baseline) × f
     pub fn expected(&self, date: NaiveDate) -> f64 {
-        self.baseline_value + (self.target_value - self.baseline_value) * self.elapsed_fraction(date)
+        self.baseline_value
+            + (self.target_value - self.baseline_value) * self.elapsed_fraction(date)
     }
 
     /// Status of `value` on `date`; `None` (the value cannot be computed) is no data.
@@ -73,8 +74,12 @@ impl Trajectory {
             Direction::HigherIsBetter => 1.0,
             Direction::LowerIsBetter => -1.0,
         };
-        let (v, base, target, expected) =
-            (sign * v, sign * self.baseline_value, sign * self.target_value, sign * self.expected(date));
+        let (v, base, target, expected) = (
+            sign * v,
+            sign * self.baseline_value,
+            sign * self.target_value,
+            sign * self.expected(date),
+        );
         if v >= target - EPSILON {
             Status::Achieved
         } else if v >= expected - EPSILON {

@@ -30,7 +30,9 @@ impl DayOfWeek {
     ];
 
     pub fn from_number(n: i64) -> Option<Self> {
-        Self::ALL.get(usize::try_from(n.checked_sub(1)?).ok()?).copied()
+        Self::ALL
+            .get(usize::try_from(n.checked_sub(1)?).ok()?)
+            .copied()
     }
 
     pub fn number(self) -> u8 {
@@ -68,7 +70,10 @@ impl OpeningHours {
         for (i, &(day, open, close)) in raw.iter().enumerate() {
             let at = format!("[{i}]");
             let Some(day) = DayOfWeek::from_number(day) else {
-                violations.push(format!("{at}.day"), "must be a day of the week, monday to sunday");
+                violations.push(
+                    format!("{at}.day"),
+                    "must be a day of the week, monday to sunday",
+                );
                 continue;
             };
             let in_day = |m: i64| (0..=i64::from(MINUTES_PER_DAY)).contains(&m);
@@ -87,7 +92,14 @@ impl OpeningHours {
                 );
                 continue;
             }
-            intervals.push((i, OpeningInterval { day, open_minute: open as u16, close_minute: close as u16 }));
+            intervals.push((
+                i,
+                OpeningInterval {
+                    day,
+                    open_minute: open as u16,
+                    close_minute: close as u16,
+                },
+            ));
         }
         intervals.sort_by_key(|(_, iv)| *iv);
         for pair in intervals.windows(2) {
@@ -96,7 +108,9 @@ impl OpeningHours {
                 violations.push(format!("[{j}]"), "overlaps another opening on the same day");
             }
         }
-        violations.into_result(Self { intervals: intervals.into_iter().map(|(_, iv)| iv).collect() })
+        violations.into_result(Self {
+            intervals: intervals.into_iter().map(|(_, iv)| iv).collect(),
+        })
     }
 
     pub fn intervals(&self) -> &[OpeningInterval] {
@@ -105,12 +119,20 @@ impl OpeningHours {
 
     /// Minutes open on one day.
     pub fn daily_minutes(&self, day: DayOfWeek) -> u32 {
-        self.intervals.iter().filter(|iv| iv.day == day).map(OpeningInterval::minutes).sum()
+        self.intervals
+            .iter()
+            .filter(|iv| iv.day == day)
+            .map(OpeningInterval::minutes)
+            .sum()
     }
 
     /// The least-open day of the week; a day with no opening counts as zero.
     pub fn min_daily_minutes(&self) -> u32 {
-        DayOfWeek::ALL.iter().map(|&d| self.daily_minutes(d)).min().unwrap_or(0)
+        DayOfWeek::ALL
+            .iter()
+            .map(|&d| self.daily_minutes(d))
+            .min()
+            .unwrap_or(0)
     }
 
     pub fn meets_daily_minimum(&self) -> bool {
@@ -159,9 +181,18 @@ mod tests {
 
     #[test]
     fn names_the_offending_interval() {
-        let err = OpeningHours::from_raw(&[(1, 480, 720), (8, 0, 10), (2, 600, 540), (1, 700, 900), (3, -1, 5)])
-            .unwrap_err();
+        let err = OpeningHours::from_raw(&[
+            (1, 480, 720),
+            (8, 0, 10),
+            (2, 600, 540),
+            (1, 700, 900),
+            (3, -1, 5),
+        ])
+        .unwrap_err();
         let fields: Vec<_> = err.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["[1].day", "[2].close_minute", "[4].open_minute", "[3]"]);
+        assert_eq!(
+            fields,
+            ["[1].day", "[2].close_minute", "[4].open_minute", "[3]"]
+        );
     }
 }

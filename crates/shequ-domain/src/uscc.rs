@@ -3,7 +3,9 @@
 use std::fmt;
 
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// A code whose check character has been verified.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,16 +30,22 @@ impl Uscc {
         }
         let mut values = [0u32; 18];
         for (i, &c) in chars.iter().enumerate() {
-            values[i] = ALPHABET
-                .iter()
-                .position(|&a| char::from(a) == c)
-                .ok_or(UsccError::Character { position: i + 1, character: c })?
-                as u32;
+            values[i] =
+                ALPHABET
+                    .iter()
+                    .position(|&a| char::from(a) == c)
+                    .ok_or(UsccError::Character {
+                        position: i + 1,
+                        character: c,
+                    })? as u32;
         }
         let sum: u32 = WEIGHTS.iter().zip(values).map(|(w, v)| w * v).sum();
         let expected = char::from(ALPHABET[((31 - sum % 31) % 31) as usize]);
         if chars[17] != expected {
-            return Err(UsccError::Check { found: chars[17], expected });
+            return Err(UsccError::Check {
+                found: chars[17],
+                expected,
+            });
         }
         Ok(Self(text.to_owned()))
     }
@@ -68,7 +76,10 @@ mod tests {
     fn rejects_a_wrong_check_character() {
         assert_eq!(
             Uscc::parse("91350100M000100Y44"),
-            Err(UsccError::Check { found: '4', expected: '3' })
+            Err(UsccError::Check {
+                found: '4',
+                expected: '3'
+            })
         );
     }
 
@@ -77,8 +88,14 @@ mod tests {
         assert_eq!(Uscc::parse("9135"), Err(UsccError::Length(4)));
         assert_eq!(
             Uscc::parse("91350100I000100Y43"),
-            Err(UsccError::Character { position: 9, character: 'I' })
+            Err(UsccError::Character {
+                position: 9,
+                character: 'I'
+            })
         );
-        assert!(matches!(Uscc::parse("91350100m000100Y43"), Err(UsccError::Character { .. })));
+        assert!(matches!(
+            Uscc::parse("91350100m000100Y43"),
+            Err(UsccError::Character { .. })
+        ));
     }
 }

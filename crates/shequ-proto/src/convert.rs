@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use shequ_domain::{
-    Coordinates, DayOfWeek, DivisionLevel, FacilitySpec, FacilityStatus, LeafUnitKind, OpeningHours,
-    ServiceKind, StaffCounts, Uscc, Violations,
+    Coordinates, DayOfWeek, DivisionLevel, FacilitySpec, FacilityStatus, LeafUnitKind,
+    OpeningHours, ServiceKind, StaffCounts, Uscc, Violations,
 };
 
 use crate::common::v1 as common;
@@ -117,13 +117,22 @@ pub fn services_from_pb(field: &str, raw: &[i32]) -> Result<BTreeSet<ServiceKind
     let mut v = Violations::new();
     let mut out = BTreeSet::new();
     for (i, &value) in raw.iter().enumerate() {
-        match common::ServiceKind::try_from(value).ok().and_then(service_from_pb) {
+        match common::ServiceKind::try_from(value)
+            .ok()
+            .and_then(service_from_pb)
+        {
             Some(kind) => {
                 if !out.insert(kind) {
-                    v.push(format!("{field}[{i}]"), format!("`{}` is listed twice", kind.as_str()));
+                    v.push(
+                        format!("{field}[{i}]"),
+                        format!("`{}` is listed twice", kind.as_str()),
+                    );
                 }
             }
-            None => v.push(format!("{field}[{i}]"), format!("`{value}` is not a service in the catalogue")),
+            None => v.push(
+                format!("{field}[{i}]"),
+                format!("`{value}` is not a service in the catalogue"),
+            ),
         }
     }
     v.into_result(out)
@@ -156,22 +165,38 @@ fn count(field: &str, value: i32, v: &mut Violations) -> u32 {
 /// facility message (`leaf_unit`, `opening_hours[2].day`).
 pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Violations> {
     let mut v = Violations::new();
-    let leaf_unit = parse_division_name("leaf_unit", &pb.leaf_unit).map_err(|e| v.extend(e.into())).ok();
-    let status = registry::FacilityStatus::try_from(pb.status).ok().and_then(status_from_pb);
+    let leaf_unit = parse_division_name("leaf_unit", &pb.leaf_unit)
+        .map_err(|e| v.extend(e.into()))
+        .ok();
+    let status = registry::FacilityStatus::try_from(pb.status)
+        .ok()
+        .and_then(status_from_pb);
     if status.is_none() {
-        v.push("status", "must be one of planned, under_construction, in_service, suspended, closed");
+        v.push(
+            "status",
+            "must be one of planned, under_construction, in_service, suspended, closed",
+        );
     }
     let raw_hours: Vec<(i64, i64, i64)> = pb
         .opening_hours
         .iter()
-        .map(|iv| (i64::from(iv.day), i64::from(iv.open_minute), i64::from(iv.close_minute)))
+        .map(|iv| {
+            (
+                i64::from(iv.day),
+                i64::from(iv.open_minute),
+                i64::from(iv.close_minute),
+            )
+        })
         .collect();
     let opening_hours = OpeningHours::from_raw(&raw_hours)
         .map_err(|e| v.extend(e.prefixed("opening_hours")))
         .unwrap_or_default();
-    let services = services_from_pb("services", &pb.services).map_err(|e| v.extend(e)).unwrap_or_default();
-    let online_24h_services =
-        services_from_pb("online_24h_services", &pb.online_24h_services).map_err(|e| v.extend(e)).unwrap_or_default();
+    let services = services_from_pb("services", &pb.services)
+        .map_err(|e| v.extend(e))
+        .unwrap_or_default();
+    let online_24h_services = services_from_pb("online_24h_services", &pb.online_24h_services)
+        .map_err(|e| v.extend(e))
+        .unwrap_or_default();
     let self_service_terminals = count("self_service_terminals", pb.self_service_terminals, &mut v);
     let staff = pb.staff.unwrap_or_default();
     let staff = StaffCounts {
@@ -182,7 +207,9 @@ pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Vi
     let operator_uscc = if operator.uscc.is_empty() {
         None
     } else {
-        Uscc::parse(&operator.uscc).map_err(|e| v.push("operator.uscc", e.to_string())).ok()
+        Uscc::parse(&operator.uscc)
+            .map_err(|e| v.push("operator.uscc", e.to_string()))
+            .ok()
     };
     let (Some(leaf_unit), Some(status)) = (leaf_unit, status) else {
         return Err(v);
@@ -191,7 +218,10 @@ pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Vi
         display_name: pb.display_name.trim().to_owned(),
         leaf_unit,
         address: pb.address.trim().to_owned(),
-        location: pb.location.map(|l| Coordinates { latitude: l.latitude, longitude: l.longitude }),
+        location: pb.location.map(|l| Coordinates {
+            latitude: l.latitude,
+            longitude: l.longitude,
+        }),
         status,
         total_floor_area_m2: pb.total_floor_area_m2,
         activity_area_m2: pb.activity_area_m2,
@@ -215,7 +245,10 @@ pub fn facility_spec_to_pb(spec: &FacilitySpec) -> registry::Facility {
         display_name: spec.display_name.clone(),
         leaf_unit: crate::names::division_name(spec.leaf_unit),
         address: spec.address.clone(),
-        location: spec.location.map(|c| common::LatLng { latitude: c.latitude, longitude: c.longitude }),
+        location: spec.location.map(|c| common::LatLng {
+            latitude: c.latitude,
+            longitude: c.longitude,
+        }),
         status: status_to_pb(spec.status) as i32,
         total_floor_area_m2: spec.total_floor_area_m2,
         activity_area_m2: spec.activity_area_m2,
@@ -227,9 +260,15 @@ pub fn facility_spec_to_pb(spec: &FacilitySpec) -> registry::Facility {
             community_workers: spec.staff.community_workers as i32,
             social_workers: spec.staff.social_workers as i32,
         }),
-        operator: (!spec.operator_name.is_empty() || spec.operator_uscc.is_some()).then(|| registry::Operator {
-            display_name: spec.operator_name.clone(),
-            uscc: spec.operator_uscc.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
+        operator: (!spec.operator_name.is_empty() || spec.operator_uscc.is_some()).then(|| {
+            registry::Operator {
+                display_name: spec.operator_name.clone(),
+                uscc: spec
+                    .operator_uscc
+                    .as_ref()
+                    .map(|u| u.as_str().to_owned())
+                    .unwrap_or_default(),
+            }
         }),
         min_daily_open_minutes: spec.min_daily_open_minutes() as i32,
         activity_area_share: spec.activity_share(),
@@ -249,10 +288,17 @@ mod tests {
             total_floor_area_m2: 400.0,
             activity_area_m2: 260.0,
             opening_hours: (1..=7)
-                .map(|d| registry::OpeningInterval { day: d, open_minute: 480, close_minute: 1020 })
+                .map(|d| registry::OpeningInterval {
+                    day: d,
+                    open_minute: 480,
+                    close_minute: 1020,
+                })
                 .collect(),
             services: vec![common::ServiceKind::ElderlyCare as i32],
-            operator: Some(registry::Operator { display_name: "x".into(), uscc: "91350100M000100Y43".into() }),
+            operator: Some(registry::Operator {
+                display_name: "x".into(),
+                uscc: "91350100M000100Y43".into(),
+            }),
             ..Default::default()
         }
     }
@@ -274,7 +320,11 @@ mod tests {
         pb.self_service_terminals = -1;
         pb.operator.as_mut().unwrap().uscc = "91350100M000100Y44".into();
         pb.opening_hours[0].close_minute = 2000;
-        let fields: Vec<_> = facility_spec_from_pb(&pb).unwrap_err().iter().map(|v| v.field.clone()).collect();
+        let fields: Vec<_> = facility_spec_from_pb(&pb)
+            .unwrap_err()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
         assert_eq!(
             fields,
             [

@@ -3,14 +3,22 @@
 
 pub mod common {
     pub mod v1 {
-        #![allow(unused_qualifications, clippy::doc_lazy_continuation, clippy::large_enum_variant)]
+        #![allow(
+            unused_qualifications,
+            clippy::doc_lazy_continuation,
+            clippy::large_enum_variant
+        )]
         tonic::include_proto!("shequ.common.v1");
     }
 }
 
 pub mod registry {
     pub mod v1 {
-        #![allow(unused_qualifications, clippy::doc_lazy_continuation, clippy::large_enum_variant)]
+        #![allow(
+            unused_qualifications,
+            clippy::doc_lazy_continuation,
+            clippy::large_enum_variant
+        )]
         tonic::include_proto!("shequ.registry.v1");
     }
 }

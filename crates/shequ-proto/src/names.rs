@@ -12,14 +12,24 @@ pub fn division_name(code: DivisionCode) -> String {
 /// Parses `divisions/{code}`; the code may be in any published length and is padded to 12 digits.
 pub fn parse_division_name(field: &str, name: &str) -> Result<DivisionCode, FieldViolation> {
     let Some(code) = name.strip_prefix(DIVISIONS) else {
-        return Err(FieldViolation::new(field, format!("must look like `{DIVISIONS}{{code}}`, got `{name}`")));
+        return Err(FieldViolation::new(
+            field,
+            format!("must look like `{DIVISIONS}{{code}}`, got `{name}`"),
+        ));
     };
     DivisionCode::parse(code).map_err(|e| FieldViolation::new(field, e.to_string()))
 }
 
 /// Parses an optional division name: empty means "none" (the whole country, for a parent).
-pub fn parse_optional_division_name(field: &str, name: &str) -> Result<Option<DivisionCode>, FieldViolation> {
-    if name.is_empty() { Ok(None) } else { parse_division_name(field, name).map(Some) }
+pub fn parse_optional_division_name(
+    field: &str,
+    name: &str,
+) -> Result<Option<DivisionCode>, FieldViolation> {
+    if name.is_empty() {
+        Ok(None)
+    } else {
+        parse_division_name(field, name).map(Some)
+    }
 }
 
 pub fn facility_name(id: &str) -> String {
@@ -31,11 +41,16 @@ pub fn parse_facility_name<'a>(field: &str, name: &'a str) -> Result<&'a str, Fi
     let id = name.strip_prefix(FACILITIES).unwrap_or("");
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(id)
     } else {
-        Err(FieldViolation::new(field, format!("must look like `{FACILITIES}{{id}}`, got `{name}`")))
+        Err(FieldViolation::new(
+            field,
+            format!("must look like `{FACILITIES}{{id}}`, got `{name}`"),
+        ))
     }
 }
 
@@ -47,14 +62,20 @@ mod tests {
     fn division_names() {
         let code = parse_division_name("name", "divisions/110101").unwrap();
         assert_eq!(division_name(code), "divisions/110101000000");
-        assert_eq!(parse_division_name("name", "110101").unwrap_err().field, "name");
+        assert_eq!(
+            parse_division_name("name", "110101").unwrap_err().field,
+            "name"
+        );
         assert!(parse_division_name("parent", "divisions/1101011").is_err());
         assert_eq!(parse_optional_division_name("parent", "").unwrap(), None);
     }
 
     #[test]
     fn facility_names() {
-        assert_eq!(parse_facility_name("name", "facilities/0190-ab").unwrap(), "0190-ab");
+        assert_eq!(
+            parse_facility_name("name", "facilities/0190-ab").unwrap(),
+            "0190-ab"
+        );
         assert!(parse_facility_name("name", "facilities/").is_err());
         assert!(parse_facility_name("name", "facilities/../x").is_err());
         assert!(parse_facility_name("name", "divisions/11").is_err());

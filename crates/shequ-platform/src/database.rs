@@ -1,0 +1,270 @@
+//! Database connection (SQLite in WAL mode or PostgreSQL, one sea-orm code path) and versioned,
+//! per-service migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement,
+    TransactionTrait,
+};
+use tracing::info;
+
+use crate::config::{DatabaseConfig, redact_url};
+
+/// One schema version of a service. The SQL may hold several statements; it runs in one
+/// transaction, so a failed migration leaves no half-applied schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// A connected database and the service whose tables it holds.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub conn: DatabaseConnection,
+    service: &'static str,
+    migrations: &'static [Migration],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("unsupported database url `{0}`: use `sqlite://PATH` or `postgres://...`")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory `{path}`: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error(
+        "schema is at version {found}, newer than this binary knows ({known}); upgrade the binary"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+impl Database {
+    /// Connects; the SQLite file and its directory are created when missing.
+    pub async fn connect(
+        cfg: &DatabaseConfig,
+        service: &'static str,
+        migrations: &'static [Migration],
+    ) -> Result<Self, DatabaseError> {
+        let url = cfg.resolved_url();
+        let mut opts = if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|source| DatabaseError::DataDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            let mut opts = ConnectOptions::new(url.clone());
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+            opts
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            ConnectOptions::new(url.clone())
+        } else {
+            return Err(DatabaseError::UnsupportedUrl(redact_url(&url)));
+        };
+        opts.max_connections(cfg.max_connections)
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+            .acquire_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+            .test_before_acquire(true)
+            .sqlx_logging(false);
+        let conn = sea_orm::Database::connect(opts).await?;
+        info!(database = %redact_url(&url), service, "database connected");
+        Ok(Self {
+            conn,
+            service,
+            migrations,
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.backend() == DbBackend::Sqlite
+    }
+
+    fn table(&self) -> String {
+        format!("{}_schema_migrations", self.service)
+    }
+
+    /// The latest version this binary knows.
+    pub fn latest_version(&self) -> i64 {
+        self.migrations.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The version the database is at (0 before the first migration).
+    pub async fn current_version(&self) -> Result<i64, DbErr> {
+        let backend = self.backend();
+        let exists_sql = match backend {
+            DbBackend::Sqlite => format!(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{}'",
+                self.table()
+            ),
+            _ => format!(
+                "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '{}' AND table_schema = current_schema()",
+                self.table()
+            ),
+        };
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(backend, exists_sql))
+            .await?;
+        let exists: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        if exists == 0 {
+            return Ok(0);
+        }
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!(
+                    "SELECT coalesce(max(version), 0) AS v FROM {}",
+                    self.table()
+                ),
+            ))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "v"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Whether every migration this binary knows is applied.
+    pub async fn is_migrated(&self) -> Result<bool, DbErr> {
+        Ok(self.current_version().await? >= self.latest_version())
+    }
+
+    /// Applies pending migrations, each in its own transaction. On PostgreSQL an advisory lock
+    /// keeps two replicas (or a Job and a replica) from migrating at once. Returns how many ran.
+    pub async fn migrate(&self) -> Result<usize, DatabaseError> {
+        let backend = self.backend();
+        let table = self.table();
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        );
+        let txn = self.conn.begin().await?;
+        if backend == DbBackend::Postgres {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock(hashtext('{table}'))"
+            ))
+            .await?;
+        }
+        txn.execute_unprepared(&create).await?;
+        let current: i64 = txn
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT coalesce(max(version), 0) AS v FROM {table}"),
+            ))
+            .await?
+            .map(|r| r.try_get("", "v"))
+            .transpose()?
+            .unwrap_or(0);
+        if current > self.latest_version() {
+            return Err(DatabaseError::SchemaTooNew {
+                found: current,
+                known: self.latest_version(),
+            });
+        }
+        let mut applied = 0;
+        let mut pending: Vec<&Migration> = self
+            .migrations
+            .iter()
+            .filter(|m| m.version > current)
+            .collect();
+        pending.sort_by_key(|m| m.version);
+        for m in pending {
+            let sql = if backend == DbBackend::Sqlite {
+                m.sqlite
+            } else {
+                m.postgres
+            };
+            txn.execute_unprepared(sql).await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("INSERT INTO {table} (version, name, applied_at) VALUES ($1, $2, $3)"),
+                [m.version.into(), m.name.into(), chrono_now().into()],
+            ))
+            .await?;
+            info!(
+                service = self.service,
+                version = m.version,
+                name = m.name,
+                "migration applied"
+            );
+            applied += 1;
+        }
+        txn.commit().await?;
+        Ok(applied)
+    }
+
+    /// A cheap round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+fn chrono_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}", now.as_secs())
+}
+
+/// Whether an error means the database could not be reached (connection refused or lost, pool
+/// exhausted or closed), as opposed to a problem with the statement or the data.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                SqlxError::Io(_)
+                    | SqlxError::PoolTimedOut
+                    | SqlxError::PoolClosed
+                    | SqlxError::WorkerCrashed
+                    | SqlxError::Tls(_)
+                    | SqlxError::Protocol(_)
+            ) || is_admin_shutdown(e)
+        }
+        _ => false,
+    }
+}
+
+fn is_admin_shutdown(e: &sea_orm::sqlx::Error) -> bool {
+    // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection errors
+    // and SQLite's BUSY/LOCKED after the busy timeout.
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "5" || c == "6")
+}
+
+/// Whether an error is a unique-constraint violation (a concurrent insert of the same key).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .is_some_and(|d| d.is_unique_violation()),
+        _ => false,
+    }
+}

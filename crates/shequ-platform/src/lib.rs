@@ -1,0 +1,14 @@
+//! What every Shequ service gets by calling it: layered configuration, logs and OpenTelemetry,
+//! the gRPC server with health, readiness, reflection and graceful shutdown, the database
+//! connection with versioned migrations, and the mapping of failures to gRPC statuses.
+
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod server;
+pub mod status;
+pub mod telemetry;
+
+pub use config::{DatabaseConfig, ServerConfig, TelemetryConfig};
+pub use database::{Database, Migration};
+pub use server::{Readiness, Shutdown};
