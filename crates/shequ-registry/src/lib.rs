@@ -1,1 +1,90 @@
-//! shequ-registry
+//! The facility registry: the five-level administrative hierarchy and every community
+//! comprehensive service facility in it, with full change history, the facts stream the plan
+//! monitor computes from, and a change feed.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod service;
+pub mod store;
+
+use anyhow::Context as _;
+use shequ_platform::cli::{ServiceCli, ServiceCommand};
+use shequ_platform::server::{self, Readiness};
+use shequ_platform::{Database, Shutdown, telemetry};
+use shequ_proto::registry::v1::division_service_server::DivisionServiceServer;
+use shequ_proto::registry::v1::facility_service_server::FacilityServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tracing::info;
+
+pub use crate::config::RegistryConfig;
+pub use crate::service::Registry;
+
+/// Service name used in logs, traces and the schema-migration table.
+pub const SERVICE: &str = "registry";
+
+/// Runs the `shequ-registry` command line.
+pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {
+    let cfg = RegistryConfig::load(cli.config.as_deref(), &cli.overrides())?;
+    let _telemetry = telemetry::init("shequ-registry", &cfg.telemetry);
+    match cli.command {
+        ServiceCommand::Migrate => {
+            let db =
+                Database::connect(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
+            let applied = db.migrate().await?;
+            info!(
+                applied,
+                version = db.latest_version(),
+                "registry schema is current"
+            );
+            Ok(())
+        }
+        ServiceCommand::Serve => {
+            let listener = TcpListener::bind(cfg.server.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
+            serve(cfg, listener, Shutdown::on_signals()).await
+        }
+    }
+}
+
+/// Connects, migrates where configured, and serves on `listener` until `shutdown` fires.
+pub async fn serve(
+    cfg: RegistryConfig,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let db = Database::connect(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
+    if db.is_sqlite() || cfg.database.migrate_on_start {
+        db.migrate().await?;
+    }
+    let registry = Registry::new(db.clone(), cfg.registry.clone(), shutdown.clone());
+    let max = cfg.server.max_message_bytes;
+    let routes = Routes::new(
+        DivisionServiceServer::new(grpc::DivisionApi(registry.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    )
+    .add_service(
+        FacilityServiceServer::new(grpc::FacilityApi(registry))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    );
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let readiness = Readiness::new(
+        reporter,
+        vec![
+            "shequ.registry.v1.DivisionService",
+            "shequ.registry.v1.FacilityService",
+        ],
+    );
+    readiness.set(db.is_migrated().await.unwrap_or(false)).await;
+    let monitor =
+        readiness
+            .clone()
+            .spawn_monitor(db, cfg.server.readiness_interval(), shutdown.clone());
+    let result = server::serve(&cfg.server, listener, routes, health, readiness, shutdown).await;
+    monitor.abort();
+    result
+}

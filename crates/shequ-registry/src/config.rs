@@ -1,0 +1,40 @@
+//! Configuration of the registry: the platform sections and its own `[registry]` section.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use shequ_platform::config::{self, ConfigError};
+use shequ_platform::{DatabaseConfig, ServerConfig, TelemetryConfig};
+
+/// Compiled-in defaults: port 50051 and `registry.sqlite`.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub telemetry: TelemetryConfig,
+    pub registry: RegistrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySettings {
+    pub facts_batch_size: usize,
+    pub watch_poll_interval_ms: u64,
+}
+
+impl RegistrySettings {
+    pub fn watch_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.watch_poll_interval_ms.max(10))
+    }
+}
+
+impl RegistryConfig {
+    /// Defaults, then `file`, then `SHEQU__*` environment variables, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
+        config::load(DEFAULTS, file, overrides)
+    }
+}

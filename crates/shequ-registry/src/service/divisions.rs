@@ -1,0 +1,242 @@
+//! Reading the hierarchy: lookups, children, ancestors, search, leaf-unit counts, kind overrides.
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
+
+use super::Registry;
+use super::page;
+use crate::error::{RegistryError, Result};
+use crate::store::rows::{DIVISION_COLUMNS, DivisionRecord};
+use crate::store::stmt;
+
+/// One page of divisions and the token for the next.
+#[derive(Debug)]
+pub struct DivisionPage {
+    pub divisions: Vec<DivisionRecord>,
+    pub next_page_token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeafUnitCounts {
+    pub communities: u64,
+    pub villages: u64,
+}
+
+#[derive(FromQueryResult)]
+struct KindCount {
+    kind: Option<String>,
+    n: i64,
+}
+
+impl Registry {
+    pub async fn get_division(&self, code: DivisionCode) -> Result<DivisionRecord> {
+        self.find_division(code).await?.ok_or_else(|| {
+            RegistryError::NotFound(format!("division `divisions/{code}` not found"))
+        })
+    }
+
+    pub async fn find_division(&self, code: DivisionCode) -> Result<Option<DivisionRecord>> {
+        Ok(DivisionRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE code = $1"),
+            [code.as_i64().into()],
+        ))
+        .one(&self.db.conn)
+        .await?)
+    }
+
+    /// Children of `parent` (provinces when `None`), by code.
+    pub async fn list_divisions(
+        &self,
+        parent: Option<DivisionCode>,
+        page_size: i32,
+        page_token: &str,
+        show_retired: bool,
+    ) -> Result<DivisionPage> {
+        let size = page::page_size(page_size)?;
+        let query = format!("children|{parent:?}|{show_retired}");
+        let after: i64 = match page::decode(&query, page_token)? {
+            Some(k) => k
+                .parse()
+                .map_err(|_| RegistryError::invalid("page_token", "is malformed"))?,
+            None => 0,
+        };
+        let mut values: Vec<Value> = vec![after.into(), (size as i64 + 1).into()];
+        let scope = match parent {
+            Some(code) => {
+                self.get_division(code).await?;
+                values.push(code.as_i64().into());
+                "parent_code = $3"
+            }
+            None => "level = 1",
+        };
+        let retired = if show_retired { "" } else { " AND retired = 0" };
+        let rows = DivisionRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE {scope}{retired} AND code > $1 ORDER BY code LIMIT $2"),
+            values,
+        ))
+        .all(&self.db.conn)
+        .await?;
+        Ok(paged(rows, size, &query, |r| r.code.to_string()))
+    }
+
+    /// Ancestors of a division from its stored parent chain, province first.
+    pub async fn division_ancestors(&self, code: DivisionCode) -> Result<Vec<DivisionRecord>> {
+        let division = self.get_division(code).await?;
+        let codes: Vec<i64> = [
+            Some(division.province_code),
+            division.prefecture_code,
+            division.county_code,
+            division.township_code,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|&c| c != division.code)
+        .collect();
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+        let mut rows = DivisionRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE code IN ({})",
+                placeholders.join(",")
+            ),
+            codes.into_iter().map(Value::from),
+        ))
+        .all(&self.db.conn)
+        .await?;
+        rows.sort_by_key(|r| r.level);
+        Ok(rows)
+    }
+
+    /// Divisions whose name contains `query`, optionally under `parent` and at `level`, by code.
+    pub async fn search_divisions(
+        &self,
+        query_text: &str,
+        parent: Option<DivisionCode>,
+        level: Option<DivisionLevel>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<DivisionPage> {
+        let text = query_text.trim();
+        if text.is_empty() || text.chars().count() > 50 {
+            return Err(RegistryError::invalid(
+                "query",
+                "must be 1 to 50 characters",
+            ));
+        }
+        let size = page::page_size(page_size)?;
+        let query = format!("search|{text}|{parent:?}|{level:?}");
+        let after: i64 = match page::decode(&query, page_token)? {
+            Some(k) => k
+                .parse()
+                .map_err(|_| RegistryError::invalid("page_token", "is malformed"))?,
+            None => 0,
+        };
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let mut values: Vec<Value> = vec![
+            format!("%{escaped}%").into(),
+            after.into(),
+            (size as i64 + 1).into(),
+        ];
+        let mut filter = String::new();
+        if let Some(code) = parent {
+            let p = self.get_division(code).await?;
+            values.push(code.as_i64().into());
+            filter.push_str(&format!(
+                " AND {} = ${} AND code <> ${}",
+                p.scope_column(),
+                values.len(),
+                values.len()
+            ));
+        }
+        if let Some(level) = level {
+            values.push(i32::from(level.number()).into());
+            filter.push_str(&format!(" AND level = ${}", values.len()));
+        }
+        let rows = DivisionRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE name LIKE $1 ESCAPE '\\' AND retired = 0{filter} AND code > $2 ORDER BY code LIMIT $3"
+            ),
+            values,
+        ))
+        .all(&self.db.conn)
+        .await?;
+        Ok(paged(rows, size, &query, |r| r.code.to_string()))
+    }
+
+    /// Leaf units under a division (a leaf unit counts itself), by kind; retired units excluded.
+    pub async fn count_leaf_units(&self, code: DivisionCode) -> Result<LeafUnitCounts> {
+        let division = self.get_division(code).await?;
+        let rows = KindCount::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT kind, count(*) AS n FROM registry_divisions WHERE {} = $1 AND level = 5 AND retired = 0 GROUP BY kind",
+                division.scope_column()
+            ),
+            [code.as_i64().into()],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        let mut counts = LeafUnitCounts::default();
+        for row in rows {
+            match row.kind.as_deref().and_then(LeafUnitKind::parse) {
+                Some(LeafUnitKind::Community) => counts.communities += row.n as u64,
+                Some(LeafUnitKind::Village) | None => counts.villages += row.n as u64,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Overrides the inferred kind of a leaf unit; later imports keep the override.
+    pub async fn set_leaf_unit_kind(
+        &self,
+        code: DivisionCode,
+        kind: LeafUnitKind,
+    ) -> Result<DivisionRecord> {
+        let division = self.get_division(code).await?;
+        if !division.level().is_leaf() {
+            return Err(RegistryError::invalid(
+                "division.name",
+                format!("`divisions/{code}` is not a leaf unit; only leaf units have a kind"),
+            ));
+        }
+        self.db
+            .conn
+            .execute_raw(stmt(
+                self.backend(),
+                "UPDATE registry_divisions SET kind = $1, kind_overridden = 1 WHERE code = $2",
+                [kind.as_str().into(), code.as_i64().into()],
+            ))
+            .await?;
+        self.get_division(code).await
+    }
+}
+
+/// Cuts one extra fetched row off and turns it into the next page token.
+fn paged(
+    mut rows: Vec<DivisionRecord>,
+    size: u64,
+    query: &str,
+    key: impl Fn(&DivisionRecord) -> String,
+) -> DivisionPage {
+    let next_page_token = if rows.len() as u64 > size {
+        rows.truncate(size as usize);
+        rows.last()
+            .map(|r| page::encode(query, &key(r)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    DivisionPage {
+        divisions: rows,
+        next_page_token,
+    }
+}

@@ -1,0 +1,786 @@
+//! Facility records: validated writes with optimistic concurrency, idempotent creates, soft
+//! delete, a change-log entry for every write, and stable listings.
+
+use prost::Message;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, Value};
+use sha2::{Digest, Sha256};
+use shequ_domain::{
+    DivisionCode, FacilitySpec, FacilityStatus, FieldViolation, LeafUnitKind, ServiceKind,
+    Violations,
+};
+use shequ_proto::convert::{facility_spec_from_pb, facility_spec_to_pb, kind_to_pb};
+use shequ_proto::names::{division_name, facility_name};
+use shequ_proto::registry::v1 as pb;
+
+use super::Registry;
+use super::page;
+use crate::error::{RegistryError, Result};
+use crate::store::rows::{CHANGE_COLUMNS, ChangeRecord, FACILITY_COLUMNS, FacilityRecord};
+use crate::store::{now_micros, stmt};
+
+/// Who writes and why, kept in the change log.
+#[derive(Debug, Clone, Default)]
+pub struct WriteContext {
+    pub actor: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+    Undeleted,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+            Self::Undeleted => "undeleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Created, Self::Updated, Self::Deleted, Self::Undeleted]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Filters of a facility listing.
+#[derive(Debug, Clone, Default)]
+pub struct FacilityFilter {
+    pub statuses: Vec<FacilityStatus>,
+    pub leaf_unit_kind: Option<LeafUnitKind>,
+    pub service: Option<ServiceKind>,
+    pub show_deleted: bool,
+}
+
+#[derive(Debug)]
+pub struct FacilityPage {
+    pub facilities: Vec<FacilityRecord>,
+    pub next_page_token: String,
+}
+
+#[derive(Debug)]
+pub struct RevisionPage {
+    pub revisions: Vec<ChangeRecord>,
+    pub next_page_token: String,
+}
+
+/// Fields a client may write, as update-mask paths.
+const WRITABLE: &[&str] = &[
+    "display_name",
+    "leaf_unit",
+    "address",
+    "location",
+    "status",
+    "total_floor_area_m2",
+    "activity_area_m2",
+    "opening_hours",
+    "services",
+    "online_24h_services",
+    "self_service_terminals",
+    "staff",
+    "operator",
+];
+
+const SUB_PATHS: &[&str] = &[
+    "location.latitude",
+    "location.longitude",
+    "staff.community_workers",
+    "staff.social_workers",
+    "operator.display_name",
+    "operator.uscc",
+];
+
+pub fn etag(revision: i64) -> String {
+    format!("\"r{revision}\"")
+}
+
+fn encode_services(services: &std::collections::BTreeSet<ServiceKind>) -> String {
+    if services.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
+    format!(",{},", names.join(","))
+}
+
+fn decode_services(text: &str) -> Vec<i32> {
+    text.split(',')
+        .filter_map(ServiceKind::parse)
+        .map(|k| shequ_proto::convert::service_to_pb(k) as i32)
+        .collect()
+}
+
+fn encode_hours(spec: &FacilitySpec) -> String {
+    let raw: Vec<(u8, u16, u16)> = spec
+        .opening_hours
+        .intervals()
+        .iter()
+        .map(|i| (i.day.number(), i.open_minute, i.close_minute))
+        .collect();
+    serde_json::to_string(&raw).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn timestamp(micros: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
+/// The wire form of a stored facility.
+pub fn record_to_pb(r: &FacilityRecord) -> pb::Facility {
+    let hours: Vec<(u8, u16, u16)> = serde_json::from_str(&r.opening_hours).unwrap_or_default();
+    let status = FacilityStatus::parse(&r.status)
+        .map(shequ_proto::convert::status_to_pb)
+        .unwrap_or_default();
+    pb::Facility {
+        name: facility_name(&r.id),
+        display_name: r.display_name.clone(),
+        leaf_unit: DivisionCode::from_u64(r.leaf_code as u64)
+            .map(division_name)
+            .unwrap_or_default(),
+        address: r.address.clone(),
+        location: r.latitude.zip(r.longitude).map(|(latitude, longitude)| {
+            shequ_proto::common::v1::LatLng {
+                latitude,
+                longitude,
+            }
+        }),
+        status: status as i32,
+        total_floor_area_m2: r.total_floor_area_m2,
+        activity_area_m2: r.activity_area_m2,
+        opening_hours: hours
+            .into_iter()
+            .map(|(day, open, close)| pb::OpeningInterval {
+                day: i32::from(day),
+                open_minute: i32::from(open),
+                close_minute: i32::from(close),
+            })
+            .collect(),
+        services: decode_services(&r.services),
+        online_24h_services: decode_services(&r.online_24h_services),
+        self_service_terminals: r.self_service_terminals,
+        staff: Some(pb::Staff {
+            community_workers: r.community_workers,
+            social_workers: r.social_workers,
+        }),
+        operator: (!r.operator_name.is_empty() || r.operator_uscc.is_some()).then(|| {
+            pb::Operator {
+                display_name: r.operator_name.clone(),
+                uscc: r.operator_uscc.clone().unwrap_or_default(),
+            }
+        }),
+        min_daily_open_minutes: r.min_daily_open_minutes,
+        activity_area_share: if r.total_floor_area_m2 > 0.0 {
+            r.activity_area_m2 / r.total_floor_area_m2
+        } else {
+            0.0
+        },
+        revision: r.revision,
+        etag: etag(r.revision),
+        create_time: Some(timestamp(r.create_time)),
+        update_time: Some(timestamp(r.update_time)),
+        delete_time: r.delete_time.map(timestamp),
+        leaf_unit_kind: r
+            .leaf_kind
+            .as_deref()
+            .and_then(LeafUnitKind::parse)
+            .map(kind_to_pb)
+            .unwrap_or_default() as i32,
+    }
+}
+
+/// The wire form of a change-log entry.
+pub fn change_to_pb(c: &ChangeRecord) -> pb::FacilityRevision {
+    let kind = match ChangeKind::parse(&c.kind) {
+        Some(ChangeKind::Created) => pb::ChangeKind::Created,
+        Some(ChangeKind::Updated) => pb::ChangeKind::Updated,
+        Some(ChangeKind::Deleted) => pb::ChangeKind::Deleted,
+        Some(ChangeKind::Undeleted) => pb::ChangeKind::Undeleted,
+        None => pb::ChangeKind::Unspecified,
+    };
+    pb::FacilityRevision {
+        facility: facility_name(&c.facility_id),
+        revision: c.revision,
+        kind: kind as i32,
+        time: Some(timestamp(c.at)),
+        actor: c.actor.clone(),
+        reason: c.reason.clone(),
+        changed_fields: serde_json::from_str(&c.changed_fields).unwrap_or_default(),
+        snapshot: serde_json::from_str::<FacilityRecord>(&c.snapshot)
+            .ok()
+            .map(|r| record_to_pb(&r)),
+    }
+}
+
+/// Copies the field at `path` from `source` into `target`; false for an unknown path.
+fn apply_path(target: &mut pb::Facility, source: &pb::Facility, path: &str) -> bool {
+    match path {
+        "display_name" => target.display_name = source.display_name.clone(),
+        "leaf_unit" => target.leaf_unit = source.leaf_unit.clone(),
+        "address" => target.address = source.address.clone(),
+        "location" => target.location = source.location,
+        "location.latitude" | "location.longitude" => {
+            let src = source.location.unwrap_or_default();
+            let dst = target.location.get_or_insert_with(Default::default);
+            if path.ends_with("latitude") {
+                dst.latitude = src.latitude;
+            } else {
+                dst.longitude = src.longitude;
+            }
+        }
+        "status" => target.status = source.status,
+        "total_floor_area_m2" => target.total_floor_area_m2 = source.total_floor_area_m2,
+        "activity_area_m2" => target.activity_area_m2 = source.activity_area_m2,
+        "opening_hours" => target.opening_hours = source.opening_hours.clone(),
+        "services" => target.services = source.services.clone(),
+        "online_24h_services" => target.online_24h_services = source.online_24h_services.clone(),
+        "self_service_terminals" => target.self_service_terminals = source.self_service_terminals,
+        "staff" => target.staff = source.staff,
+        "staff.community_workers" => {
+            target
+                .staff
+                .get_or_insert_with(Default::default)
+                .community_workers = source.staff.unwrap_or_default().community_workers
+        }
+        "staff.social_workers" => {
+            target
+                .staff
+                .get_or_insert_with(Default::default)
+                .social_workers = source.staff.unwrap_or_default().social_workers
+        }
+        "operator" => target.operator = source.operator.clone(),
+        "operator.display_name" => {
+            target
+                .operator
+                .get_or_insert_with(Default::default)
+                .display_name = source.operator.clone().unwrap_or_default().display_name
+        }
+        "operator.uscc" => {
+            target.operator.get_or_insert_with(Default::default).uscc =
+                source.operator.clone().unwrap_or_default().uscc
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Top-level writable fields whose values differ.
+fn changed_fields(old: &pb::Facility, new: &pb::Facility) -> Vec<String> {
+    let probe = |path: &str| {
+        let mut a = pb::Facility::default();
+        let mut b = pb::Facility::default();
+        apply_path(&mut a, old, path);
+        apply_path(&mut b, new, path);
+        a != b
+    };
+    WRITABLE
+        .iter()
+        .filter(|p| probe(p))
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+fn hash_request(facility: &pb::Facility, reason: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(facility.encode_to_vec());
+    hasher.update([0]);
+    hasher.update(reason.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn prefixed(v: Violations) -> RegistryError {
+    RegistryError::Invalid(v.prefixed("facility"))
+}
+
+impl Registry {
+    async fn load_facility(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+    ) -> Result<Option<FacilityRecord>> {
+        Ok(FacilityRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id = $1"),
+            [id.into()],
+        ))
+        .one(conn)
+        .await?)
+    }
+
+    fn not_found(id: &str) -> RegistryError {
+        RegistryError::NotFound(format!("facility `facilities/{id}` not found"))
+    }
+
+    /// The leaf unit must exist, be a leaf and not be retired.
+    async fn check_leaf_unit(&self, code: DivisionCode) -> Result<()> {
+        let field = "facility.leaf_unit";
+        let Some(division) = self.find_division(code).await? else {
+            let message = format!("division `divisions/{code}` not found");
+            return Err(RegistryError::ReferenceNotFound {
+                violations: FieldViolation::new(field, message.clone()).into(),
+                message,
+            });
+        };
+        if !division.level().is_leaf() {
+            return Err(RegistryError::invalid(
+                field,
+                format!(
+                    "`divisions/{code}` is a level-{} division, not a leaf unit",
+                    division.level
+                ),
+            ));
+        }
+        if division.retired != 0 {
+            return Err(RegistryError::precondition(
+                field,
+                format!("`divisions/{code}` is retired"),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn get_facility(&self, id: &str, show_deleted: bool) -> Result<FacilityRecord> {
+        match self.load_facility(&self.db.conn, id).await? {
+            Some(r) if r.delete_time.is_none() || show_deleted => Ok(r),
+            _ => Err(Self::not_found(id)),
+        }
+    }
+
+    /// Creates a facility; with a request id, a retry returns the first result.
+    pub async fn create_facility(
+        &self,
+        facility: &pb::Facility,
+        request_id: &str,
+        ctx: &WriteContext,
+    ) -> Result<FacilityRecord> {
+        if request_id.chars().count() > 128 {
+            return Err(RegistryError::invalid(
+                "request_id",
+                "must be at most 128 characters",
+            ));
+        }
+        let spec = facility_spec_from_pb(facility).map_err(prefixed)?;
+        let hash = hash_request(facility, &ctx.reason);
+        if !request_id.is_empty() {
+            if let Some(existing) = self.facility_by_request(request_id, &hash).await? {
+                return Ok(existing);
+            }
+        }
+        self.check_leaf_unit(spec.leaf_unit).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = now_micros();
+        let txn = self.begin_write().await?;
+        let inserted = self
+            .insert_facility(&txn.txn, &id, &spec, request_id, &hash, now)
+            .await;
+        if let Err(e) = inserted {
+            txn.rollback().await?;
+            // A concurrent retry with the same request id won the race.
+            if !request_id.is_empty() && shequ_platform::database::is_unique_violation(&e) {
+                if let Some(existing) = self.facility_by_request(request_id, &hash).await? {
+                    return Ok(existing);
+                }
+            }
+            return Err(e.into());
+        }
+        let record = self
+            .load_facility(&txn.txn, &id)
+            .await?
+            .ok_or_else(|| Self::not_found(&id))?;
+        self.record_change(
+            &txn.txn,
+            &record,
+            ChangeKind::Created,
+            WRITABLE.iter().map(|s| (*s).to_owned()).collect(),
+            ctx,
+        )
+        .await?;
+        txn.commit().await?;
+        self.changed.notify_waiters();
+        Ok(record)
+    }
+
+    async fn facility_by_request(
+        &self,
+        request_id: &str,
+        hash: &str,
+    ) -> Result<Option<FacilityRecord>> {
+        #[derive(FromQueryResult)]
+        struct Prior {
+            id: String,
+            request_hash: Option<String>,
+        }
+        let prior = Prior::find_by_statement(stmt(
+            self.backend(),
+            "SELECT id, request_hash FROM registry_facilities WHERE request_id = $1",
+            [request_id.into()],
+        ))
+        .one(&self.db.conn)
+        .await?;
+        match prior {
+            None => Ok(None),
+            Some(p) if p.request_hash.as_deref() == Some(hash) => {
+                Ok(self.load_facility(&self.db.conn, &p.id).await?)
+            }
+            Some(p) => {
+                let message = format!(
+                    "`request_id` was already used for `facilities/{}` with a different request",
+                    p.id
+                );
+                Err(RegistryError::AlreadyExists {
+                    violations: FieldViolation::new("request_id", message.clone()).into(),
+                    message,
+                })
+            }
+        }
+    }
+
+    async fn insert_facility(
+        &self,
+        txn: &DatabaseTransaction,
+        id: &str,
+        spec: &FacilitySpec,
+        request_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> std::result::Result<(), sea_orm::DbErr> {
+        let mut values = spec_values(spec);
+        values.extend([
+            Value::from(id.to_owned()),
+            Value::from((!request_id.is_empty()).then(|| request_id.to_owned())),
+            Value::from(hash.to_owned()),
+            Value::from(now),
+        ]);
+        txn.execute_raw(stmt(
+            self.backend(),
+            "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
+             total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
+             self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
+             min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
+             id, request_id, request_hash, create_time, update_time, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22, $23, $24, $24, 1)",
+            values,
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn record_change(
+        &self,
+        txn: &DatabaseTransaction,
+        record: &FacilityRecord,
+        kind: ChangeKind,
+        changed: Vec<String>,
+        ctx: &WriteContext,
+    ) -> Result<()> {
+        let snapshot =
+            serde_json::to_string(record).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        let changed =
+            serde_json::to_string(&changed).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        txn.execute_raw(stmt(
+            self.backend(),
+            "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            [
+                record.id.clone().into(),
+                record.revision.into(),
+                kind.as_str().into(),
+                record.update_time.into(),
+                ctx.actor.clone().into(),
+                ctx.reason.clone().into(),
+                changed.into(),
+                snapshot.into(),
+                record.leaf_code.into(),
+            ],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    fn check_etag(current: &FacilityRecord, given: &str) -> Result<()> {
+        if !given.is_empty() && given != etag(current.revision) {
+            return Err(RegistryError::Aborted(format!(
+                "etag `{given}` is stale: `facilities/{}` is now at {}; read it again and retry",
+                current.id,
+                etag(current.revision)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces the fields named in `mask` (every writable field when empty or `*`).
+    pub async fn update_facility(
+        &self,
+        id: &str,
+        patch: &pb::Facility,
+        mask: &[String],
+        ctx: &WriteContext,
+    ) -> Result<FacilityRecord> {
+        let paths: Vec<&str> = if mask.is_empty() || mask.iter().any(|p| p == "*") {
+            WRITABLE.to_vec()
+        } else {
+            mask.iter().map(String::as_str).collect()
+        };
+        let mut bad = Violations::new();
+        for p in &paths {
+            if !WRITABLE.contains(p) && !SUB_PATHS.contains(p) {
+                bad.push(
+                    "update_mask",
+                    format!("`{p}` is not a writable field of a facility"),
+                );
+            }
+        }
+        if !bad.is_empty() {
+            return Err(RegistryError::Invalid(bad));
+        }
+        let txn = self.begin_write().await?;
+        let current = match self.load_facility(&txn.txn, id).await? {
+            Some(r) if r.delete_time.is_none() => r,
+            _ => return Err(Self::not_found(id)),
+        };
+        Self::check_etag(&current, &patch.etag)?;
+        let old = record_to_pb(&current);
+        let mut merged = old.clone();
+        for p in &paths {
+            apply_path(&mut merged, patch, p);
+        }
+        let spec = facility_spec_from_pb(&merged).map_err(prefixed)?;
+        let old_status = FacilityStatus::parse(&current.status).unwrap_or(FacilityStatus::Planned);
+        if !old_status.can_become(spec.status) {
+            return Err(RegistryError::precondition(
+                "facility.status",
+                format!(
+                    "a facility cannot go from `{}` to `{}`",
+                    old_status.as_str(),
+                    spec.status.as_str()
+                ),
+            ));
+        }
+        let changed = changed_fields(&old, &facility_spec_to_pb(&spec));
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        if changed.iter().any(|f| f == "leaf_unit") {
+            self.check_leaf_unit(spec.leaf_unit).await?;
+        }
+        let mut values = spec_values(&spec);
+        values.extend([
+            Value::from(now_micros()),
+            Value::from(id.to_owned()),
+            Value::from(current.revision),
+        ]);
+        let result = txn
+            .execute_raw(stmt(
+                self.backend(),
+                "UPDATE registry_facilities SET leaf_code = $1, display_name = $2, address = $3, latitude = $4, \
+                 longitude = $5, status = $6, total_floor_area_m2 = $7, activity_area_m2 = $8, opening_hours = $9, \
+                 services = $10, online_24h_services = $11, self_service_terminals = $12, community_workers = $13, \
+                 social_workers = $14, operator_name = $15, operator_uscc = $16, min_daily_open_minutes = $17, \
+                 meets_activity_share = $18, meets_opening_hours = $19, online_24h = $20, update_time = $21, \
+                 revision = revision + 1 WHERE id = $22 AND revision = $23",
+                values,
+            ))
+            .await?;
+        if result.rows_affected() != 1 {
+            return Err(RegistryError::Aborted(format!(
+                "`facilities/{id}` changed concurrently; read it again and retry"
+            )));
+        }
+        let record = self
+            .load_facility(&txn.txn, id)
+            .await?
+            .ok_or_else(|| Self::not_found(id))?;
+        self.record_change(&txn.txn, &record, ChangeKind::Updated, changed, ctx)
+            .await?;
+        txn.commit().await?;
+        self.changed.notify_waiters();
+        Ok(record)
+    }
+
+    /// Soft-deletes (`delete`) or restores a facility.
+    pub async fn set_deleted(
+        &self,
+        id: &str,
+        delete: bool,
+        given_etag: &str,
+        ctx: &WriteContext,
+    ) -> Result<FacilityRecord> {
+        let txn = self.begin_write().await?;
+        let current = self
+            .load_facility(&txn.txn, id)
+            .await?
+            .ok_or_else(|| Self::not_found(id))?;
+        match (delete, current.delete_time.is_some()) {
+            (true, true) => return Err(Self::not_found(id)),
+            (false, false) => {
+                return Err(RegistryError::precondition(
+                    "name",
+                    format!("`facilities/{id}` is not deleted"),
+                ));
+            }
+            _ => {}
+        }
+        Self::check_etag(&current, given_etag)?;
+        let now = now_micros();
+        let delete_time = delete.then_some(now);
+        txn.execute_raw(stmt(
+            self.backend(),
+            "UPDATE registry_facilities SET delete_time = $1, update_time = $2, revision = revision + 1 WHERE id = $3 AND revision = $4",
+            [delete_time.into(), now.into(), id.into(), current.revision.into()],
+        ))
+        .await?;
+        let record = self
+            .load_facility(&txn.txn, id)
+            .await?
+            .ok_or_else(|| Self::not_found(id))?;
+        let kind = if delete {
+            ChangeKind::Deleted
+        } else {
+            ChangeKind::Undeleted
+        };
+        self.record_change(&txn.txn, &record, kind, Vec::new(), ctx)
+            .await?;
+        txn.commit().await?;
+        self.changed.notify_waiters();
+        Ok(record)
+    }
+
+    /// Facilities under `parent` (any level), ordered by id, with keyset pages.
+    pub async fn list_facilities(
+        &self,
+        parent: DivisionCode,
+        filter: &FacilityFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<FacilityPage> {
+        let size = page::page_size(page_size)?;
+        let scope = self.get_division(parent).await?;
+        let query = format!("facilities|{parent}|{filter:?}");
+        let after = page::decode(&query, page_token)?.unwrap_or_default();
+        let mut values: Vec<Value> = vec![
+            parent.as_i64().into(),
+            after.into(),
+            (size as i64 + 1).into(),
+        ];
+        let mut sql = format!(
+            "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code \
+             WHERE d.{} = $1 AND f.id > $2",
+            scope.scope_column()
+        );
+        if !filter.statuses.is_empty() {
+            let mut ph = Vec::new();
+            for s in &filter.statuses {
+                values.push(s.as_str().into());
+                ph.push(format!("${}", values.len()));
+            }
+            sql.push_str(&format!(" AND f.status IN ({})", ph.join(",")));
+        }
+        if let Some(kind) = filter.leaf_unit_kind {
+            values.push(kind.as_str().into());
+            sql.push_str(&format!(" AND d.kind = ${}", values.len()));
+        }
+        if let Some(service) = filter.service {
+            values.push(format!("%,{},%", service.as_str()).into());
+            sql.push_str(&format!(" AND f.services LIKE ${}", values.len()));
+        }
+        if !filter.show_deleted {
+            sql.push_str(" AND f.delete_time IS NULL");
+        }
+        sql.push_str(" ORDER BY f.id LIMIT $3");
+        let mut rows = FacilityRecord::find_by_statement(stmt(self.backend(), sql, values))
+            .all(&self.db.conn)
+            .await?;
+        let next_page_token = if rows.len() as u64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|r| page::encode(&query, &r.id))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(FacilityPage {
+            facilities: rows,
+            next_page_token,
+        })
+    }
+
+    /// Every change of one facility, oldest first.
+    pub async fn list_revisions(
+        &self,
+        id: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<RevisionPage> {
+        let size = page::page_size(page_size)?;
+        if self.load_facility(&self.db.conn, id).await?.is_none() {
+            return Err(Self::not_found(id));
+        }
+        let query = format!("revisions|{id}");
+        let after: i64 = match page::decode(&query, page_token)? {
+            Some(k) => k
+                .parse()
+                .map_err(|_| RegistryError::invalid("page_token", "is malformed"))?,
+            None => 0,
+        };
+        let mut rows = ChangeRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {CHANGE_COLUMNS} FROM registry_facility_changes c WHERE c.facility_id = $1 AND c.revision > $2 ORDER BY c.revision LIMIT $3"),
+            [id.into(), after.into(), (size as i64 + 1).into()],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        let next_page_token = if rows.len() as u64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|r| page::encode(&query, &r.revision.to_string()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(RevisionPage {
+            revisions: rows,
+            next_page_token,
+        })
+    }
+}
+
+/// Column values $1..$20 shared by insert and update.
+fn spec_values(spec: &FacilitySpec) -> Vec<Value> {
+    vec![
+        spec.leaf_unit.as_i64().into(),
+        spec.display_name.clone().into(),
+        spec.address.clone().into(),
+        spec.location.map(|l| l.latitude).into(),
+        spec.location.map(|l| l.longitude).into(),
+        spec.status.as_str().into(),
+        spec.total_floor_area_m2.into(),
+        spec.activity_area_m2.into(),
+        encode_hours(spec).into(),
+        encode_services(&spec.services).into(),
+        encode_services(&spec.online_24h_services).into(),
+        (spec.self_service_terminals as i32).into(),
+        (spec.staff.community_workers as i32).into(),
+        (spec.staff.social_workers as i32).into(),
+        spec.operator_name.clone().into(),
+        spec.operator_uscc
+            .as_ref()
+            .map(|u| u.as_str().to_owned())
+            .into(),
+        (spec.min_daily_open_minutes() as i32).into(),
+        i32::from(spec.meets_activity_share()).into(),
+        i32::from(spec.meets_opening_hours()).into(),
+        i32::from(spec.offers_online_24h()).into(),
+    ]
+}

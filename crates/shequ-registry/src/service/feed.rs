@@ -1,0 +1,193 @@
+//! What other services read in bulk: the per-leaf-unit facts stream the plan monitor computes its
+//! registry indicators from, and the change feed that lets other systems follow the registry.
+
+use futures::Stream;
+use sea_orm::{
+    AccessMode, ConnectionTrait, DbBackend, FromQueryResult, IsolationLevel, StreamTrait,
+    TransactionTrait, Value,
+};
+use shequ_domain::{DivisionCode, LeafUnitKind};
+use shequ_proto::convert::kind_to_pb;
+use shequ_proto::registry::v1 as pb;
+use tokio_stream::StreamExt;
+
+use super::Registry;
+use super::facilities::change_to_pb;
+use crate::error::{RegistryError, Result};
+use crate::store::rows::{CHANGE_COLUMNS, ChangeRecord};
+use crate::store::stmt;
+
+/// Changes read per query while catching up.
+const FEED_BATCH: i64 = 500;
+
+#[derive(FromQueryResult)]
+struct Snapshot {
+    cursor: i64,
+}
+
+impl Registry {
+    /// Facts for every non-retired leaf unit under `parent`, in batches, from one consistent
+    /// snapshot. Fails before streaming when `parent` is unknown.
+    pub async fn leaf_unit_facts(
+        &self,
+        parent: DivisionCode,
+    ) -> Result<impl Stream<Item = Result<pb::StreamLeafUnitFactsResponse>> + Send + 'static> {
+        let scope = self.get_division(parent).await?;
+        let column = scope.scope_column();
+        let registry = self.clone();
+        let batch_size = self.settings.facts_batch_size.max(1);
+        Ok(async_stream::try_stream! {
+            let backend = registry.backend();
+            let txn = if backend == DbBackend::Postgres {
+                registry.db.conn.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+            } else {
+                registry.db.conn.begin().await?
+            };
+            let cursor = Snapshot::find_by_statement(stmt(
+                backend,
+                "SELECT coalesce(max(seq), 0) AS cursor FROM registry_facility_changes",
+                [],
+            ))
+            .one(&txn)
+            .await?
+            .map(|s| s.cursor)
+            .unwrap_or(0);
+            let vintage: Option<String> = txn
+                .query_one_raw(stmt(backend, "SELECT max(vintage) AS v FROM registry_divisions WHERE retired = 0", []))
+                .await?
+                .and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten());
+            let sql = format!(
+                "SELECT d.code, d.kind, d.province_code, d.prefecture_code, d.county_code, d.township_code, \
+                 f.n, f.total, f.activity, f.share_ok, f.hours_ok, f.online, f.terminals, f.cw, f.sw \
+                 FROM registry_divisions d LEFT JOIN ( \
+                   SELECT ff.leaf_code, count(*) AS n, sum(ff.total_floor_area_m2) AS total, \
+                   sum(ff.activity_area_m2) AS activity, CAST(sum(ff.meets_activity_share) AS BIGINT) AS share_ok, \
+                   CAST(sum(ff.meets_opening_hours) AS BIGINT) AS hours_ok, CAST(max(ff.online_24h) AS BIGINT) AS online, \
+                   CAST(sum(ff.self_service_terminals) AS BIGINT) AS terminals, \
+                   CAST(sum(ff.community_workers) AS BIGINT) AS cw, CAST(sum(ff.social_workers) AS BIGINT) AS sw \
+                   FROM registry_facilities ff JOIN registry_divisions dd ON dd.code = ff.leaf_code \
+                   WHERE dd.{column} = $1 AND ff.status = 'in_service' AND ff.delete_time IS NULL \
+                   GROUP BY ff.leaf_code \
+                 ) f ON f.leaf_code = d.code \
+                 WHERE d.{column} = $1 AND d.level = 5 AND d.retired = 0 ORDER BY d.code"
+            );
+            let mut first = true;
+            let mut batch = Vec::with_capacity(batch_size);
+            {
+                let mut rows = txn.stream_raw(stmt(backend, sql, [Value::from(parent.as_i64())])).await?;
+                while let Some(row) = rows.next().await {
+                    let row = row?;
+                    let int = |i: usize| row.try_get_by_index::<Option<i64>>(i).map(|v| v.unwrap_or(0));
+                    let real = |i: usize| row.try_get_by_index::<Option<f64>>(i).map(|v| v.unwrap_or(0.0));
+                    let kind: Option<String> = row.try_get_by_index(1)?;
+                    batch.push(pb::LeafUnitFacts {
+                        code: int(0)? as u64,
+                        kind: kind.as_deref().and_then(LeafUnitKind::parse).map(kind_to_pb).unwrap_or_default() as i32,
+                        province: int(2)? as u64,
+                        prefecture: int(3)? as u64,
+                        county: int(4)? as u64,
+                        township: int(5)? as u64,
+                        in_service_facilities: int(6)? as i32,
+                        total_floor_area_m2: real(7)?,
+                        activity_area_m2: real(8)?,
+                        activity_share_compliant: int(9)? as i32,
+                        opening_hours_compliant: int(10)? as i32,
+                        online_24h: int(11)? > 0,
+                        self_service_terminals: int(12)? as i32,
+                        community_workers: int(13)? as i32,
+                        social_workers: int(14)? as i32,
+                    });
+                    if batch.len() == batch_size {
+                        let facts = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                        yield header(facts, &mut first, cursor, &vintage);
+                    }
+                }
+            }
+            if !batch.is_empty() || first {
+                yield header(batch, &mut first, cursor, &vintage);
+            }
+            txn.commit().await?;
+        })
+    }
+
+    /// Changes after `after`, oldest first; with `follow`, new changes as they commit, until the
+    /// client goes away or the server shuts down.
+    pub async fn watch_changes(
+        &self,
+        after: i64,
+        follow: bool,
+        parent: Option<DivisionCode>,
+    ) -> Result<impl Stream<Item = Result<pb::WatchFacilityChangesResponse>> + Send + 'static> {
+        let scope = match parent {
+            Some(code) => Some((self.get_division(code).await?.scope_column(), code)),
+            None => None,
+        };
+        let registry = self.clone();
+        Ok(async_stream::try_stream! {
+            let mut cursor = after;
+            loop {
+                let notified = registry.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let mut values: Vec<Value> = vec![cursor.into(), FEED_BATCH.into()];
+                let filter = match scope {
+                    Some((column, code)) => {
+                        values.push(code.as_i64().into());
+                        format!(" AND c.leaf_code IN (SELECT code FROM registry_divisions WHERE {column} = $3)")
+                    }
+                    None => String::new(),
+                };
+                let rows = ChangeRecord::find_by_statement(stmt(
+                    registry.backend(),
+                    format!("SELECT {CHANGE_COLUMNS} FROM registry_facility_changes c WHERE c.seq > $1{filter} ORDER BY c.seq LIMIT $2"),
+                    values,
+                ))
+                .all(&registry.db.conn)
+                .await?;
+                let full = rows.len() as i64 == FEED_BATCH;
+                for row in rows {
+                    cursor = row.seq;
+                    yield pb::WatchFacilityChangesResponse { cursor: row.seq.to_string(), revision: Some(change_to_pb(&row)) };
+                }
+                if full {
+                    continue;
+                }
+                if !follow || registry.shutdown.is_triggered() {
+                    break;
+                }
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(registry.settings.watch_poll_interval()) => {}
+                    _ = registry.shutdown.wait() => break,
+                }
+            }
+        })
+    }
+}
+
+fn header(
+    facts: Vec<pb::LeafUnitFacts>,
+    first: &mut bool,
+    cursor: i64,
+    vintage: &Option<String>,
+) -> pb::StreamLeafUnitFactsResponse {
+    let mut response = pb::StreamLeafUnitFactsResponse {
+        facts,
+        ..Default::default()
+    };
+    if std::mem::take(first) {
+        response.change_cursor = cursor.to_string();
+        response.vintage = vintage.clone().unwrap_or_default();
+    }
+    response
+}
+
+/// Parses a change-feed cursor: empty is the start, otherwise a non-negative number.
+pub fn parse_cursor(text: &str) -> Result<i64> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    text.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+        RegistryError::invalid("after_cursor", "must be a cursor returned by this feed")
+    })
+}
