@@ -113,6 +113,16 @@ pub fn registry_config(database_url: &str) -> anyhow::Result<RegistryConfig> {
     )?)
 }
 
+/// Logs of the services under test, captured per test; `SHEQU_TEST_LOG=debug` shows more.
+pub fn init_test_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHEQU_TEST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// A registry serving on loopback until stopped or dropped.
 pub struct TestRegistry {
     pub addr: SocketAddr,
@@ -133,6 +143,7 @@ impl TestRegistry {
     }
 
     pub async fn start_with(cfg: RegistryConfig, database: TestDatabase) -> anyhow::Result<Self> {
+        init_test_logs();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = Shutdown::new();

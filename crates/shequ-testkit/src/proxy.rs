@@ -30,6 +30,8 @@ impl TcpProxy {
                     continue;
                 }
                 let mut cut_rx = cut_rx.clone();
+                // Only cuts after this connection was accepted apply to it.
+                cut_rx.borrow_and_update();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(target).await else {
                         return;

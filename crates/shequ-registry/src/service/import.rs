@@ -16,7 +16,7 @@ use crate::store::{now_micros, stmt};
 
 /// Violations listed in full before the rest are only counted.
 const MAX_REPORTED: usize = 100;
-/// Rows per multi-row INSERT: 12 values each stays under SQLite's and PostgreSQL's bind limits.
+/// Rows per multi-row INSERT: 11 bound values each stays under both backends' bind limits.
 const ROWS_PER_INSERT: usize = 1000;
 
 /// The five files of the statistical division data, one per level.
@@ -503,12 +503,12 @@ impl Registry {
         let txn = self.begin_write().await?;
         for chunk in writes.chunks(ROWS_PER_INSERT) {
             let mut sql = format!("INSERT INTO registry_divisions ({DIVISION_COLUMNS}) VALUES ");
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 11);
             for (i, (code, r)) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push(',');
                 }
-                let b = i * 12;
+                let b = i * 11;
                 sql.push_str(&format!(
                     "(${},${},${},${},${},${},${},${},${},${},${},0)",
                     b + 1,
