@@ -372,10 +372,10 @@ impl Registry {
         }
         let spec = facility_spec_from_pb(facility).map_err(prefixed)?;
         let hash = hash_request(facility, &ctx.reason);
-        if !request_id.is_empty() {
-            if let Some(existing) = self.facility_by_request(request_id, &hash).await? {
-                return Ok(existing);
-            }
+        if !request_id.is_empty()
+            && let Some(existing) = self.facility_by_request(request_id, &hash).await?
+        {
+            return Ok(existing);
         }
         self.check_leaf_unit(spec.leaf_unit).await?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -387,10 +387,11 @@ impl Registry {
         if let Err(e) = inserted {
             txn.rollback().await?;
             // A concurrent retry with the same request id won the race.
-            if !request_id.is_empty() && shequ_platform::database::is_unique_violation(&e) {
-                if let Some(existing) = self.facility_by_request(request_id, &hash).await? {
-                    return Ok(existing);
-                }
+            if !request_id.is_empty()
+                && shequ_platform::database::is_unique_violation(&e)
+                && let Some(existing) = self.facility_by_request(request_id, &hash).await?
+            {
+                return Ok(existing);
             }
             return Err(e.into());
         }

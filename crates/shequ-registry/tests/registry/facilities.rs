@@ -33,6 +33,9 @@ fn create(facility: pb::Facility, request_id: &str) -> Request<pb::CreateFacilit
     request
 }
 
+/// A change that spoils a valid facility.
+type Mutation = Box<dyn Fn(&mut pb::Facility)>;
+
 fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
@@ -192,7 +195,7 @@ async fn stale_etag_is_aborted_and_changes_nothing() {
 #[tokio::test]
 async fn bad_input_names_the_field_and_stores_nothing() {
     let (registry, mut client) = registry_with_sample().await;
-    let cases: Vec<(Box<dyn Fn(&mut pb::Facility)>, Code, &str)> = vec![
+    let cases: Vec<(Mutation, Code, &str)> = vec![
         (
             Box::new(|f| f.activity_area_m2 = 600.0),
             Code::InvalidArgument,
