@@ -276,3 +276,72 @@ where
         })
     }
 }
+
+/// The deadline a client set with the `grpc-timeout` header, if any.
+pub fn deadline_of(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let text = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Ends a response stream with DEADLINE_EXCEEDED once the client's deadline passes; tonic enforces
+/// deadlines only up to the response headers, and a following stream could otherwise run forever.
+pub fn within_deadline<T, S>(
+    stream: S,
+    deadline: Option<Duration>,
+) -> Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>
+where
+    T: Send + 'static,
+    S: futures::Stream<Item = Result<T, tonic::Status>> + Send + 'static,
+{
+    let Some(deadline) = deadline else {
+        return Box::pin(stream);
+    };
+    let expired = tokio::time::sleep(deadline);
+    Box::pin(until_expired(stream, expired))
+}
+
+fn until_expired<T, S>(
+    stream: S,
+    expired: tokio::time::Sleep,
+) -> impl futures::Stream<Item = Result<T, tonic::Status>> + Send + 'static
+where
+    T: Send + 'static,
+    S: futures::Stream<Item = Result<T, tonic::Status>> + Send + 'static,
+{
+    let stream = Box::pin(stream);
+    let expired = Box::pin(expired);
+    futures::stream::unfold(Some((stream, expired)), |state| async move {
+        let (mut stream, mut expired) = state?;
+        tokio::select! {
+            item = futures::StreamExt::next(&mut stream) => item.map(|i| (i, Some((stream, expired)))),
+            _ = &mut expired => Some((Err(tonic::Status::deadline_exceeded("the call's deadline passed")), None)),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grpc_timeout() {
+        let mut m = tonic::metadata::MetadataMap::new();
+        assert_eq!(deadline_of(&m), None);
+        m.insert("grpc-timeout", "250m".parse().unwrap());
+        assert_eq!(deadline_of(&m), Some(Duration::from_millis(250)));
+        m.insert("grpc-timeout", "2S".parse().unwrap());
+        assert_eq!(deadline_of(&m), Some(Duration::from_secs(2)));
+        m.insert("grpc-timeout", "x".parse().unwrap());
+        assert_eq!(deadline_of(&m), None);
+    }
+}

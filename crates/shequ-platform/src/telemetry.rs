@@ -225,3 +225,79 @@ impl Default for RpcMetrics {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tonic::service::Interceptor;
+
+    use super::*;
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_call_continues_the_callers_trace_logs_it_and_passes_it_on() {
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_writer(move || writer.clone()),
+            )
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = http::Request::builder()
+                .uri("/shequ.registry.v1.FacilityService/GetFacility")
+                .header("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-01"))
+                .body(())
+                .unwrap();
+            let span = server_span(&request);
+            let _entered = span.enter();
+            assert_eq!(current_trace_id(), TRACE);
+            tracing::info!("facility read");
+
+            let outgoing = TraceContextInterceptor
+                .call(tonic::Request::new(()))
+                .unwrap();
+            assert_eq!(trace_id_of(outgoing.metadata()).as_deref(), Some(TRACE));
+        });
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(line["span"]["trace_id"], TRACE, "{text}");
+        assert_eq!(line["fields"]["message"], "facility read");
+    }
+
+    #[test]
+    fn a_call_without_context_starts_a_new_trace() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = http::Request::builder().uri("/x/Y").body(()).unwrap();
+            let span = server_span(&request);
+            let _entered = span.enter();
+            let id = current_trace_id();
+            assert_eq!(id.len(), 32);
+            assert_ne!(id, "0".repeat(32));
+        });
+    }
+}

@@ -16,6 +16,8 @@ use shequ_proto::registry::v1::division_service_server::DivisionService;
 use shequ_proto::registry::v1::facility_service_server::FacilityService;
 use tonic::{Request, Response, Status, Streaming};
 
+use shequ_platform::server::{deadline_of, within_deadline};
+
 use crate::error::RegistryError;
 use crate::service::Registry;
 use crate::service::facilities::{FacilityFilter, WriteContext, change_to_pb, record_to_pb};
@@ -420,10 +422,12 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::StreamLeafUnitFactsRequest>,
     ) -> Rpc<Self::StreamLeafUnitFactsStream> {
+        let deadline = deadline_of(request.metadata());
         let parent = field(parse_division_name("parent", &request.get_ref().parent))?;
         let stream = self.0.leaf_unit_facts(parent).await?;
-        Ok(Response::new(Box::pin(
+        Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),
+            deadline,
         )))
     }
 
@@ -433,12 +437,14 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::WatchFacilityChangesRequest>,
     ) -> Rpc<Self::WatchFacilityChangesStream> {
+        let deadline = deadline_of(request.metadata());
         let r = request.into_inner();
         let after = parse_cursor(&r.after_cursor)?;
         let parent = field(parse_optional_division_name("parent", &r.parent))?;
         let stream = self.0.watch_changes(after, r.follow, parent).await?;
-        Ok(Response::new(Box::pin(
+        Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),
+            deadline,
         )))
     }
 }

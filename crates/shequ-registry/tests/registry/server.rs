@@ -212,3 +212,27 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
     assert_eq!(listed.facilities.len(), 1);
     assert_eq!(listed.facilities[0].name, created.name);
 }
+
+#[tokio::test]
+async fn client_deadlines_are_honoured() {
+    let registry = TestRegistry::start().await.unwrap();
+    let mut client = registry.facilities().await.unwrap();
+    let mut request = tonic::Request::new(pb::WatchFacilityChangesRequest {
+        follow: true,
+        ..Default::default()
+    });
+    request.set_timeout(Duration::from_millis(300));
+    let mut stream = client
+        .watch_facility_changes(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the deadline ends the call");
+    let err = end.expect("an error, not a clean end").unwrap_err();
+    assert!(
+        matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{err:?}"
+    );
+}
