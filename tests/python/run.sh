@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Generates a Python client from proto/ and runs it against a freshly started shequ-registry:
+# proof that another language can integrate using nothing but the contracts.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+mkdir -p "$work/gen"
+"$work/venv/bin/python" -m grpc_tools.protoc -I proto --python_out="$work/gen" --grpc_python_out="$work/gen" \
+    $(cd proto && find . -name '*.proto' | sed 's|^\./||')
+
+cargo build --locked --quiet --bin shequ-registry
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+target/debug/shequ-registry serve --listen "127.0.0.1:$port" --database-url "sqlite://$work/registry.sqlite" \
+    >"$work/server.log" 2>&1 &
+server=$!
+if ! PYTHONPATH="$work/gen" "$work/venv/bin/python" tests/python/registry_client.py "127.0.0.1:$port" data/divisions/sample; then
+    echo "--- server log ---"; cat "$work/server.log"; exit 1
+fi
+kill -TERM "$server"
+wait "$server"
+echo "registry stopped cleanly on SIGTERM"
