@@ -220,7 +220,10 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::CountLeafUnitsRequest>,
     ) -> Rpc<pb::CountLeafUnitsResponse> {
-        let code = field(parse_division_name("name", &request.get_ref().name))?;
+        let code = field(parse_optional_division_name(
+            "name",
+            &request.get_ref().name,
+        ))?;
         let counts = self.0.count_leaf_units(code).await?;
         Ok(Response::new(pb::CountLeafUnitsResponse {
             communities: counts.communities as i64,
@@ -423,7 +426,10 @@ impl FacilityService for FacilityApi {
         request: Request<pb::StreamLeafUnitFactsRequest>,
     ) -> Rpc<Self::StreamLeafUnitFactsStream> {
         let deadline = deadline_of(request.metadata());
-        let parent = field(parse_division_name("parent", &request.get_ref().parent))?;
+        let parent = field(parse_optional_division_name(
+            "parent",
+            &request.get_ref().parent,
+        ))?;
         let stream = self.0.leaf_unit_facts(parent).await?;
         Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),

@@ -172,16 +172,20 @@ impl Registry {
         Ok(paged(rows, size, &query, |r| r.code.to_string()))
     }
 
-    /// Leaf units under a division (a leaf unit counts itself), by kind; retired units excluded.
-    pub async fn count_leaf_units(&self, code: DivisionCode) -> Result<LeafUnitCounts> {
-        let division = self.get_division(code).await?;
+    /// Leaf units under a division (a leaf unit counts itself; `None` is the whole country), by
+    /// kind; retired units excluded.
+    pub async fn count_leaf_units(&self, code: Option<DivisionCode>) -> Result<LeafUnitCounts> {
+        let (scope, values) = match code {
+            Some(code) => {
+                let column = self.get_division(code).await?.scope_column();
+                (format!("{column} = $1"), vec![Value::from(code.as_i64())])
+            }
+            None => ("1 = 1".to_owned(), Vec::new()),
+        };
         let rows = KindCount::find_by_statement(stmt(
             self.backend(),
-            format!(
-                "SELECT kind, count(*) AS n FROM registry_divisions WHERE {} = $1 AND level = 5 AND retired = 0 GROUP BY kind",
-                division.scope_column()
-            ),
-            [code.as_i64().into()],
+            format!("SELECT kind, count(*) AS n FROM registry_divisions WHERE {scope} AND level = 5 AND retired = 0 GROUP BY kind"),
+            values,
         ))
         .all(&self.db.conn)
         .await?;

@@ -26,14 +26,23 @@ struct Snapshot {
 }
 
 impl Registry {
-    /// Facts for every non-retired leaf unit under `parent`, in batches, from one consistent
-    /// snapshot. Fails before streaming when `parent` is unknown.
+    /// Facts for every non-retired leaf unit under `parent` (the whole country when `None`), in
+    /// batches, from one consistent snapshot. Fails before streaming when `parent` is unknown.
     pub async fn leaf_unit_facts(
         &self,
-        parent: DivisionCode,
+        parent: Option<DivisionCode>,
     ) -> Result<impl Stream<Item = Result<pb::StreamLeafUnitFactsResponse>> + Send + 'static> {
-        let scope = self.get_division(parent).await?;
-        let column = scope.scope_column();
+        let (outer, inner, values) = match parent {
+            Some(code) => {
+                let column = self.get_division(code).await?.scope_column();
+                (
+                    format!("d.{column} = $1"),
+                    format!("dd.{column} = $1"),
+                    vec![Value::from(code.as_i64())],
+                )
+            }
+            None => ("1 = 1".to_owned(), "1 = 1".to_owned(), Vec::new()),
+        };
         let registry = self.clone();
         let batch_size = self.settings.facts_batch_size.max(1);
         Ok(async_stream::try_stream! {
@@ -66,15 +75,15 @@ impl Registry {
                    CAST(sum(ff.self_service_terminals) AS BIGINT) AS terminals, \
                    CAST(sum(ff.community_workers) AS BIGINT) AS cw, CAST(sum(ff.social_workers) AS BIGINT) AS sw \
                    FROM registry_facilities ff JOIN registry_divisions dd ON dd.code = ff.leaf_code \
-                   WHERE dd.{column} = $1 AND ff.status = 'in_service' AND ff.delete_time IS NULL \
+                   WHERE {inner} AND ff.status = 'in_service' AND ff.delete_time IS NULL \
                    GROUP BY ff.leaf_code \
                  ) f ON f.leaf_code = d.code \
-                 WHERE d.{column} = $1 AND d.level = 5 AND d.retired = 0 ORDER BY d.code"
+                 WHERE {outer} AND d.level = 5 AND d.retired = 0 ORDER BY d.code"
             );
             let mut first = true;
             let mut batch = Vec::with_capacity(batch_size);
             {
-                let mut rows = txn.stream_raw(stmt(backend, sql, [Value::from(parent.as_i64())])).await?;
+                let mut rows = txn.stream_raw(stmt(backend, sql, values)).await?;
                 while let Some(row) = rows.next().await {
                     let row = row?;
                     let int = |i: usize| row.try_get_by_index::<Option<i64>>(i).map(|v| v.unwrap_or(0));

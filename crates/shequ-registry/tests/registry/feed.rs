@@ -120,8 +120,18 @@ async fn facts_count_in_service_facilities_per_leaf_unit() {
 
     let (one, _) = all_facts(&registry, unit).await;
     assert_eq!(one.len(), 1);
-    let (whole, _) = all_facts(&registry, "divisions/11").await;
-    assert_eq!(whole.len() as i64 + 767, SAMPLE_LEAF_UNITS);
+    let (beijing, _) = all_facts(&registry, "divisions/11").await;
+    assert_eq!(beijing.len() as i64 + 767, SAMPLE_LEAF_UNITS);
+    let (country, _) = all_facts(&registry, "").await;
+    assert_eq!(
+        country.len() as i64,
+        SAMPLE_LEAF_UNITS,
+        "an empty parent is the whole country"
+    );
+    assert_eq!(
+        country.iter().map(|f| f.in_service_facilities).sum::<i32>(),
+        2
+    );
 
     let err = client
         .stream_leaf_unit_facts(pb::StreamLeafUnitFactsRequest {
