@@ -236,6 +236,7 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::UpdateDivisionRequest>,
     ) -> Rpc<pb::UpdateDivisionResponse> {
+        let who = actor(&request);
         let r = request.into_inner();
         let division = r.division.unwrap_or_default();
         let code = field(parse_division_name("division.name", &division.name))?;
@@ -257,7 +258,7 @@ impl DivisionService for DivisionApi {
             )
             .into());
         };
-        let updated = self.0.set_leaf_unit_kind(code, kind).await?;
+        let updated = self.0.set_leaf_unit_kind(code, kind, &who).await?;
         Ok(Response::new(pb::UpdateDivisionResponse {
             division: Some(division_to_pb(&updated)),
         }))

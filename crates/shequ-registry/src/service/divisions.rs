@@ -204,6 +204,7 @@ impl Registry {
         &self,
         code: DivisionCode,
         kind: LeafUnitKind,
+        actor: &str,
     ) -> Result<DivisionRecord> {
         let division = self.get_division(code).await?;
         if !division.level().is_leaf() {
@@ -212,14 +213,15 @@ impl Registry {
                 format!("`divisions/{code}` is not a leaf unit; only leaf units have a kind"),
             ));
         }
-        self.db
-            .conn
-            .execute_raw(stmt(
-                self.backend(),
-                "UPDATE registry_divisions SET kind = $1, kind_overridden = 1 WHERE code = $2",
-                [kind.as_str().into(), code.as_i64().into()],
-            ))
-            .await?;
+        let txn = self.begin_write().await?;
+        txn.execute_raw(stmt(
+            self.backend(),
+            "UPDATE registry_divisions SET kind = $1, kind_overridden = 1 WHERE code = $2",
+            [kind.as_str().into(), code.as_i64().into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        tracing::info!(division = %code, kind = kind.as_str(), actor, "leaf-unit kind overridden");
         self.get_division(code).await
     }
 }

@@ -62,7 +62,7 @@ impl Registry {
             .map(|s| s.cursor)
             .unwrap_or(0);
             let vintage: Option<String> = txn
-                .query_one_raw(stmt(backend, "SELECT max(vintage) AS v FROM registry_divisions WHERE retired = 0", []))
+                .query_one_raw(stmt(backend, "SELECT vintage FROM registry_imports ORDER BY id DESC LIMIT 1", []))
                 .await?
                 .and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten());
             let sql = format!(
