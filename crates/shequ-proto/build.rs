@@ -11,6 +11,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "shequ/common/v1/common.proto",
         "shequ/registry/v1/division.proto",
         "shequ/registry/v1/facility.proto",
+        "shequ/survey/v1/questionnaire.proto",
+        "shequ/survey/v1/round.proto",
+        "shequ/survey/v1/response.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

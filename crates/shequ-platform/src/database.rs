@@ -4,10 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    RuntimeErr, Statement, TransactionTrait,
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::info;
 
 use crate::config::{DatabaseConfig, redact_url};
@@ -28,6 +31,33 @@ pub struct Database {
     pub conn: DatabaseConnection,
     service: &'static str,
     migrations: &'static [Migration],
+    /// SQLite allows one writer; taking turns in-process avoids lock-upgrade failures between
+    /// transactions that read before they write.
+    write_turn: Arc<Mutex<()>>,
+}
+
+/// A write transaction and, on SQLite, this process's turn to write.
+#[derive(Debug)]
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +122,39 @@ impl Database {
             conn,
             service,
             migrations,
+            write_turn: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// Connects and, on SQLite or when `migrate_on_start` is set, applies pending migrations: what
+    /// `serve` does before it answers.
+    pub async fn open(
+        cfg: &DatabaseConfig,
+        service: &'static str,
+        migrations: &'static [Migration],
+    ) -> Result<Self, DatabaseError> {
+        let db = Self::connect(cfg, service, migrations).await?;
+        if db.is_sqlite() || cfg.migrate_on_start {
+            db.migrate().await?;
+        }
+        Ok(db)
+    }
+
+    /// What `migrate` does: connect, apply pending migrations, report.
+    pub async fn migrate_only(
+        cfg: &DatabaseConfig,
+        service: &'static str,
+        migrations: &'static [Migration],
+    ) -> Result<(), DatabaseError> {
+        let db = Self::connect(cfg, service, migrations).await?;
+        let applied = db.migrate().await?;
+        info!(
+            service,
+            applied,
+            version = db.latest_version(),
+            "schema is current"
+        );
+        Ok(())
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -215,6 +277,27 @@ impl Database {
         }
         txn.commit().await?;
         Ok(applied)
+    }
+
+    /// Begins a write transaction: on SQLite after taking this process's turn; on PostgreSQL,
+    /// with `serialize_on` set, after an advisory lock of that name, so writers that append to a
+    /// sequence commit in sequence order.
+    pub async fn begin_write(&self, serialize_on: Option<&str>) -> Result<WriteTxn, DbErr> {
+        let turn = if self.is_sqlite() {
+            Some(self.write_turn.clone().lock_owned().await)
+        } else {
+            None
+        };
+        let txn = self.conn.begin().await?;
+        if let (Some(key), DbBackend::Postgres) = (serialize_on, self.backend()) {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                [key.into()],
+            ))
+            .await?;
+        }
+        Ok(WriteTxn { txn, _turn: turn })
     }
 
     /// A cheap round trip, for readiness.

@@ -5,7 +5,9 @@
 pub mod cli;
 pub mod config;
 pub mod database;
+pub mod page;
 pub mod server;
+pub mod sql;
 pub mod status;
 pub mod telemetry;
 

@@ -155,6 +155,27 @@ impl Readiness {
     }
 }
 
+/// Serves a service: its `routes` (named `services` in health) plus health, readiness following
+/// `db`, and reflection, until `shutdown` fires and the calls in flight have drained.
+pub async fn serve_service(
+    cfg: &ServerConfig,
+    db: Database,
+    listener: TcpListener,
+    routes: Routes,
+    services: Vec<&'static str>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let readiness = Readiness::new(reporter, services);
+    readiness.set(db.is_migrated().await.unwrap_or(false)).await;
+    let monitor = readiness
+        .clone()
+        .spawn_monitor(db, cfg.readiness_interval(), shutdown.clone());
+    let result = serve(cfg, listener, routes, health, readiness, shutdown).await;
+    monitor.abort();
+    result
+}
+
 /// Serves `routes` plus health and reflection on `listener` until `shutdown` fires, then stops
 /// accepting, lets in-flight calls finish for up to the grace period, and returns.
 pub async fn serve(

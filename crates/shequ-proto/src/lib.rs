@@ -23,6 +23,17 @@ pub mod registry {
     }
 }
 
+pub mod survey {
+    pub mod v1 {
+        #![allow(
+            unused_qualifications,
+            clippy::doc_lazy_continuation,
+            clippy::large_enum_variant
+        )]
+        tonic::include_proto!("shequ.survey.v1");
+    }
+}
+
 pub mod convert;
 pub mod names;
 

@@ -67,6 +67,12 @@ impl From<DbErr> for RegistryError {
     }
 }
 
+impl From<shequ_domain::FieldViolation> for RegistryError {
+    fn from(v: shequ_domain::FieldViolation) -> Self {
+        Self::Invalid(v.into())
+    }
+}
+
 impl From<Violations> for RegistryError {
     fn from(v: Violations) -> Self {
         Self::Invalid(v)

@@ -10,13 +10,12 @@ pub mod store;
 
 use anyhow::Context as _;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
-use shequ_platform::server::{self, Readiness};
+use shequ_platform::server;
 use shequ_platform::{Database, Shutdown, telemetry};
 use shequ_proto::registry::v1::division_service_server::DivisionServiceServer;
 use shequ_proto::registry::v1::facility_service_server::FacilityServiceServer;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tracing::info;
 
 pub use crate::config::RegistryConfig;
 pub use crate::service::Registry;
@@ -30,15 +29,10 @@ pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {
     let _telemetry = telemetry::init("shequ-registry", &cfg.telemetry);
     match cli.command {
         ServiceCommand::Migrate => {
-            let db =
-                Database::connect(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
-            let applied = db.migrate().await?;
-            info!(
-                applied,
-                version = db.latest_version(),
-                "registry schema is current"
-            );
-            Ok(())
+            Ok(
+                Database::migrate_only(&cfg.database, SERVICE, store::migrations::MIGRATIONS)
+                    .await?,
+            )
         }
         ServiceCommand::Serve => {
             let listener = TcpListener::bind(cfg.server.listen)
@@ -55,10 +49,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let db = Database::connect(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
-    if db.is_sqlite() || cfg.database.migrate_on_start {
-        db.migrate().await?;
-    }
+    let db = Database::open(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
     let registry = Registry::new(db.clone(), cfg.registry.clone(), shutdown.clone());
     let max = cfg.server.max_message_bytes;
     let routes = Routes::new(
@@ -71,20 +62,9 @@ pub async fn serve(
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
     );
-    let (reporter, health) = tonic_health::server::health_reporter();
-    let readiness = Readiness::new(
-        reporter,
-        vec![
-            "shequ.registry.v1.DivisionService",
-            "shequ.registry.v1.FacilityService",
-        ],
-    );
-    readiness.set(db.is_migrated().await.unwrap_or(false)).await;
-    let monitor =
-        readiness
-            .clone()
-            .spawn_monitor(db, cfg.server.readiness_interval(), shutdown.clone());
-    let result = server::serve(&cfg.server, listener, routes, health, readiness, shutdown).await;
-    monitor.abort();
-    result
+    let services = vec![
+        "shequ.registry.v1.DivisionService",
+        "shequ.registry.v1.FacilityService",
+    ];
+    server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await
 }

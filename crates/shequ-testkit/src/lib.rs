@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod proxy;
+pub mod survey;
 
 use std::net::SocketAddr;
 

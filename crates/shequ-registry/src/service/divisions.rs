@@ -4,10 +4,10 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
 
 use super::Registry;
-use super::page;
 use crate::error::{RegistryError, Result};
 use crate::store::rows::{DIVISION_COLUMNS, DivisionRecord};
 use crate::store::stmt;
+use shequ_platform::page;
 
 /// One page of divisions and the token for the next.
 #[derive(Debug)]

@@ -13,10 +13,10 @@ use shequ_proto::names::{division_name, facility_name};
 use shequ_proto::registry::v1 as pb;
 
 use super::Registry;
-use super::page;
 use crate::error::{RegistryError, Result};
 use crate::store::rows::{CHANGE_COLUMNS, ChangeRecord, FACILITY_COLUMNS, FacilityRecord};
 use crate::store::{now_micros, stmt};
+use shequ_platform::page;
 
 /// Who writes and why, kept in the change log.
 #[derive(Debug, Clone, Default)]
@@ -382,7 +382,7 @@ impl Registry {
         let now = now_micros();
         let txn = self.begin_write().await?;
         let inserted = self
-            .insert_facility(&txn.txn, &id, &spec, request_id, &hash, now)
+            .insert_facility(&*txn, &id, &spec, request_id, &hash, now)
             .await;
         if let Err(e) = inserted {
             txn.rollback().await?;
@@ -396,11 +396,11 @@ impl Registry {
             return Err(e.into());
         }
         let record = self
-            .load_facility(&txn.txn, &id)
+            .load_facility(&*txn, &id)
             .await?
             .ok_or_else(|| Self::not_found(&id))?;
         self.record_change(
-            &txn.txn,
+            &*txn,
             &record,
             ChangeKind::Created,
             WRITABLE.iter().map(|s| (*s).to_owned()).collect(),
@@ -547,7 +547,7 @@ impl Registry {
             return Err(RegistryError::Invalid(bad));
         }
         let txn = self.begin_write().await?;
-        let current = match self.load_facility(&txn.txn, id).await? {
+        let current = match self.load_facility(&*txn, id).await? {
             Some(r) if r.delete_time.is_none() => r,
             _ => return Err(Self::not_found(id)),
         };
@@ -600,10 +600,10 @@ impl Registry {
             )));
         }
         let record = self
-            .load_facility(&txn.txn, id)
+            .load_facility(&*txn, id)
             .await?
             .ok_or_else(|| Self::not_found(id))?;
-        self.record_change(&txn.txn, &record, ChangeKind::Updated, changed, ctx)
+        self.record_change(&*txn, &record, ChangeKind::Updated, changed, ctx)
             .await?;
         txn.commit().await?;
         self.changed.notify_waiters();
@@ -620,7 +620,7 @@ impl Registry {
     ) -> Result<FacilityRecord> {
         let txn = self.begin_write().await?;
         let current = self
-            .load_facility(&txn.txn, id)
+            .load_facility(&*txn, id)
             .await?
             .ok_or_else(|| Self::not_found(id))?;
         match (delete, current.delete_time.is_some()) {
@@ -643,7 +643,7 @@ impl Registry {
         ))
         .await?;
         let record = self
-            .load_facility(&txn.txn, id)
+            .load_facility(&*txn, id)
             .await?
             .ok_or_else(|| Self::not_found(id))?;
         let kind = if delete {
@@ -651,7 +651,7 @@ impl Registry {
         } else {
             ChangeKind::Undeleted
         };
-        self.record_change(&txn.txn, &record, kind, Vec::new(), ctx)
+        self.record_change(&*txn, &record, kind, Vec::new(), ctx)
             .await?;
         txn.commit().await?;
         self.changed.notify_waiters();

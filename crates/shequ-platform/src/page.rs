@@ -5,16 +5,16 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::error::{RegistryError, Result};
+use shequ_domain::FieldViolation;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
 pub const MAX_PAGE_SIZE: u64 = 1000;
 
 /// Page size from a request: 0 means the default, negative is refused, large is capped.
-pub fn page_size(requested: i32) -> Result<u64> {
+pub fn page_size(requested: i32) -> Result<u64, FieldViolation> {
     match requested {
         0 => Ok(DEFAULT_PAGE_SIZE),
-        n if n < 0 => Err(RegistryError::invalid("page_size", "must not be negative")),
+        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
         n => Ok((n as u64).min(MAX_PAGE_SIZE)),
     }
 }
@@ -30,12 +30,12 @@ pub fn encode(query: &str, last_key: &str) -> String {
 }
 
 /// The key to resume after, or `None` for the first page. A token from another query is refused.
-pub fn decode(query: &str, token: &str) -> Result<Option<String>> {
+pub fn decode(query: &str, token: &str) -> Result<Option<String>, FieldViolation> {
     if token.is_empty() {
         return Ok(None);
     }
     let bad = || {
-        RegistryError::invalid(
+        FieldViolation::new(
             "page_token",
             "is not a token from this query; start again without it",
         )

@@ -1,0 +1,284 @@
+//! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use shequ_platform::server::{deadline_of, within_deadline};
+use shequ_proto::names::parse_optional_division_name;
+use shequ_proto::survey::v1 as pb;
+use shequ_proto::survey::v1::questionnaire_service_server::QuestionnaireService;
+use shequ_proto::survey::v1::response_service_server::ResponseService;
+use shequ_proto::survey::v1::round_service_server::RoundService;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::error::SurveyError;
+use crate::names::{parse_questionnaire_name, parse_response_name, parse_round_name};
+use crate::service::Survey;
+use crate::service::responses::response_to_pb;
+use crate::service::rounds::round_to_pb;
+
+/// Header naming who makes a write, recorded in history.
+pub const ACTOR_HEADER: &str = "x-shequ-actor";
+
+type Rpc<T> = Result<Response<T>, Status>;
+type RpcStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn actor<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get(ACTOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect())
+        .filter(|s: &String| !s.is_empty())
+        .unwrap_or_else(|| "anonymous".to_owned())
+}
+
+fn field<T>(result: Result<T, shequ_domain::FieldViolation>) -> Result<T, Status> {
+    result.map_err(|v| SurveyError::Invalid(v.into()).into())
+}
+
+/// `shequ.survey.v1.QuestionnaireService`
+#[derive(Clone)]
+pub struct QuestionnaireApi(pub Survey);
+
+#[tonic::async_trait]
+impl QuestionnaireService for QuestionnaireApi {
+    async fn create_questionnaire(
+        &self,
+        request: Request<pb::CreateQuestionnaireRequest>,
+    ) -> Rpc<pb::CreateQuestionnaireResponse> {
+        let Some(q) = request.into_inner().questionnaire else {
+            return Err(SurveyError::invalid("questionnaire", "is required").into());
+        };
+        let questionnaire = self.0.create_questionnaire(&q).await?;
+        Ok(Response::new(pb::CreateQuestionnaireResponse {
+            questionnaire: Some(questionnaire),
+        }))
+    }
+
+    async fn get_questionnaire(
+        &self,
+        request: Request<pb::GetQuestionnaireRequest>,
+    ) -> Rpc<pb::GetQuestionnaireResponse> {
+        let r = request.into_inner();
+        let id = field(parse_questionnaire_name("name", &r.name))?;
+        let questionnaire = self.0.get_questionnaire(id, r.version).await?;
+        Ok(Response::new(pb::GetQuestionnaireResponse {
+            questionnaire: Some(questionnaire),
+        }))
+    }
+
+    async fn update_questionnaire(
+        &self,
+        request: Request<pb::UpdateQuestionnaireRequest>,
+    ) -> Rpc<pb::UpdateQuestionnaireResponse> {
+        let Some(q) = request.into_inner().questionnaire else {
+            return Err(SurveyError::invalid("questionnaire", "is required").into());
+        };
+        let id = field(parse_questionnaire_name("questionnaire.name", &q.name))?;
+        let questionnaire = self.0.update_questionnaire(id, &q).await?;
+        Ok(Response::new(pb::UpdateQuestionnaireResponse {
+            questionnaire: Some(questionnaire),
+        }))
+    }
+
+    async fn publish_questionnaire(
+        &self,
+        request: Request<pb::PublishQuestionnaireRequest>,
+    ) -> Rpc<pb::PublishQuestionnaireResponse> {
+        let id = field(parse_questionnaire_name("name", &request.get_ref().name))?;
+        let questionnaire = self.0.publish_questionnaire(id).await?;
+        Ok(Response::new(pb::PublishQuestionnaireResponse {
+            questionnaire: Some(questionnaire),
+        }))
+    }
+}
+
+/// `shequ.survey.v1.RoundService`
+#[derive(Clone)]
+pub struct RoundApi(pub Survey);
+
+#[tonic::async_trait]
+impl RoundService for RoundApi {
+    async fn create_round(
+        &self,
+        request: Request<pb::CreateRoundRequest>,
+    ) -> Rpc<pb::CreateRoundResponse> {
+        let Some(round) = request.into_inner().round else {
+            return Err(SurveyError::invalid("round", "is required").into());
+        };
+        let record = self.0.create_round(&round).await?;
+        Ok(Response::new(pb::CreateRoundResponse {
+            round: Some(round_to_pb(&record)),
+        }))
+    }
+
+    async fn get_round(&self, request: Request<pb::GetRoundRequest>) -> Rpc<pb::GetRoundResponse> {
+        let id = field(parse_round_name("name", &request.get_ref().name))?;
+        let record = self.0.get_round(id).await?;
+        Ok(Response::new(pb::GetRoundResponse {
+            round: Some(round_to_pb(&record)),
+        }))
+    }
+
+    async fn open_round(
+        &self,
+        request: Request<pb::OpenRoundRequest>,
+    ) -> Rpc<pb::OpenRoundResponse> {
+        let id = field(parse_round_name("name", &request.get_ref().name))?;
+        let record = self.0.open_round(id).await?;
+        Ok(Response::new(pb::OpenRoundResponse {
+            round: Some(round_to_pb(&record)),
+        }))
+    }
+
+    async fn close_round(
+        &self,
+        request: Request<pb::CloseRoundRequest>,
+    ) -> Rpc<pb::CloseRoundResponse> {
+        let id = field(parse_round_name("name", &request.get_ref().name))?;
+        let record = self.0.close_round(id).await?;
+        Ok(Response::new(pb::CloseRoundResponse {
+            round: Some(round_to_pb(&record)),
+        }))
+    }
+
+    async fn get_round_results(
+        &self,
+        request: Request<pb::GetRoundResultsRequest>,
+    ) -> Rpc<pb::GetRoundResultsResponse> {
+        let r = request.into_inner();
+        let id = field(parse_round_name("round", &r.round))?;
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        Ok(Response::new(self.0.round_results(id, division).await?))
+    }
+
+    async fn get_round_coverage(
+        &self,
+        request: Request<pb::GetRoundCoverageRequest>,
+    ) -> Rpc<pb::GetRoundCoverageResponse> {
+        let r = request.into_inner();
+        let id = field(parse_round_name("round", &r.round))?;
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        Ok(Response::new(
+            self.0
+                .round_coverage(id, division, r.page_size, &r.page_token)
+                .await?,
+        ))
+    }
+
+    type StreamRoundFactsStream = RpcStream<pb::StreamRoundFactsResponse>;
+
+    async fn stream_round_facts(
+        &self,
+        request: Request<pb::StreamRoundFactsRequest>,
+    ) -> Rpc<Self::StreamRoundFactsStream> {
+        let deadline = deadline_of(request.metadata());
+        let id = field(parse_round_name("round", &request.get_ref().round))?;
+        let stream = self.0.round_facts(id).await?;
+        Ok(Response::new(within_deadline(
+            stream.map(|r| r.map_err(Status::from)),
+            deadline,
+        )))
+    }
+
+    type ExportResponsesStream = RpcStream<pb::ExportResponsesResponse>;
+
+    async fn export_responses(
+        &self,
+        request: Request<pb::ExportResponsesRequest>,
+    ) -> Rpc<Self::ExportResponsesStream> {
+        let deadline = deadline_of(request.metadata());
+        let id = field(parse_round_name("round", &request.get_ref().round))?;
+        let stream = self.0.export_responses(id).await?;
+        Ok(Response::new(within_deadline(
+            stream.map(|r| r.map_err(Status::from)),
+            deadline,
+        )))
+    }
+}
+
+/// `shequ.survey.v1.ResponseService`
+#[derive(Clone)]
+pub struct ResponseApi(pub Survey);
+
+#[tonic::async_trait]
+impl ResponseService for ResponseApi {
+    async fn submit_response(
+        &self,
+        request: Request<pb::SubmitResponseRequest>,
+    ) -> Rpc<pb::SubmitResponseResponse> {
+        let r = request.into_inner();
+        let round = field(parse_round_name("parent", &r.parent))?;
+        let Some(response) = r.response else {
+            return Err(SurveyError::invalid("response", "is required").into());
+        };
+        let (record, duplicate) = self.0.submit_response(round, &response).await?;
+        Ok(Response::new(pb::SubmitResponseResponse {
+            response: Some(response_to_pb(&record)),
+            duplicate,
+        }))
+    }
+
+    type BulkSubmitResponsesStream = RpcStream<pb::BulkSubmitResponsesResponse>;
+
+    async fn bulk_submit_responses(
+        &self,
+        request: Request<Streaming<pb::BulkSubmitResponsesRequest>>,
+    ) -> Rpc<Self::BulkSubmitResponsesStream> {
+        let mut input = request.into_inner();
+        let survey = self.0.clone();
+        let output = async_stream::try_stream! {
+            let mut parent: Option<String> = None;
+            while let Some(message) = input.next().await {
+                let message = message?;
+                match &parent {
+                    None => {
+                        field(parse_round_name("parent", &message.parent))?;
+                        parent = Some(message.parent.clone());
+                    }
+                    Some(p) if message.parent.is_empty() || *p == message.parent => {}
+                    Some(_) => Err(Status::from(SurveyError::invalid(
+                        "parent",
+                        "must be the same in every message of a stream",
+                    )))?,
+                }
+                let name = parent.as_deref().unwrap_or_default();
+                let round = name.trim_start_matches("rounds/");
+                let results = survey
+                    .submit_batch(round, &message.responses)
+                    .await
+                    .map_err(Status::from)?;
+                yield pb::BulkSubmitResponsesResponse { results };
+            }
+        };
+        Ok(Response::new(Box::pin(output)))
+    }
+
+    async fn get_response(
+        &self,
+        request: Request<pb::GetResponseRequest>,
+    ) -> Rpc<pb::GetResponseResponse> {
+        let (round, id) = field(parse_response_name("name", &request.get_ref().name))?;
+        let record = self.0.get_response(round, id).await?;
+        Ok(Response::new(pb::GetResponseResponse {
+            response: Some(response_to_pb(&record)),
+        }))
+    }
+
+    async fn invalidate_response(
+        &self,
+        request: Request<pb::InvalidateResponseRequest>,
+    ) -> Rpc<pb::InvalidateResponseResponse> {
+        let actor = actor(&request);
+        let r = request.into_inner();
+        let (round, id) = field(parse_response_name("name", &r.name))?;
+        let record = self
+            .0
+            .invalidate_response(round, id, &r.reason, &actor)
+            .await?;
+        Ok(Response::new(pb::InvalidateResponseResponse {
+            response: Some(response_to_pb(&record)),
+        }))
+    }
+}

@@ -1,0 +1,82 @@
+//! Survey collection: questionnaires with immutable published versions, survey rounds over a
+//! region of the registry's hierarchy, resident satisfaction responses collected exactly once
+//! (one at a time or in bulk), results, coverage, the facts stream the plan monitor reads and
+//! CSV exports.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod mask;
+pub mod model;
+pub mod names;
+pub mod region;
+pub mod service;
+pub mod store;
+
+use anyhow::Context as _;
+use shequ_platform::cli::{ServiceCli, ServiceCommand};
+use shequ_platform::server;
+use shequ_platform::{Database, Shutdown, telemetry};
+use shequ_proto::survey::v1::questionnaire_service_server::QuestionnaireServiceServer;
+use shequ_proto::survey::v1::response_service_server::ResponseServiceServer;
+use shequ_proto::survey::v1::round_service_server::RoundServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+pub use crate::config::SurveyConfig;
+pub use crate::service::Survey;
+
+/// Service name used in logs, traces and the schema-migration table.
+pub const SERVICE: &str = "survey";
+
+/// Runs the `shequ-survey` command line.
+pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {
+    let cfg = SurveyConfig::load(cli.config.as_deref(), &cli.overrides())?;
+    let _telemetry = telemetry::init("shequ-survey", &cfg.telemetry);
+    match cli.command {
+        ServiceCommand::Migrate => {
+            Ok(
+                Database::migrate_only(&cfg.database, SERVICE, store::migrations::MIGRATIONS)
+                    .await?,
+            )
+        }
+        ServiceCommand::Serve => {
+            let listener = TcpListener::bind(cfg.server.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
+            serve(cfg, listener, Shutdown::on_signals()).await
+        }
+    }
+}
+
+/// Connects, migrates where configured, and serves on `listener` until `shutdown` fires.
+pub async fn serve(
+    cfg: SurveyConfig,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let db = Database::open(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
+    let survey = Survey::new(db.clone(), cfg.survey.clone())?;
+    let max = cfg.server.max_message_bytes;
+    let routes = Routes::new(
+        QuestionnaireServiceServer::new(grpc::QuestionnaireApi(survey.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    )
+    .add_service(
+        RoundServiceServer::new(grpc::RoundApi(survey.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    )
+    .add_service(
+        ResponseServiceServer::new(grpc::ResponseApi(survey))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    );
+    let services = vec![
+        "shequ.survey.v1.QuestionnaireService",
+        "shequ.survey.v1.RoundService",
+        "shequ.survey.v1.ResponseService",
+    ];
+    server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await
+}

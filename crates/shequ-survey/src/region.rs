@@ -1,0 +1,216 @@
+//! Where leaf units lie, learnt only from the registry's gRPC API and cached per round: a round's
+//! region is loaded once through `StreamLeafUnitFacts(parent = region)`; a code missing from it is
+//! looked up with `GetDivision` and `ListDivisionAncestors`. A registry that cannot be reached is
+//! `RegistryUnavailable`, never a verdict on the unit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use shequ_domain::{DivisionCode, DivisionLevel};
+use shequ_platform::telemetry::TraceContextInterceptor;
+use shequ_proto::common::v1 as common;
+use shequ_proto::names::division_name;
+use shequ_proto::registry::v1 as registry;
+use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
+use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
+use tokio_stream::StreamExt;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::error::{Result, SurveyError};
+
+type Intercepted = InterceptedService<Channel, TraceContextInterceptor>;
+
+/// A leaf unit's ancestors, from the registry's parent links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ancestors {
+    pub province: i64,
+    pub prefecture: Option<i64>,
+    pub county: Option<i64>,
+    pub township: Option<i64>,
+}
+
+/// Every leaf unit of a round's region with its ancestors, and the level of every division in it.
+#[derive(Debug, Default)]
+pub struct RegionMap {
+    pub units: BTreeMap<i64, Ancestors>,
+    pub levels: HashMap<i64, DivisionLevel>,
+}
+
+impl RegionMap {
+    /// Column of `survey_unit_aggregates` that holds `code` for the rows below it, or `None` when
+    /// the division is not the region or inside it.
+    pub fn scope_column(&self, code: i64) -> Option<&'static str> {
+        Some(match self.levels.get(&code)? {
+            DivisionLevel::Province => "province_code",
+            DivisionLevel::Prefecture => "prefecture_code",
+            DivisionLevel::County => "county_code",
+            DivisionLevel::Township => "township_code",
+            DivisionLevel::Village => "leaf_code",
+        })
+    }
+
+    /// Whether leaf unit `unit` lies in division `code` (or is it).
+    pub fn contains(&self, code: i64, unit: i64, a: &Ancestors) -> bool {
+        unit == code
+            || a.province == code
+            || a.prefecture == Some(code)
+            || a.county == Some(code)
+            || a.township == Some(code)
+    }
+
+    /// Adds a leaf unit and its ancestors down from the region's level (those above it are not
+    /// divisions of the region).
+    fn insert(&mut self, code: i64, a: Ancestors, region_level: DivisionLevel) {
+        self.units.insert(code, a);
+        self.levels.insert(code, DivisionLevel::Village);
+        for (c, level) in [
+            (Some(a.province), DivisionLevel::Province),
+            (a.prefecture, DivisionLevel::Prefecture),
+            (a.county, DivisionLevel::County),
+            (a.township, DivisionLevel::Township),
+        ] {
+            if let Some(c) = c
+                && level.number() >= region_level.number()
+            {
+                self.levels.insert(c, level);
+            }
+        }
+    }
+}
+
+/// The registry's gRPC clients, carrying trace context.
+#[derive(Clone)]
+pub struct RegistryLink {
+    divisions: DivisionServiceClient<Intercepted>,
+    facilities: FacilityServiceClient<Intercepted>,
+}
+
+fn registry_failure(status: Status) -> SurveyError {
+    SurveyError::RegistryUnavailable(format!("{}: {}", status.code(), status.message()))
+}
+
+impl RegistryLink {
+    /// Clients for `endpoint`; the connection is made on first use and remade after failures.
+    pub fn new(endpoint: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(endpoint.to_owned())?
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout)
+            .connect_lazy();
+        Ok(Self {
+            divisions: DivisionServiceClient::with_interceptor(
+                channel.clone(),
+                TraceContextInterceptor,
+            )
+            .max_decoding_message_size(64 << 20),
+            facilities: FacilityServiceClient::with_interceptor(channel, TraceContextInterceptor)
+                .max_decoding_message_size(64 << 20),
+        })
+    }
+
+    /// The division, or `None` when the registry does not know it.
+    pub async fn division(&self, code: DivisionCode) -> Result<Option<registry::Division>> {
+        match self
+            .divisions
+            .clone()
+            .get_division(registry::GetDivisionRequest {
+                name: division_name(code),
+            })
+            .await
+        {
+            Ok(r) => Ok(r.into_inner().division),
+            Err(s) if s.code() == Code::NotFound => Ok(None),
+            Err(s) => Err(registry_failure(s)),
+        }
+    }
+
+    /// Every leaf unit under `region` with its ancestors.
+    pub async fn load_region(
+        &self,
+        region: DivisionCode,
+        level: DivisionLevel,
+    ) -> Result<RegionMap> {
+        let mut stream = self
+            .facilities
+            .clone()
+            .stream_leaf_unit_facts(registry::StreamLeafUnitFactsRequest {
+                parent: division_name(region),
+            })
+            .await
+            .map_err(registry_failure)?
+            .into_inner();
+        let mut map = RegionMap::default();
+        map.levels.insert(region.as_i64(), level);
+        while let Some(batch) = stream.next().await {
+            for f in batch.map_err(registry_failure)?.facts {
+                let opt = |c: u64| (c != 0).then_some(c as i64);
+                map.insert(
+                    f.code as i64,
+                    Ancestors {
+                        province: f.province as i64,
+                        prefecture: opt(f.prefecture),
+                        county: opt(f.county),
+                        township: opt(f.township),
+                    },
+                    level,
+                );
+            }
+        }
+        Ok(map)
+    }
+
+    /// Checks a leaf unit missing from the region map: `Ok(Err(description))` when it is not a
+    /// leaf unit inside `region`.
+    pub async fn check_unit(
+        &self,
+        unit: DivisionCode,
+        region: DivisionCode,
+    ) -> Result<std::result::Result<Ancestors, String>> {
+        let Some(division) = self.division(unit).await? else {
+            return Ok(Err("is not a division in the registry".to_owned()));
+        };
+        if division.level != common::DivisionLevel::Village as i32 {
+            return Ok(Err("is not a leaf unit (village or community)".to_owned()));
+        }
+        if division.retired {
+            return Ok(Err("is retired in the registry".to_owned()));
+        }
+        let ancestors = self
+            .divisions
+            .clone()
+            .list_division_ancestors(registry::ListDivisionAncestorsRequest {
+                name: division_name(unit),
+            })
+            .await
+            .map_err(registry_failure)?
+            .into_inner()
+            .ancestors;
+        let region_name = division_name(region);
+        if !ancestors.iter().any(|a| a.name == region_name) {
+            return Ok(Err(format!(
+                "lies outside the round's region `{region_name}`"
+            )));
+        }
+        let code_at = |level: common::DivisionLevel| {
+            ancestors
+                .iter()
+                .find(|a| a.level == level as i32)
+                .and_then(|a| a.code.parse::<i64>().ok())
+        };
+        Ok(Ok(Ancestors {
+            province: code_at(common::DivisionLevel::Province).unwrap_or_default(),
+            prefecture: code_at(common::DivisionLevel::Prefecture),
+            county: code_at(common::DivisionLevel::County),
+            township: code_at(common::DivisionLevel::Township),
+        }))
+    }
+}
+
+/// What is known of a round's region: the map once loaded, and units looked up one by one.
+#[derive(Debug, Default)]
+pub struct RegionCache {
+    pub map: tokio::sync::OnceCell<std::sync::Arc<RegionMap>>,
+    pub extra: Mutex<HashMap<i64, std::result::Result<Ancestors, String>>>,
+}

@@ -1,0 +1,195 @@
+//! Questionnaires: an editable draft and published versions that never change.
+
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
+use shequ_domain::Violations;
+use shequ_proto::survey::v1 as pb;
+
+use super::Survey;
+use crate::error::{Result, SurveyError};
+use crate::model::{QuestionDef, questions_from_pb, questions_to_pb};
+use crate::names::{new_id, questionnaire_name, timestamp};
+use crate::store::rows::{QuestionnaireRecord, VersionRecord};
+use crate::store::{now_micros, stmt};
+
+/// Longest questionnaire title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// Checks the writable part of a questionnaire; fields are reported as `questionnaire.…`.
+fn draft_from_pb(q: &pb::Questionnaire) -> Result<(String, Vec<QuestionDef>)> {
+    let mut v = Violations::new();
+    if q.title.trim().is_empty() {
+        v.push("title", "must not be empty");
+    } else if q.title.chars().count() > MAX_TITLE_CHARS {
+        v.push(
+            "title",
+            format!("must be at most {MAX_TITLE_CHARS} characters"),
+        );
+    }
+    let questions = match questions_from_pb(&q.questions) {
+        Ok(questions) => questions,
+        Err(e) => {
+            v.extend(e);
+            Vec::new()
+        }
+    };
+    if !v.is_empty() {
+        return Err(SurveyError::Invalid(v.prefixed("questionnaire")));
+    }
+    Ok((q.title.trim().to_owned(), questions))
+}
+
+fn to_json(questions: &[QuestionDef]) -> Result<String> {
+    serde_json::to_string(questions).map_err(|e| SurveyError::Internal(e.to_string()))
+}
+
+fn from_json(questions: &str) -> Result<Vec<QuestionDef>> {
+    serde_json::from_str(questions)
+        .map_err(|e| SurveyError::Internal(format!("stored questions: {e}")))
+}
+
+fn draft_to_pb(r: &QuestionnaireRecord) -> Result<pb::Questionnaire> {
+    Ok(pb::Questionnaire {
+        name: questionnaire_name(&r.id),
+        title: r.title.clone(),
+        questions: questions_to_pb(&from_json(&r.questions)?),
+        version: 0,
+        latest_version: r.latest_version,
+        update_time: Some(timestamp(r.update_time)),
+    })
+}
+
+fn version_to_pb(r: &VersionRecord, latest: i32) -> Result<pb::Questionnaire> {
+    Ok(pb::Questionnaire {
+        name: questionnaire_name(&r.questionnaire_id),
+        title: r.title.clone(),
+        questions: questions_to_pb(&from_json(&r.questions)?),
+        version: r.version,
+        latest_version: latest,
+        update_time: Some(timestamp(r.publish_time)),
+    })
+}
+
+fn not_found(id: &str) -> SurveyError {
+    SurveyError::NotFound(format!(
+        "questionnaire `{}` does not exist",
+        questionnaire_name(id)
+    ))
+}
+
+impl Survey {
+    pub async fn create_questionnaire(&self, q: &pb::Questionnaire) -> Result<pb::Questionnaire> {
+        let (title, questions) = draft_from_pb(q)?;
+        let id = new_id();
+        let now = now_micros();
+        self.db
+            .conn
+            .execute_raw(stmt(
+                self.backend(),
+                "INSERT INTO survey_questionnaires (id, title, questions, latest_version, create_time, update_time) VALUES ($1, $2, $3, 0, $4, $4)",
+                [id.clone().into(), title.into(), to_json(&questions)?.into(), now.into()],
+            ))
+            .await?;
+        self.get_questionnaire(&id, 0).await
+    }
+
+    /// The draft; with `lock`, held until the transaction ends (PostgreSQL), so two publishers
+    /// take turns.
+    async fn draft(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+        lock: bool,
+    ) -> Result<QuestionnaireRecord> {
+        let lock = if lock && self.backend() == DbBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        QuestionnaireRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT id, title, questions, latest_version, update_time FROM survey_questionnaires WHERE id = $1{lock}"),
+            [id.into()],
+        ))
+        .one(conn)
+        .await?
+        .ok_or_else(|| not_found(id))
+    }
+
+    pub(crate) async fn get_version(&self, id: &str, version: i32) -> Result<VersionRecord> {
+        VersionRecord::find_by_statement(stmt(
+            self.backend(),
+            "SELECT questionnaire_id, version, title, questions, publish_time FROM survey_questionnaire_versions WHERE questionnaire_id = $1 AND version = $2",
+            [id.into(), version.into()],
+        ))
+        .one(&self.db.conn)
+        .await?
+        .ok_or_else(|| {
+            SurveyError::NotFound(format!(
+                "questionnaire `{}` has no published version {version}",
+                questionnaire_name(id)
+            ))
+        })
+    }
+
+    /// The draft (`version` 0) or a published version.
+    pub async fn get_questionnaire(&self, id: &str, version: i32) -> Result<pb::Questionnaire> {
+        if version < 0 {
+            return Err(SurveyError::invalid("version", "must not be negative"));
+        }
+        let draft = self.draft(&self.db.conn, id, false).await?;
+        if version == 0 {
+            return draft_to_pb(&draft);
+        }
+        version_to_pb(&self.get_version(id, version).await?, draft.latest_version)
+    }
+
+    /// Replaces the draft's title and questions.
+    pub async fn update_questionnaire(
+        &self,
+        id: &str,
+        q: &pb::Questionnaire,
+    ) -> Result<pb::Questionnaire> {
+        let (title, questions) = draft_from_pb(q)?;
+        let result = self
+            .db
+            .conn
+            .execute_raw(stmt(
+                self.backend(),
+                "UPDATE survey_questionnaires SET title = $2, questions = $3, update_time = $4 WHERE id = $1",
+                [id.into(), title.into(), to_json(&questions)?.into(), now_micros().into()],
+            ))
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(not_found(id));
+        }
+        self.get_questionnaire(id, 0).await
+    }
+
+    /// Freezes the draft as the next version.
+    pub async fn publish_questionnaire(&self, id: &str) -> Result<pb::Questionnaire> {
+        let txn = self.begin_write().await?;
+        let draft = self.draft(&*txn, id, true).await?;
+        if from_json(&draft.questions)?.is_empty() {
+            return Err(SurveyError::precondition(
+                "name",
+                "the draft has no questions; add some before publishing",
+            ));
+        }
+        let version = draft.latest_version + 1;
+        let now = now_micros();
+        txn.execute_raw(stmt(
+            self.backend(),
+            "INSERT INTO survey_questionnaire_versions (questionnaire_id, version, title, questions, publish_time) VALUES ($1, $2, $3, $4, $5)",
+            [id.into(), version.into(), draft.title.clone().into(), draft.questions.clone().into(), now.into()],
+        ))
+        .await?;
+        txn.execute_raw(stmt(
+            self.backend(),
+            "UPDATE survey_questionnaires SET latest_version = $2 WHERE id = $1 AND latest_version = $3",
+            [id.into(), version.into(), draft.latest_version.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        self.get_questionnaire(id, version).await
+    }
+}

@@ -1,0 +1,620 @@
+//! Responses: validated against the round (questionnaire version, window, channel, region),
+//! masked, and written exactly once, each batch in one transaction together with the per-leaf-unit
+//! aggregates; invalidation keeps the response and takes it out of the aggregates.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
+use sha2::{Digest, Sha256};
+use shequ_domain::{FieldViolation, Violations};
+use shequ_proto::names::{division_name, parse_division_name};
+use shequ_proto::survey::v1 as pb;
+
+use super::rounds::OPEN;
+use super::{RoundContext, Survey};
+use crate::error::{Result, SurveyError};
+use crate::mask::mask_identity_numbers;
+use crate::model::{
+    AnswerValue, Answers, answer_keys, answers_from_pb, answers_to_pb, is_response_id,
+    satisfaction_score,
+};
+use crate::names::{micros, response_name, round_name, timestamp};
+use crate::region::Ancestors;
+use crate::store::rows::{RESPONSE_COLUMNS, ResponseRecord};
+use crate::store::{now_micros, stmt, value_rows};
+
+/// Rows per multi-row statement, well under both backends' limit of bound values.
+const ROWS_PER_STATEMENT: usize = 300;
+/// Longest invalidation reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+pub fn channel_from_pb(value: i32) -> Option<&'static str> {
+    match pb::Channel::try_from(value).ok()? {
+        pb::Channel::Unspecified => None,
+        pb::Channel::Online => Some("online"),
+        pb::Channel::Paper => Some("paper"),
+        pb::Channel::Phone => Some("phone"),
+        pb::Channel::Kiosk => Some("kiosk"),
+    }
+}
+
+pub fn channel_to_pb(channel: &str) -> pb::Channel {
+    match channel {
+        "online" => pb::Channel::Online,
+        "paper" => pb::Channel::Paper,
+        "phone" => pb::Channel::Phone,
+        "kiosk" => pb::Channel::Kiosk,
+        _ => pb::Channel::Unspecified,
+    }
+}
+
+/// A response that passed every rule, ready to store.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub response_id: String,
+    pub leaf_code: i64,
+    pub ancestors: Ancestors,
+    pub channel: &'static str,
+    pub collect_time: i64,
+    /// Free text already masked.
+    pub answers: Answers,
+    /// Hash of the body as sent, to tell a retry from another body under the same id.
+    pub hash: String,
+    pub score: Option<f64>,
+}
+
+/// What became of one response of a batch.
+#[derive(Debug)]
+pub enum Outcome {
+    Accepted,
+    Duplicate,
+    Rejected(SurveyError),
+}
+
+fn already_exists(response_id: &str) -> SurveyError {
+    SurveyError::AlreadyExists {
+        message: format!("response `{response_id}` was already submitted with another body"),
+        violations: FieldViolation::new(
+            "response_id",
+            "is already used by another response of this round",
+        )
+        .into(),
+    }
+}
+
+/// Adds `prefix` to the field paths of a validation error.
+pub fn prefixed(err: SurveyError, prefix: &str) -> SurveyError {
+    match err {
+        SurveyError::Invalid(v) => SurveyError::Invalid(v.prefixed(prefix)),
+        SurveyError::AlreadyExists {
+            message,
+            violations,
+        } => SurveyError::AlreadyExists {
+            message,
+            violations: violations.prefixed(prefix),
+        },
+        other => other,
+    }
+}
+
+/// Changes to the aggregates of a round, summed per leaf unit and per answer.
+#[derive(Debug, Default)]
+struct Deltas {
+    units: BTreeMap<i64, (Ancestors, i64, i64, f64)>,
+    answers: BTreeMap<(i64, String, String), (i64, f64)>,
+}
+
+impl Deltas {
+    fn add(&mut self, leaf: i64, ancestors: Ancestors, score: Option<f64>, answers: &Answers) {
+        let unit = self.units.entry(leaf).or_insert((ancestors, 0, 0, 0.0));
+        unit.1 += 1;
+        if let Some(s) = score {
+            unit.2 += 1;
+            unit.3 += s;
+        }
+        for (question, value) in answers {
+            for (key, v) in answer_keys(value) {
+                let a = self
+                    .answers
+                    .entry((leaf, question.clone(), key))
+                    .or_insert((0, 0.0));
+                a.0 += 1;
+                a.1 += v;
+            }
+        }
+    }
+}
+
+impl Survey {
+    /// Checks one response against its round; fields are relative to the response. A leaf unit
+    /// whose place cannot be learnt from the registry is `RegistryUnavailable`.
+    pub async fn prepare(&self, ctx: &RoundContext, r: &pb::Response) -> Result<Prepared> {
+        let mut v = Violations::new();
+        if !is_response_id(&r.response_id) {
+            v.push(
+                "response_id",
+                "must be 1 to 64 of `A-Z`, `a-z`, `0-9`, `-`, `_`",
+            );
+        }
+        let channel = channel_from_pb(r.channel);
+        if channel.is_none() {
+            v.push("channel", "must be online, paper, phone or kiosk");
+        }
+        let collect_time = r.collect_time.as_ref().and_then(micros);
+        match collect_time {
+            None => v.push("collect_time", "is required"),
+            Some(t) if t < ctx.start_time || t >= ctx.end_time => v.push(
+                "collect_time",
+                "must lie inside the round's collection window",
+            ),
+            Some(_) => {}
+        }
+        let answers = match answers_from_pb(&ctx.questions, &r.answers) {
+            Ok(a) => a,
+            Err(e) => {
+                v.extend(e);
+                Vec::new()
+            }
+        };
+        let mut ancestors = None;
+        let unit = match parse_division_name("leaf_unit", &r.leaf_unit) {
+            Ok(unit) => {
+                match self.locate_unit(ctx, unit).await? {
+                    Ok(a) => ancestors = Some(a),
+                    Err(description) => v.push("leaf_unit", description),
+                }
+                Some(unit)
+            }
+            Err(e) => {
+                v.push(e.field, e.description);
+                None
+            }
+        };
+        let (Some(unit), Some(ancestors), Some(channel), Some(collect_time), true) =
+            (unit, ancestors, channel, collect_time, v.is_empty())
+        else {
+            return Err(SurveyError::Invalid(v));
+        };
+        let body = serde_json::to_vec(&(unit.as_i64(), channel, collect_time, &answers))
+            .map_err(|e| SurveyError::Internal(e.to_string()))?;
+        let hash = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let score = satisfaction_score(&ctx.questions, &answers);
+        let answers = answers
+            .into_iter()
+            .map(|(q, value)| match value {
+                AnswerValue::Text(t) => (q, AnswerValue::Text(mask_identity_numbers(&t))),
+                other => (q, other),
+            })
+            .collect();
+        Ok(Prepared {
+            response_id: r.response_id.clone(),
+            leaf_code: unit.as_i64(),
+            ancestors,
+            channel,
+            collect_time,
+            answers,
+            hash,
+            score,
+        })
+    }
+
+    async fn ensure_open(
+        &self,
+        conn: &impl ConnectionTrait,
+        round_id: &str,
+        lock: bool,
+    ) -> Result<()> {
+        let lock = if lock && self.backend() == DbBackend::Postgres {
+            " FOR SHARE"
+        } else {
+            ""
+        };
+        let state: Option<String> = conn
+            .query_one_raw(stmt(
+                self.backend(),
+                format!("SELECT state FROM survey_rounds WHERE id = $1{lock}"),
+                [round_id.into()],
+            ))
+            .await?
+            .map(|row| row.try_get_by_index(0))
+            .transpose()?;
+        match state {
+            None => Err(SurveyError::NotFound(format!(
+                "round `{}` does not exist",
+                round_name(round_id)
+            ))),
+            Some(s) if s == OPEN => Ok(()),
+            Some(s) => Err(SurveyError::precondition(
+                "parent",
+                format!("the round is {s}; responses are accepted only while it is open"),
+            )),
+        }
+    }
+
+    /// Submits one response: the stored response and whether it was a duplicate.
+    pub async fn submit_response(
+        &self,
+        round_id: &str,
+        response: &pb::Response,
+    ) -> Result<(ResponseRecord, bool)> {
+        let ctx = self.round_context(round_id).await?;
+        self.ensure_open(&self.db.conn, round_id, false).await?;
+        let prepared = self
+            .prepare(&ctx, response)
+            .await
+            .map_err(|e| prefixed(e, "response"))?;
+        let id = prepared.response_id.clone();
+        let outcome = self
+            .write_batch(&ctx, vec![Ok(prepared)])
+            .await?
+            .pop()
+            .ok_or_else(|| SurveyError::Internal("no outcome".into()))?;
+        let duplicate = match outcome {
+            Outcome::Accepted => false,
+            Outcome::Duplicate => true,
+            Outcome::Rejected(e) => return Err(prefixed(e, "response")),
+        };
+        Ok((self.get_response(round_id, &id).await?, duplicate))
+    }
+
+    /// Validates and writes one batch; the results are returned only after it commits. A batch
+    /// that cannot be checked (registry or database unreachable) or whose round is not open fails
+    /// as a whole and writes nothing.
+    pub async fn submit_batch(
+        &self,
+        round_id: &str,
+        responses: &[pb::Response],
+    ) -> Result<Vec<pb::SubmitResult>> {
+        if responses.len() > self.settings.max_batch_responses {
+            return Err(SurveyError::invalid(
+                "responses",
+                format!(
+                    "a batch may hold at most {} responses",
+                    self.settings.max_batch_responses
+                ),
+            ));
+        }
+        let ctx = self.round_context(round_id).await?;
+        self.ensure_open(&self.db.conn, round_id, false).await?;
+        let mut prepared = Vec::with_capacity(responses.len());
+        for r in responses {
+            match self.prepare(&ctx, r).await {
+                Err(e @ (SurveyError::RegistryUnavailable(_) | SurveyError::Unavailable)) => {
+                    return Err(e);
+                }
+                other => prepared.push(other),
+            }
+        }
+        let outcomes = self.write_batch(&ctx, prepared).await?;
+        Ok(responses
+            .iter()
+            .zip(outcomes)
+            .map(|(r, outcome)| {
+                let mut result = pb::SubmitResult {
+                    response_id: r.response_id.clone(),
+                    ..Default::default()
+                };
+                match outcome {
+                    Outcome::Accepted => result.outcome = pb::SubmitOutcome::Accepted as i32,
+                    Outcome::Duplicate => result.outcome = pb::SubmitOutcome::Duplicate as i32,
+                    Outcome::Rejected(e) => {
+                        result.outcome = pb::SubmitOutcome::Rejected as i32;
+                        result.code = e.code() as i32;
+                        result.message = e.to_string();
+                        if let SurveyError::Invalid(v)
+                        | SurveyError::AlreadyExists { violations: v, .. } = e
+                        {
+                            result.field_violations = v
+                                .iter()
+                                .map(|f| pb::FieldViolation {
+                                    field: f.field.clone(),
+                                    description: f.description.clone(),
+                                })
+                                .collect();
+                        }
+                    }
+                }
+                result
+            })
+            .collect())
+    }
+
+    /// Writes the prepared responses of one batch in one transaction with their aggregates.
+    async fn write_batch(
+        &self,
+        ctx: &RoundContext,
+        items: Vec<Result<Prepared>>,
+    ) -> Result<Vec<Outcome>> {
+        let backend = self.backend();
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
+        let mut first_of: HashMap<String, usize> = HashMap::new();
+        let mut repeats: Vec<(usize, usize, bool)> = Vec::new();
+        let mut fresh: Vec<(usize, Prepared)> = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Err(e) => outcomes.push(Some(Outcome::Rejected(e))),
+                Ok(p) => {
+                    outcomes.push(None);
+                    if let Some(&j) = first_of.get(&p.response_id) {
+                        let same = fresh.iter().any(|(k, q)| *k == j && q.hash == p.hash);
+                        repeats.push((i, j, same));
+                    } else {
+                        first_of.insert(p.response_id.clone(), i);
+                        fresh.push((i, p));
+                    }
+                }
+            }
+        }
+        // Rows in key order, so concurrent batches lock index entries and aggregates in the same
+        // order and cannot deadlock each other.
+        let mut ordered: Vec<&Prepared> = fresh.iter().map(|(_, p)| p).collect();
+        ordered.sort_by(|a, b| a.response_id.cmp(&b.response_id));
+        let txn = self.begin_write().await?;
+        self.ensure_open(&*txn, &ctx.id, true).await?;
+        let now = now_micros();
+        let mut inserted: HashSet<String> = HashSet::new();
+        for chunk in ordered.chunks(ROWS_PER_STATEMENT) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
+            for p in chunk {
+                let answers = serde_json::to_string(&p.answers)
+                    .map_err(|e| SurveyError::Internal(e.to_string()))?;
+                values.extend([
+                    ctx.id.clone().into(),
+                    p.response_id.clone().into(),
+                    p.leaf_code.into(),
+                    p.channel.into(),
+                    p.collect_time.into(),
+                    now.into(),
+                    answers.into(),
+                    p.hash.clone().into(),
+                    p.score.into(),
+                    1i32.into(),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO survey_responses (round_id, response_id, leaf_code, channel, collect_time, receive_time, answers, body_hash, score, valid) VALUES {} ON CONFLICT (round_id, response_id) DO NOTHING RETURNING response_id",
+                value_rows(chunk.len(), 10)
+            );
+            for row in txn.query_all_raw(stmt(backend, sql, values)).await? {
+                inserted.insert(row.try_get_by_index::<String>(0)?);
+            }
+        }
+        let conflicting: Vec<&Prepared> = fresh
+            .iter()
+            .map(|(_, p)| p)
+            .filter(|p| !inserted.contains(&p.response_id))
+            .collect();
+        let mut stored_hashes: HashMap<String, String> = HashMap::new();
+        for chunk in conflicting.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut values: Vec<Value> = vec![ctx.id.clone().into()];
+            values.extend(chunk.iter().map(|p| Value::from(p.response_id.clone())));
+            let sql = format!(
+                "SELECT response_id, body_hash FROM survey_responses WHERE round_id = $1 AND response_id IN ({})",
+                placeholders.join(", ")
+            );
+            for row in txn.query_all_raw(stmt(backend, sql, values)).await? {
+                stored_hashes.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+            }
+        }
+        let mut deltas = Deltas::default();
+        for (i, p) in &fresh {
+            outcomes[*i] = Some(if inserted.contains(&p.response_id) {
+                deltas.add(p.leaf_code, p.ancestors, p.score, &p.answers);
+                Outcome::Accepted
+            } else if stored_hashes.get(&p.response_id) == Some(&p.hash) {
+                Outcome::Duplicate
+            } else {
+                Outcome::Rejected(already_exists(&p.response_id))
+            });
+        }
+        for (i, j, same) in repeats {
+            let first_ok = matches!(outcomes[j], Some(Outcome::Accepted | Outcome::Duplicate));
+            let id = fresh
+                .iter()
+                .find(|(k, _)| *k == j)
+                .map(|(_, p)| p.response_id.clone())
+                .unwrap_or_default();
+            outcomes[i] = Some(if same && first_ok {
+                Outcome::Duplicate
+            } else {
+                Outcome::Rejected(already_exists(&id))
+            });
+        }
+        self.apply_deltas(&*txn, &ctx.id, &deltas).await?;
+        txn.commit().await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or(Outcome::Rejected(SurveyError::Internal(
+                    "no outcome".into(),
+                )))
+            })
+            .collect())
+    }
+
+    async fn apply_deltas(
+        &self,
+        conn: &impl ConnectionTrait,
+        round_id: &str,
+        deltas: &Deltas,
+    ) -> Result<()> {
+        let backend = self.backend();
+        let units: Vec<_> = deltas.units.iter().collect();
+        for chunk in units.chunks(ROWS_PER_STATEMENT) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 9);
+            for (leaf, (a, valid, scored, sum)) in chunk {
+                values.extend([
+                    round_id.into(),
+                    (**leaf).into(),
+                    a.province.into(),
+                    a.prefecture.into(),
+                    a.county.into(),
+                    a.township.into(),
+                    (*valid).into(),
+                    (*scored).into(),
+                    (*sum).into(),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO survey_unit_aggregates (round_id, leaf_code, province_code, prefecture_code, county_code, township_code, valid_responses, scored_responses, score_sum) VALUES {} \
+                 ON CONFLICT (round_id, leaf_code) DO UPDATE SET valid_responses = survey_unit_aggregates.valid_responses + excluded.valid_responses, \
+                 scored_responses = survey_unit_aggregates.scored_responses + excluded.scored_responses, score_sum = survey_unit_aggregates.score_sum + excluded.score_sum",
+                value_rows(chunk.len(), 9)
+            );
+            conn.execute_raw(stmt(backend, sql, values)).await?;
+        }
+        let answers: Vec<_> = deltas.answers.iter().collect();
+        for chunk in answers.chunks(ROWS_PER_STATEMENT) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+            for ((leaf, question, key), (n, sum)) in chunk {
+                values.extend([
+                    round_id.into(),
+                    (*leaf).into(),
+                    question.clone().into(),
+                    key.clone().into(),
+                    (*n).into(),
+                    (*sum).into(),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO survey_answer_counts (round_id, leaf_code, question_id, answer, responses, value_sum) VALUES {} \
+                 ON CONFLICT (round_id, leaf_code, question_id, answer) DO UPDATE SET responses = survey_answer_counts.responses + excluded.responses, \
+                 value_sum = survey_answer_counts.value_sum + excluded.value_sum",
+                value_rows(chunk.len(), 6)
+            );
+            conn.execute_raw(stmt(backend, sql, values)).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn get_response(&self, round_id: &str, response_id: &str) -> Result<ResponseRecord> {
+        self.find_response(&self.db.conn, round_id, response_id, false)
+            .await
+    }
+
+    async fn find_response(
+        &self,
+        conn: &impl ConnectionTrait,
+        round_id: &str,
+        response_id: &str,
+        lock: bool,
+    ) -> Result<ResponseRecord> {
+        let lock = if lock && self.backend() == DbBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        ResponseRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {RESPONSE_COLUMNS} FROM survey_responses WHERE round_id = $1 AND response_id = $2{lock}"),
+            [round_id.into(), response_id.into()],
+        ))
+        .one(conn)
+        .await?
+        .ok_or_else(|| {
+            SurveyError::NotFound(format!(
+                "response `{}` does not exist",
+                response_name(round_id, response_id)
+            ))
+        })
+    }
+
+    /// Marks a response invalid: it stays stored, leaves the aggregates in the same transaction,
+    /// and the change is recorded with who, when and why.
+    pub async fn invalidate_response(
+        &self,
+        round_id: &str,
+        response_id: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<ResponseRecord> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(SurveyError::invalid(
+                "reason",
+                "must say why the response is invalid",
+            ));
+        }
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(SurveyError::invalid(
+                "reason",
+                format!("must be at most {MAX_REASON_CHARS} characters"),
+            ));
+        }
+        let backend = self.backend();
+        let txn = self.begin_write().await?;
+        let record = self
+            .find_response(&*txn, round_id, response_id, true)
+            .await?;
+        if record.valid == 0 {
+            return Err(SurveyError::precondition(
+                "name",
+                "the response is already invalid",
+            ));
+        }
+        let answers: Answers = serde_json::from_str(&record.answers)
+            .map_err(|e| SurveyError::Internal(format!("stored answers: {e}")))?;
+        let now = now_micros();
+        txn.execute_raw(stmt(
+            backend,
+            "UPDATE survey_responses SET valid = 0, invalid_actor = $3, invalid_reason = $4, invalid_time = $5 WHERE round_id = $1 AND response_id = $2",
+            [round_id.into(), response_id.into(), actor.into(), reason.into(), now.into()],
+        ))
+        .await?;
+        let (scored, score) = match record.score {
+            Some(s) => (1i64, s),
+            None => (0, 0.0),
+        };
+        txn.execute_raw(stmt(
+            backend,
+            "UPDATE survey_unit_aggregates SET valid_responses = valid_responses - 1, scored_responses = scored_responses - $3, score_sum = score_sum - $4 WHERE round_id = $1 AND leaf_code = $2",
+            [round_id.into(), record.leaf_code.into(), scored.into(), score.into()],
+        ))
+        .await?;
+        for (question, value) in &answers {
+            for (key, v) in answer_keys(value) {
+                txn.execute_raw(stmt(
+                    backend,
+                    "UPDATE survey_answer_counts SET responses = responses - 1, value_sum = value_sum - $5 WHERE round_id = $1 AND leaf_code = $2 AND question_id = $3 AND answer = $4",
+                    [round_id.into(), record.leaf_code.into(), question.clone().into(), key.into(), v.into()],
+                ))
+                .await?;
+            }
+        }
+        txn.execute_raw(stmt(
+            backend,
+            "INSERT INTO survey_response_changes (round_id, response_id, kind, at, actor, reason) VALUES ($1, $2, 'invalidated', $3, $4, $5)",
+            [round_id.into(), response_id.into(), now.into(), actor.into(), reason.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        self.get_response(round_id, response_id).await
+    }
+}
+
+pub fn response_to_pb(r: &ResponseRecord) -> pb::Response {
+    let answers: Answers = serde_json::from_str(&r.answers).unwrap_or_default();
+    pb::Response {
+        name: response_name(&r.round_id, &r.response_id),
+        response_id: r.response_id.clone(),
+        leaf_unit: shequ_domain::DivisionCode::from_u64(r.leaf_code as u64)
+            .map(division_name)
+            .unwrap_or_default(),
+        channel: channel_to_pb(&r.channel) as i32,
+        collect_time: Some(timestamp(r.collect_time)),
+        answers: answers_to_pb(&answers),
+        valid: r.valid != 0,
+        satisfaction_score: r.score,
+        invalidation: r.invalid_time.map(|t| pb::Invalidation {
+            actor: r.invalid_actor.clone().unwrap_or_default(),
+            time: Some(timestamp(t)),
+            reason: r.invalid_reason.clone().unwrap_or_default(),
+        }),
+        receive_time: Some(timestamp(r.receive_time)),
+    }
+}

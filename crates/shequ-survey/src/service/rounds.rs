@@ -1,0 +1,215 @@
+//! Survey rounds: created as drafts over a published questionnaire version and a region, then
+//! opened for responses and closed for good.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use shequ_domain::Violations;
+use shequ_proto::common::v1 as common;
+use shequ_proto::names::{division_name, parse_division_name};
+use shequ_proto::survey::v1 as pb;
+
+use super::Survey;
+use crate::error::{Result, SurveyError};
+use crate::names::{
+    micros, new_id, parse_questionnaire_name, questionnaire_name, round_name, timestamp,
+};
+use crate::store::rows::{ROUND_COLUMNS, RoundRecord};
+use crate::store::{now_micros, stmt};
+
+pub const DRAFT: &str = "draft";
+pub const OPEN: &str = "open";
+pub const CLOSED: &str = "closed";
+
+/// Longest round display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
+pub fn state_to_pb(state: &str) -> pb::RoundState {
+    match state {
+        DRAFT => pb::RoundState::Draft,
+        OPEN => pb::RoundState::Open,
+        CLOSED => pb::RoundState::Closed,
+        _ => pb::RoundState::Unspecified,
+    }
+}
+
+pub fn round_to_pb(r: &RoundRecord) -> pb::Round {
+    pb::Round {
+        name: round_name(&r.id),
+        display_name: r.display_name.clone(),
+        questionnaire: questionnaire_name(&r.questionnaire_id),
+        questionnaire_version: r.questionnaire_version,
+        region: shequ_domain::DivisionCode::from_u64(r.region_code as u64)
+            .map(division_name)
+            .unwrap_or_default(),
+        start_time: Some(timestamp(r.start_time)),
+        end_time: Some(timestamp(r.end_time)),
+        min_valid_responses: r.min_valid_responses,
+        state: state_to_pb(&r.state) as i32,
+        create_time: Some(timestamp(r.create_time)),
+        update_time: Some(timestamp(r.update_time)),
+    }
+}
+
+impl Survey {
+    pub async fn create_round(&self, round: &pb::Round) -> Result<RoundRecord> {
+        let mut v = Violations::new();
+        if round.display_name.trim().is_empty() {
+            v.push("round.display_name", "must not be empty");
+        } else if round.display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+            v.push(
+                "round.display_name",
+                format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
+            );
+        }
+        let questionnaire = parse_questionnaire_name("round.questionnaire", &round.questionnaire)
+            .map_err(|e| v.push(e.field, e.description))
+            .ok();
+        if round.questionnaire_version < 1 {
+            v.push(
+                "round.questionnaire_version",
+                "must name a published version, 1 or more",
+            );
+        }
+        let region = parse_division_name("round.region", &round.region)
+            .map_err(|e| v.push(e.field, e.description))
+            .ok();
+        let start = round.start_time.as_ref().and_then(micros);
+        let end = round.end_time.as_ref().and_then(micros);
+        if start.is_none() {
+            v.push("round.start_time", "is required");
+        }
+        if end.is_none() {
+            v.push("round.end_time", "is required");
+        }
+        if let (Some(s), Some(e)) = (start, end)
+            && s >= e
+        {
+            v.push("round.end_time", "must be after `start_time`");
+        }
+        if round.min_valid_responses < 1 {
+            v.push("round.min_valid_responses", "must be at least 1");
+        }
+        let (Some(questionnaire), Some(region), Some(start), Some(end), true) =
+            (questionnaire, region, start, end, v.is_empty())
+        else {
+            return Err(SurveyError::Invalid(v));
+        };
+        if self
+            .get_version(questionnaire, round.questionnaire_version)
+            .await
+            .is_err()
+        {
+            return Err(SurveyError::reference_not_found(
+                "round.questionnaire_version",
+                format!(
+                    "`{}` has no published version {}",
+                    round.questionnaire, round.questionnaire_version
+                ),
+            ));
+        }
+        let Some(division) = self.registry.division(region).await? else {
+            return Err(SurveyError::reference_not_found(
+                "round.region",
+                format!(
+                    "`{}` is not a division in the registry",
+                    division_name(region)
+                ),
+            ));
+        };
+        let level = common::DivisionLevel::try_from(division.level)
+            .unwrap_or(common::DivisionLevel::Unspecified) as i32;
+        if level == 0 {
+            return Err(SurveyError::Internal(
+                "registry division without a level".into(),
+            ));
+        }
+        let id = new_id();
+        let now = now_micros();
+        self.db
+            .conn
+            .execute_raw(stmt(
+                self.backend(),
+                format!("INSERT INTO survey_rounds ({ROUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"),
+                [
+                    id.clone().into(),
+                    round.display_name.trim().into(),
+                    questionnaire.into(),
+                    round.questionnaire_version.into(),
+                    region.as_i64().into(),
+                    level.into(),
+                    start.into(),
+                    end.into(),
+                    round.min_valid_responses.into(),
+                    DRAFT.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        self.get_round(&id).await
+    }
+
+    pub async fn get_round(&self, id: &str) -> Result<RoundRecord> {
+        self.find_round(&self.db.conn, id).await
+    }
+
+    pub(crate) async fn find_round(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+    ) -> Result<RoundRecord> {
+        RoundRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {ROUND_COLUMNS} FROM survey_rounds WHERE id = $1"),
+            [id.into()],
+        ))
+        .one(conn)
+        .await?
+        .ok_or_else(|| SurveyError::NotFound(format!("round `{}` does not exist", round_name(id))))
+    }
+
+    /// Opens a draft round. Its region is loaded from the registry first, so a round never opens
+    /// while the registry cannot say which leaf units it covers.
+    pub async fn open_round(&self, id: &str) -> Result<RoundRecord> {
+        let round = self.get_round(id).await?;
+        if round.state != DRAFT {
+            return Err(SurveyError::precondition(
+                "name",
+                format!(
+                    "the round is {}; only a draft round can be opened",
+                    round.state
+                ),
+            ));
+        }
+        let ctx = self.round_context(id).await?;
+        self.region_map(&ctx).await?;
+        self.transition(id, DRAFT, OPEN).await
+    }
+
+    /// Closes an open round for good.
+    pub async fn close_round(&self, id: &str) -> Result<RoundRecord> {
+        self.transition(id, OPEN, CLOSED).await
+    }
+
+    async fn transition(&self, id: &str, from: &str, to: &str) -> Result<RoundRecord> {
+        let txn = self.begin_write().await?;
+        let changed = txn
+            .execute_raw(stmt(
+                self.backend(),
+                "UPDATE survey_rounds SET state = $3, update_time = $4 WHERE id = $1 AND state = $2",
+                [id.into(), from.into(), to.into(), now_micros().into()],
+            ))
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            let round = self.find_round(&*txn, id).await?;
+            return Err(SurveyError::precondition(
+                "name",
+                format!(
+                    "the round is {}; only a {from} round can become {to}",
+                    round.state
+                ),
+            ));
+        }
+        txn.commit().await?;
+        self.get_round(id).await
+    }
+}
