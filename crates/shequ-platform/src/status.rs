@@ -8,11 +8,7 @@ pub use shequ_domain::{FieldViolation, Violations};
 
 /// `INVALID_ARGUMENT` with every offending field.
 pub fn invalid_argument(violations: &Violations) -> Status {
-    with_violations(
-        Code::InvalidArgument,
-        &format!("invalid request: {violations}"),
-        violations,
-    )
+    with_violations(Code::InvalidArgument, &summary(violations), violations)
 }
 
 /// A status of any code carrying field violations (ALREADY_EXISTS on a reused request id, say).
@@ -24,6 +20,23 @@ pub fn with_violations(code: Code, message: &str, violations: &Violations) -> St
             .collect::<Vec<_>>(),
     );
     Status::with_error_details(code, message, details)
+}
+
+/// The first few violations in words; all of them travel in the details. Headers carry both, and
+/// h2 clients refuse headers over 16 KiB by default.
+fn summary(violations: &Violations) -> String {
+    const SHOWN: usize = 3;
+    let mut text = String::from("invalid request: ");
+    for (i, v) in violations.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            text.push_str("; ");
+        }
+        text.push_str(&v.to_string());
+    }
+    if violations.len() > SHOWN {
+        text.push_str(&format!("; and {} more", violations.len() - SHOWN));
+    }
+    text
 }
 
 /// One offending field.

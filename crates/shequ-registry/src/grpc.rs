@@ -154,6 +154,7 @@ impl DivisionService for DivisionApi {
             updated: report.updated as i64,
             unchanged: report.unchanged as i64,
             retired: report.retired as i64,
+            merged: report.merged as i64,
             validate_only: report.validate_only,
         }))
     }

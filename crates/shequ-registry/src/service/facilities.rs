@@ -382,7 +382,7 @@ impl Registry {
         let now = now_micros();
         let txn = self.begin_write().await?;
         let inserted = self
-            .insert_facility(&*txn, &id, &spec, request_id, &hash, now)
+            .insert_facility(&txn, &id, &spec, request_id, &hash, now)
             .await;
         if let Err(e) = inserted {
             txn.rollback().await?;
@@ -400,7 +400,7 @@ impl Registry {
             .await?
             .ok_or_else(|| Self::not_found(&id))?;
         self.record_change(
-            &*txn,
+            &txn,
             &record,
             ChangeKind::Created,
             WRITABLE.iter().map(|s| (*s).to_owned()).collect(),
@@ -603,7 +603,7 @@ impl Registry {
             .load_facility(&*txn, id)
             .await?
             .ok_or_else(|| Self::not_found(id))?;
-        self.record_change(&*txn, &record, ChangeKind::Updated, changed, ctx)
+        self.record_change(&txn, &record, ChangeKind::Updated, changed, ctx)
             .await?;
         txn.commit().await?;
         self.changed.notify_waiters();
@@ -651,7 +651,7 @@ impl Registry {
         } else {
             ChangeKind::Undeleted
         };
-        self.record_change(&*txn, &record, kind, Vec::new(), ctx)
+        self.record_change(&txn, &record, kind, Vec::new(), ctx)
             .await?;
         txn.commit().await?;
         self.changed.notify_waiters();

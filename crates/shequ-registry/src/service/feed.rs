@@ -1,6 +1,8 @@
 //! What other services read in bulk: the per-leaf-unit facts stream the plan monitor computes its
 //! registry indicators from, and the change feed that lets other systems follow the registry.
 
+use std::collections::HashMap;
+
 use futures::Stream;
 use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, FromQueryResult, IsolationLevel, StreamTrait,
@@ -65,47 +67,58 @@ impl Registry {
                 .query_one_raw(stmt(backend, "SELECT vintage FROM registry_imports ORDER BY id DESC LIMIT 1", []))
                 .await?
                 .and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten());
-            let sql = format!(
-                "SELECT d.code, d.kind, d.province_code, d.prefecture_code, d.county_code, d.township_code, \
-                 f.n, f.total, f.activity, f.share_ok, f.hours_ok, f.online, f.terminals, f.cw, f.sw \
-                 FROM registry_divisions d LEFT JOIN ( \
-                   SELECT ff.leaf_code, count(*) AS n, sum(ff.total_floor_area_m2) AS total, \
-                   sum(ff.activity_area_m2) AS activity, CAST(sum(ff.meets_activity_share) AS BIGINT) AS share_ok, \
-                   CAST(sum(ff.meets_opening_hours) AS BIGINT) AS hours_ok, CAST(max(ff.online_24h) AS BIGINT) AS online, \
-                   CAST(sum(ff.self_service_terminals) AS BIGINT) AS terminals, \
-                   CAST(sum(ff.community_workers) AS BIGINT) AS cw, CAST(sum(ff.social_workers) AS BIGINT) AS sw \
-                   FROM registry_facilities ff JOIN registry_divisions dd ON dd.code = ff.leaf_code \
-                   WHERE {inner} AND ff.status = 'in_service' AND ff.delete_time IS NULL \
-                   GROUP BY ff.leaf_code \
-                 ) f ON f.leaf_code = d.code \
-                 WHERE {outer} AND d.level = 5 AND d.retired = 0 ORDER BY d.code"
+            // Two plain scans merged here rather than one outer join over an aggregate: the
+            // planner then has nothing to get wrong, whatever the statistics say.
+            let aggregate_sql = format!(
+                "SELECT f.leaf_code, count(*), sum(f.total_floor_area_m2), sum(f.activity_area_m2), \
+                 CAST(sum(f.meets_activity_share) AS BIGINT), CAST(sum(f.meets_opening_hours) AS BIGINT), \
+                 CAST(max(f.online_24h) AS BIGINT), CAST(sum(f.self_service_terminals) AS BIGINT), \
+                 CAST(sum(f.community_workers) AS BIGINT), CAST(sum(f.social_workers) AS BIGINT) \
+                 FROM registry_facilities f JOIN registry_divisions dd ON dd.code = f.leaf_code \
+                 WHERE {inner} AND f.status = 'in_service' AND f.delete_time IS NULL GROUP BY f.leaf_code"
             );
-            let mut first = true;
-            let mut batch = Vec::with_capacity(batch_size);
+            let mut facilities: HashMap<i64, pb::LeafUnitFacts> = HashMap::new();
             {
-                let mut rows = txn.stream_raw(stmt(backend, sql, values)).await?;
+                let mut rows = txn.stream_raw(stmt(backend, aggregate_sql, values.clone())).await?;
                 while let Some(row) = rows.next().await {
                     let row = row?;
                     let int = |i: usize| row.try_get_by_index::<Option<i64>>(i).map(|v| v.unwrap_or(0));
                     let real = |i: usize| row.try_get_by_index::<Option<f64>>(i).map(|v| v.unwrap_or(0.0));
-                    let kind: Option<String> = row.try_get_by_index(1)?;
-                    batch.push(pb::LeafUnitFacts {
-                        code: int(0)? as u64,
-                        kind: kind.as_deref().and_then(LeafUnitKind::parse).map(kind_to_pb).unwrap_or_default() as i32,
-                        province: int(2)? as u64,
-                        prefecture: int(3)? as u64,
-                        county: int(4)? as u64,
-                        township: int(5)? as u64,
-                        in_service_facilities: int(6)? as i32,
-                        total_floor_area_m2: real(7)?,
-                        activity_area_m2: real(8)?,
-                        activity_share_compliant: int(9)? as i32,
-                        opening_hours_compliant: int(10)? as i32,
-                        online_24h: int(11)? > 0,
-                        self_service_terminals: int(12)? as i32,
-                        community_workers: int(13)? as i32,
-                        social_workers: int(14)? as i32,
+                    facilities.insert(int(0)?, pb::LeafUnitFacts {
+                        in_service_facilities: int(1)? as i32,
+                        total_floor_area_m2: real(2)?,
+                        activity_area_m2: real(3)?,
+                        activity_share_compliant: int(4)? as i32,
+                        opening_hours_compliant: int(5)? as i32,
+                        online_24h: int(6)? > 0,
+                        self_service_terminals: int(7)? as i32,
+                        community_workers: int(8)? as i32,
+                        social_workers: int(9)? as i32,
+                        ..Default::default()
                     });
+                }
+            }
+            let units_sql = format!(
+                "SELECT d.code, d.kind, d.province_code, d.prefecture_code, d.county_code, d.township_code \
+                 FROM registry_divisions d WHERE {outer} AND d.level = 5 AND d.retired = 0 ORDER BY d.code"
+            );
+            let mut first = true;
+            let mut batch = Vec::with_capacity(batch_size);
+            {
+                let mut rows = txn.stream_raw(stmt(backend, units_sql, values)).await?;
+                while let Some(row) = rows.next().await {
+                    let row = row?;
+                    let int = |i: usize| row.try_get_by_index::<Option<i64>>(i).map(|v| v.unwrap_or(0));
+                    let code = int(0)?;
+                    let kind: Option<String> = row.try_get_by_index(1)?;
+                    let mut facts = facilities.remove(&code).unwrap_or_default();
+                    facts.code = code as u64;
+                    facts.kind = kind.as_deref().and_then(LeafUnitKind::parse).map(kind_to_pb).unwrap_or_default() as i32;
+                    facts.province = int(2)? as u64;
+                    facts.prefecture = int(3)? as u64;
+                    facts.county = int(4)? as u64;
+                    facts.township = int(5)? as u64;
+                    batch.push(facts);
                     if batch.len() == batch_size {
                         let facts = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
                         yield header(facts, &mut first, cursor, &vintage);

@@ -484,3 +484,83 @@ async fn malformed_names_and_unknown_divisions() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn a_unit_published_at_two_levels_is_one_division() {
+    let registry = TestRegistry::start().await.unwrap();
+    let mut client = registry.divisions().await.unwrap();
+    // As in the national data: 东莞市 is both city 4419 and area 441900; 金门县 is area 350527,
+    // street 350527000 and village 350527000000. Their codes pad to the same 12 digits.
+    let files = [
+        (
+            pb::DivisionFile::Provinces,
+            "code,name\n35,\"福建省\"\n44,\"广东省\"\n",
+        ),
+        (
+            pb::DivisionFile::Cities,
+            "code,name,provinceCode\n3505,\"泉州市\",35\n4419,\"东莞市\",44\n",
+        ),
+        (
+            pb::DivisionFile::Areas,
+            "code,name,cityCode,provinceCode\n350527,\"金门县\",3505,35\n441900,\"东莞市\",4419,44\n",
+        ),
+        (
+            pb::DivisionFile::Streets,
+            "code,name,areaCode,provinceCode,cityCode\n350527000,\"金门县\",350527,35,3505\n441900003,\"东城街道\",441900,44,4419\n",
+        ),
+        (
+            pb::DivisionFile::Villages,
+            "code,name,streetCode,provinceCode,cityCode,areaCode\n\
+             350527000000,\"金门县\",350527000,35,3505,350527\n\
+             441900003001,\"花园社区居委会\",441900003,44,4419,441900\n",
+        ),
+    ];
+    let report = client
+        .import_divisions(tokio_stream::iter(raw_import("2023", &files)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.merged, 3);
+    assert_eq!(report.inserted, 7);
+
+    let get = |name: &str| pb::GetDivisionRequest { name: name.into() };
+    let dongguan = client
+        .get_division(get("divisions/4419"))
+        .await
+        .unwrap()
+        .into_inner()
+        .division
+        .unwrap();
+    assert_eq!(
+        dongguan.level,
+        common::DivisionLevel::County as i32,
+        "the deeper record is kept"
+    );
+    assert_eq!(dongguan.parent, "divisions/440000000000");
+    let kinmen = client
+        .get_division(get("divisions/350527"))
+        .await
+        .unwrap()
+        .into_inner()
+        .division
+        .unwrap();
+    assert_eq!(
+        kinmen.level,
+        common::DivisionLevel::Village as i32,
+        "every leaf unit survives"
+    );
+    assert_eq!(kinmen.parent, "divisions/350500000000");
+    for (name, total) in [("divisions/44", 1), ("divisions/3505", 1), ("", 2)] {
+        let count = client
+            .count_leaf_units(pb::CountLeafUnitsRequest { name: name.into() })
+            .await
+            .unwrap();
+        assert_eq!(count.into_inner().total, total, "{name}");
+    }
+    let again = client
+        .import_divisions(tokio_stream::iter(raw_import("2023", &files)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 7));
+}
