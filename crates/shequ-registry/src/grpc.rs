@@ -302,12 +302,12 @@ impl FacilityService for FacilityApi {
         request: Request<pb::GetFacilityRequest>,
     ) -> Rpc<pb::GetFacilityResponse> {
         let id = facility_id("name", &request.get_ref().name)?;
-        let record = self
+        let facility = self
             .0
-            .get_facility(&id, request.get_ref().show_deleted)
+            .read_facility(&id, request.get_ref().show_deleted)
             .await?;
         Ok(Response::new(pb::GetFacilityResponse {
-            facility: Some(record_to_pb(&record)),
+            facility: Some(facility),
         }))
     }
 

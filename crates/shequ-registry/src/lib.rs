@@ -51,6 +51,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let db = Database::open(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
     let registry = Registry::new(db.clone(), cfg.registry.clone(), shutdown.clone());
+    let cache_follower = registry.clone();
     let max = cfg.server.max_message_bytes;
     let routes = Routes::new(
         DivisionServiceServer::new(grpc::DivisionApi(registry.clone()))
@@ -66,5 +67,8 @@ pub async fn serve(
         "shequ.registry.v1.DivisionService",
         "shequ.registry.v1.FacilityService",
     ];
-    server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await
+    let follower = cache_follower.spawn_cache_follower();
+    let result = server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await;
+    follower.abort();
+    result
 }

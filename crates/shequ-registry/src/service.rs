@@ -1,5 +1,6 @@
 //! The registry's logic, independent of gRPC: divisions, facilities, facts and the change feed.
 
+pub mod cache;
 pub mod divisions;
 pub mod facilities;
 pub mod feed;
@@ -23,15 +24,18 @@ pub struct Registry {
     /// Woken after every committed facility change, so following feeds need not poll this replica.
     pub(crate) changed: Arc<Notify>,
     pub(crate) shutdown: Shutdown,
+    pub(crate) cache: Arc<cache::FacilityCache>,
 }
 
 impl Registry {
     pub fn new(db: Database, settings: RegistrySettings, shutdown: Shutdown) -> Self {
+        let settings_cache = settings.facility_cache_entries;
         Self {
             db,
             settings,
             changed: Arc::new(Notify::new()),
             shutdown,
+            cache: Arc::new(cache::FacilityCache::new(settings_cache)),
         }
     }
 

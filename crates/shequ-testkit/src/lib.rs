@@ -65,6 +65,16 @@ impl TestDatabase {
         })
     }
 
+    /// The same database again, for a second service instance; the original still owns it and
+    /// cleans it up.
+    pub fn alias(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            _dir: None,
+            postgres: None,
+        }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -221,6 +221,8 @@ impl Registry {
         ))
         .await?;
         txn.commit().await?;
+        // Leaf-unit kinds shown on facilities may have changed.
+        self.cache.clear();
         tracing::info!(division = %code, kind = kind.as_str(), actor, "leaf-unit kind overridden");
         self.get_division(code).await
     }

@@ -357,6 +357,35 @@ impl Registry {
         }
     }
 
+    /// A facility in its wire form, from the cache when known.
+    pub async fn read_facility(&self, id: &str, show_deleted: bool) -> Result<pb::Facility> {
+        let cached = match self.cache.get(id) {
+            Some(c) => c,
+            None => {
+                let generation = self.cache.generation();
+                let record = self
+                    .load_facility(&self.db.conn, id)
+                    .await?
+                    .ok_or_else(|| Self::not_found(id))?;
+                self.cache.offer(&record, generation);
+                if record.delete_time.is_some() && !show_deleted {
+                    return Err(Self::not_found(id));
+                }
+                return Ok(record_to_pb(&record));
+            }
+        };
+        if cached.deleted && !show_deleted {
+            return Err(Self::not_found(id));
+        }
+        Ok(cached.facility.clone())
+    }
+
+    /// After a committed write: wake following feeds and keep the result for readers.
+    fn committed(&self, record: &FacilityRecord) {
+        self.changed.notify_waiters();
+        self.cache.offer(record, self.cache.generation());
+    }
+
     /// Creates a facility; with a request id, a retry returns the first result.
     pub async fn create_facility(
         &self,
@@ -408,7 +437,7 @@ impl Registry {
         )
         .await?;
         txn.commit().await?;
-        self.changed.notify_waiters();
+        self.committed(&record);
         Ok(record)
     }
 
@@ -606,7 +635,7 @@ impl Registry {
         self.record_change(&txn, &record, ChangeKind::Updated, changed, ctx)
             .await?;
         txn.commit().await?;
-        self.changed.notify_waiters();
+        self.committed(&record);
         Ok(record)
     }
 
@@ -654,7 +683,7 @@ impl Registry {
         self.record_change(&txn, &record, kind, Vec::new(), ctx)
             .await?;
         txn.commit().await?;
-        self.changed.notify_waiters();
+        self.committed(&record);
         Ok(record)
     }
 

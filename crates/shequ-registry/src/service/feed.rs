@@ -187,6 +187,57 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Keeps the facility cache in step with writes made by other replicas, by reading the change
+    /// log's snapshots, until shutdown.
+    pub fn spawn_cache_follower(&self) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut cursor: Option<i64> = None;
+            while !registry.shutdown.is_triggered() {
+                if let Err(e) = registry.follow_changes_once(&mut cursor).await {
+                    tracing::debug!(error = %e, "facility cache could not read the change log");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(registry.settings.watch_poll_interval()) => {}
+                    _ = registry.shutdown.wait() => {}
+                }
+            }
+        })
+    }
+
+    async fn follow_changes_once(&self, cursor: &mut Option<i64>) -> Result<()> {
+        let Some(after) = *cursor else {
+            let start = Snapshot::find_by_statement(stmt(
+                self.backend(),
+                "SELECT coalesce(max(seq), 0) AS cursor FROM registry_facility_changes",
+                [],
+            ))
+            .one(&self.db.conn)
+            .await?;
+            *cursor = Some(start.map(|s| s.cursor).unwrap_or(0));
+            return Ok(());
+        };
+        let generation = self.cache.generation();
+        let rows = ChangeRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {CHANGE_COLUMNS} FROM registry_facility_changes c WHERE c.seq > $1 ORDER BY c.seq LIMIT $2"),
+            [after.into(), FEED_BATCH.into()],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        for row in rows {
+            if let Ok(record) =
+                serde_json::from_str::<crate::store::rows::FacilityRecord>(&row.snapshot)
+            {
+                self.cache.offer(&record, generation);
+            }
+            *cursor = Some(row.seq);
+        }
+        Ok(())
+    }
+}
+
 fn header(
     facts: Vec<pb::LeafUnitFacts>,
     first: &mut bool,

@@ -632,6 +632,8 @@ impl Registry {
         ))
         .await?;
         txn.commit().await?;
+        // Leaf-unit kinds shown on facilities may have changed.
+        self.cache.clear();
         if backend == DbBackend::Postgres {
             // Fresh statistics, so plans over the hierarchy are chosen for its real size.
             self.db

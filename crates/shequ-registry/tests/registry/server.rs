@@ -236,3 +236,105 @@ async fn client_deadlines_are_honoured() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_replica_sees_writes_made_through_another() {
+    let first = TestRegistry::start().await.unwrap();
+    let second = TestRegistry::start_on(first.database.alias())
+        .await
+        .unwrap();
+    fixtures::import(
+        &mut first.divisions().await.unwrap(),
+        &fixtures::SAMPLE,
+        "2023",
+    )
+    .await
+    .unwrap();
+    let mut a = first.facilities().await.unwrap();
+    let mut b = second.facilities().await.unwrap();
+    let created = a
+        .create_facility(pb::CreateFacilityRequest {
+            facility: Some(fixtures::facility(fixtures::SAMPLE_COMMUNITY)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    let get = || pb::GetFacilityRequest {
+        name: created.name.clone(),
+        show_deleted: false,
+    };
+    // The second replica reads it once, so it caches revision 1.
+    assert_eq!(
+        b.get_facility(get())
+            .await
+            .unwrap()
+            .into_inner()
+            .facility
+            .unwrap()
+            .revision,
+        1
+    );
+    a.update_facility(pb::UpdateFacilityRequest {
+        facility: Some(pb::Facility {
+            name: created.name.clone(),
+            display_name: "改名".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["display_name".into()],
+        }),
+        reason: String::new(),
+    })
+    .await
+    .unwrap();
+    // The writer reads its own write at once; the other replica within its poll interval (100 ms
+    // here) as it follows the change log.
+    assert_eq!(
+        a.get_facility(get())
+            .await
+            .unwrap()
+            .into_inner()
+            .facility
+            .unwrap()
+            .display_name,
+        "改名"
+    );
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let f = b
+                .get_facility(get())
+                .await
+                .unwrap()
+                .into_inner()
+                .facility
+                .unwrap();
+            if f.revision == 2 {
+                return f.display_name;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the second replica caught up");
+    assert_eq!(seen, "改名");
+    a.delete_facility(pb::DeleteFacilityRequest {
+        name: created.name.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match b.get_facility(get()).await {
+                Err(e) => return e.code(),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await
+    .expect("the delete reached the second replica");
+    assert_eq!(gone, Code::NotFound);
+}
