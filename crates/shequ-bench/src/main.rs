@@ -1,2 +1,126 @@
-//! bench
-fn main() {}
+//! `shequ-bench`: benchmarks of the registry over gRPC that print their figures, and ratios to
+//! baselines measured in the same run. Each run starts a registry on loopback with a fresh
+//! database (SQLite, PostgreSQL or both) through `shequ_testkit`; nothing is asserted.
+//!
+//! - `import`: ImportDivisions of the five statistical files, then the same again (all unchanged).
+//! - `get-facility`: closed-loop GetFacility on random existing facilities against the standard
+//!   gRPC health Check on the same server as the empty-RPC baseline.
+//! - `facts`: StreamLeafUnitFacts for the whole country, one call per province.
+
+mod common;
+mod facts;
+mod get_facility;
+mod import;
+
+use clap::{Parser, Subcommand};
+
+use crate::common::{BackendArgs, CreateArgs, DataArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "shequ-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import the five division files over gRPC, then import them again.
+    Import {
+        /// Directory with the five `*.csv.gz` files.
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// GetFacility throughput and latency against the empty-RPC (health Check) baseline.
+    GetFacility {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Facilities to create before the load.
+        #[arg(long, default_value_t = 600_000)]
+        facilities: u64,
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Concurrent callers in the closed loop, each with its own client clone.
+        #[arg(long, default_value_t = 16)]
+        callers: usize,
+        /// HTTP/2 connections the callers share (caller i uses connection i mod N).
+        #[arg(long, default_value_t = 1)]
+        channels: usize,
+        /// Measured duration of each load phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Unmeasured warm-up before each load phase.
+        #[arg(long, default_value_t = 1)]
+        warmup_seconds: u64,
+    },
+    /// StreamLeafUnitFacts for the whole country: one call per province, in turn and at once.
+    Facts {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Facilities to create before timing, so the facts carry aggregates.
+        #[arg(long, default_value_t = 0)]
+        facilities: u64,
+        #[command(flatten)]
+        create: CreateArgs,
+        /// HTTP/2 connections the concurrent pass spreads its calls over.
+        #[arg(long, default_value_t = 1)]
+        channels: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "shequ-bench {}: {} build, {} CPUs available to this process (nproc)",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) {
+            "DEBUG (figures not meaningful)"
+        } else {
+            "release"
+        },
+        cpus
+    );
+    println!("client and registry share one process and one tokio runtime on loopback");
+    match cli.command {
+        Command::Import { data, backend } => import::run(&data, &backend).await,
+        Command::GetFacility {
+            data,
+            backend,
+            facilities,
+            create,
+            callers,
+            channels,
+            seconds,
+            warmup_seconds,
+        } => {
+            get_facility::run(get_facility::Options {
+                data,
+                backend,
+                facilities,
+                create,
+                callers,
+                channels,
+                seconds,
+                warmup_seconds,
+            })
+            .await
+        }
+        Command::Facts {
+            data,
+            backend,
+            facilities,
+            create,
+            channels,
+        } => facts::run(&data, &backend, facilities, &create, channels).await,
+    }
+}
