@@ -6,11 +6,15 @@
 //! - `get-facility`: closed-loop GetFacility on random existing facilities against the standard
 //!   gRPC health Check on the same server as the empty-RPC baseline.
 //! - `facts`: StreamLeafUnitFacts for the whole country, one call per province.
+//! - `survey-ingest`: BulkSubmitResponses into a survey service (SQLite / PostgreSQL), against a
+//!   raw COPY of the same rows on PostgreSQL, with the process's peak memory.
+//! - `survey-results`: the same ingest, then GetRoundResults / GetRoundCoverage of the region.
 
 mod common;
 mod facts;
 mod get_facility;
 mod import;
+mod survey;
 
 use clap::{Parser, Subcommand};
 
@@ -72,6 +76,10 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         channels: usize,
     },
+    /// Bulk ingest of survey responses over BulkSubmitResponses (and a COPY baseline).
+    SurveyIngest(survey::IngestArgs),
+    /// A bulk ingest, then GetRoundResults and GetRoundCoverage of the round's region.
+    SurveyResults(survey::IngestArgs),
 }
 
 #[tokio::main]
@@ -122,5 +130,10 @@ async fn main() -> anyhow::Result<()> {
             create,
             channels,
         } => facts::run(&data, &backend, facilities, &create, channels).await,
+        Command::SurveyIngest(args) => survey::run(&args).await,
+        Command::SurveyResults(mut args) => {
+            args.results = true;
+            survey::run(&args).await
+        }
     }
 }

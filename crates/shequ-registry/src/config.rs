@@ -24,7 +24,7 @@ pub struct RegistryConfig {
 pub struct RegistrySettings {
     pub facts_batch_size: usize,
     pub watch_poll_interval_ms: u64,
-    /// Facilities kept in memory for `GetFacility`, about 1 KiB each; 0 turns the cache off.
+    /// Facilities kept in memory for `GetFacility`; 0 turns the cache off.
     pub facility_cache_entries: usize,
 }
 
