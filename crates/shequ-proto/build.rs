@@ -14,6 +14,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "shequ/survey/v1/questionnaire.proto",
         "shequ/survey/v1/round.proto",
         "shequ/survey/v1/response.proto",
+        "shequ/monitoring/v1/indicator.proto",
+        "shequ/monitoring/v1/plan.proto",
+        "shequ/monitoring/v1/evaluation.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

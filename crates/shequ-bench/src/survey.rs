@@ -234,7 +234,7 @@ fn questionnaire() -> pb::Questionnaire {
             r#type: T::Satisfaction as i32,
             required: i == 0,
             counts_towards_satisfaction: true,
-            dimension: if i < 2 { dims[i] as i32 } else { 0 },
+            dimension: dims.get(i).map_or(0, |d| *d as i32),
             ..Default::default()
         });
     }

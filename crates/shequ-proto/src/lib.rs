@@ -34,6 +34,17 @@ pub mod survey {
     }
 }
 
+pub mod monitoring {
+    pub mod v1 {
+        #![allow(
+            unused_qualifications,
+            clippy::doc_lazy_continuation,
+            clippy::large_enum_variant
+        )]
+        tonic::include_proto!("shequ.monitoring.v1");
+    }
+}
+
 pub mod convert;
 pub mod names;
 

@@ -4,6 +4,7 @@
 //! connection.
 
 pub mod fixtures;
+pub mod monitoring;
 pub mod proxy;
 pub mod survey;
 

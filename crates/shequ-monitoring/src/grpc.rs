@@ -1,0 +1,293 @@
+//! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
+
+use shequ_proto::monitoring::v1 as pb;
+use shequ_proto::monitoring::v1::evaluation_service_server::EvaluationService;
+use shequ_proto::monitoring::v1::indicator_service_server::IndicatorService;
+use shequ_proto::monitoring::v1::plan_service_server::PlanService;
+use shequ_proto::names::{parse_division_name, parse_optional_division_name};
+use tonic::{Request, Response, Status};
+
+use crate::error::MonitoringError;
+use crate::indicators::{builtin, catalogue};
+use crate::names::{
+    parse_date, parse_evaluation_name, parse_indicator_name, parse_optional_round_name,
+    parse_plan_name,
+};
+use crate::plan::{indicator_to_pb, plan_to_pb};
+use crate::service::Monitoring;
+use crate::service::evaluations::Trigger;
+use crate::service::reported::reported_to_pb;
+use crate::service::results::evaluation_to_pb;
+
+/// Header naming who makes a write, recorded in history.
+pub const ACTOR_HEADER: &str = "x-shequ-actor";
+
+type Rpc<T> = Result<Response<T>, Status>;
+
+fn actor<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get(ACTOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect())
+        .filter(|s: &String| !s.is_empty())
+        .unwrap_or_else(|| "anonymous".to_owned())
+}
+
+fn field<T>(result: Result<T, shequ_domain::FieldViolation>) -> Result<T, Status> {
+    result.map_err(|v| MonitoringError::Invalid(v.into()).into())
+}
+
+/// `shequ.monitoring.v1.IndicatorService`
+#[derive(Clone)]
+pub struct IndicatorApi(pub Monitoring);
+
+#[tonic::async_trait]
+impl IndicatorService for IndicatorApi {
+    async fn list_indicators(
+        &self,
+        _request: Request<pb::ListIndicatorsRequest>,
+    ) -> Rpc<pb::ListIndicatorsResponse> {
+        Ok(Response::new(pb::ListIndicatorsResponse {
+            indicators: catalogue().iter().map(indicator_to_pb).collect(),
+        }))
+    }
+
+    async fn get_indicator(
+        &self,
+        request: Request<pb::GetIndicatorRequest>,
+    ) -> Rpc<pb::GetIndicatorResponse> {
+        let code = field(parse_indicator_name("name", &request.get_ref().name))?;
+        let def = builtin(code).ok_or_else(|| Monitoring::no_indicator(code))?;
+        Ok(Response::new(pb::GetIndicatorResponse {
+            indicator: Some(indicator_to_pb(&def)),
+        }))
+    }
+
+    async fn report_value(
+        &self,
+        request: Request<pb::ReportValueRequest>,
+    ) -> Rpc<pb::ReportValueResponse> {
+        let actor = actor(&request);
+        let Some(value) = request.into_inner().value else {
+            return Err(MonitoringError::invalid("value", "is required").into());
+        };
+        let record = self.0.report_value(&value, &actor).await?;
+        Ok(Response::new(pb::ReportValueResponse {
+            value: Some(reported_to_pb(&record)),
+        }))
+    }
+
+    async fn list_reported_value_history(
+        &self,
+        request: Request<pb::ListReportedValueHistoryRequest>,
+    ) -> Rpc<pb::ListReportedValueHistoryResponse> {
+        let r = request.into_inner();
+        let code = field(parse_indicator_name("indicator", &r.indicator))?;
+        let division = field(parse_division_name("division", &r.division))?;
+        let rows = self.0.reported_history(code, division).await?;
+        Ok(Response::new(pb::ListReportedValueHistoryResponse {
+            values: rows.iter().map(reported_to_pb).collect(),
+        }))
+    }
+}
+
+/// `shequ.monitoring.v1.PlanService`
+#[derive(Clone)]
+pub struct PlanApi(pub Monitoring);
+
+#[tonic::async_trait]
+impl PlanService for PlanApi {
+    async fn create_plan(
+        &self,
+        request: Request<pb::CreatePlanRequest>,
+    ) -> Rpc<pb::CreatePlanResponse> {
+        let Some(plan) = request.into_inner().plan else {
+            return Err(MonitoringError::invalid("plan", "is required").into());
+        };
+        let plan = self.0.create_plan(&plan).await?;
+        Ok(Response::new(pb::CreatePlanResponse {
+            plan: Some(plan_to_pb(&plan)),
+        }))
+    }
+
+    async fn get_plan(&self, request: Request<pb::GetPlanRequest>) -> Rpc<pb::GetPlanResponse> {
+        let id = field(parse_plan_name("name", &request.get_ref().name))?;
+        let plan = self.0.get_plan(id).await?;
+        Ok(Response::new(pb::GetPlanResponse {
+            plan: Some(plan_to_pb(&plan)),
+        }))
+    }
+
+    async fn list_plans(
+        &self,
+        request: Request<pb::ListPlansRequest>,
+    ) -> Rpc<pb::ListPlansResponse> {
+        let r = request.into_inner();
+        Ok(Response::new(
+            self.0.list_plans(r.page_size, &r.page_token).await?,
+        ))
+    }
+
+    async fn load_national_plan(
+        &self,
+        _request: Request<pb::LoadNationalPlanRequest>,
+    ) -> Rpc<pb::LoadNationalPlanResponse> {
+        let plan = self.0.load_national_plan().await?;
+        Ok(Response::new(pb::LoadNationalPlanResponse {
+            plan: Some(plan_to_pb(&plan)),
+        }))
+    }
+
+    async fn load_plan_file(
+        &self,
+        request: Request<pb::LoadPlanFileRequest>,
+    ) -> Rpc<pb::LoadPlanFileResponse> {
+        let plan = self.0.load_plan_file(&request.get_ref().content).await?;
+        Ok(Response::new(pb::LoadPlanFileResponse {
+            plan: Some(plan_to_pb(&plan)),
+        }))
+    }
+
+    async fn check_plan_alignment(
+        &self,
+        request: Request<pb::CheckPlanAlignmentRequest>,
+    ) -> Rpc<pb::CheckPlanAlignmentResponse> {
+        let id = field(parse_plan_name("name", &request.get_ref().name))?;
+        Ok(Response::new(self.0.check_alignment(id).await?))
+    }
+}
+
+/// `shequ.monitoring.v1.EvaluationService`
+#[derive(Clone)]
+pub struct EvaluationApi(pub Monitoring);
+
+#[tonic::async_trait]
+impl EvaluationService for EvaluationApi {
+    async fn evaluate_plan(
+        &self,
+        request: Request<pb::EvaluatePlanRequest>,
+    ) -> Rpc<pb::EvaluatePlanResponse> {
+        let actor = actor(&request);
+        let r = request.into_inner();
+        let plan = field(parse_plan_name("plan", &r.plan))?;
+        let date = field(parse_date("evaluation_date", &r.evaluation_date))?;
+        let round = field(parse_optional_round_name("survey_round", &r.survey_round))?;
+        let record = self
+            .0
+            .evaluate(plan, date, round, Trigger::Request, &actor)
+            .await?;
+        Ok(Response::new(pb::EvaluatePlanResponse {
+            evaluation: Some(evaluation_to_pb(&record)),
+        }))
+    }
+
+    async fn get_evaluation(
+        &self,
+        request: Request<pb::GetEvaluationRequest>,
+    ) -> Rpc<pb::GetEvaluationResponse> {
+        let (plan, id) = field(parse_evaluation_name("name", &request.get_ref().name))?;
+        let record = self.0.get_evaluation(plan, id).await?;
+        Ok(Response::new(pb::GetEvaluationResponse {
+            evaluation: Some(evaluation_to_pb(&record)),
+        }))
+    }
+
+    async fn list_evaluations(
+        &self,
+        request: Request<pb::ListEvaluationsRequest>,
+    ) -> Rpc<pb::ListEvaluationsResponse> {
+        let r = request.into_inner();
+        let plan = field(parse_plan_name("parent", &r.parent))?;
+        let (rows, next_page_token) = self
+            .0
+            .list_evaluations(plan, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListEvaluationsResponse {
+            evaluations: rows.iter().map(evaluation_to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_division_result(
+        &self,
+        request: Request<pb::GetDivisionResultRequest>,
+    ) -> Rpc<pb::GetDivisionResultResponse> {
+        let r = request.into_inner();
+        let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        let eval = self.0.load_evaluation(plan, id).await?;
+        let row = self.0.division_row(&eval, division).await?;
+        Ok(Response::new(pb::GetDivisionResultResponse {
+            result: Some(eval.division_to_pb(&row)),
+        }))
+    }
+
+    async fn list_child_results(
+        &self,
+        request: Request<pb::ListChildResultsRequest>,
+    ) -> Rpc<pb::ListChildResultsResponse> {
+        let r = request.into_inner();
+        let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        let rank_by = if r.rank_by.is_empty() {
+            None
+        } else {
+            Some(field(parse_indicator_name("rank_by", &r.rank_by))?)
+        };
+        if r.limit < 0 {
+            return Err(MonitoringError::invalid("limit", "must not be negative").into());
+        }
+        let eval = self.0.load_evaluation(plan, id).await?;
+        let results = self
+            .0
+            .list_child_results(&eval, division, rank_by, r.limit as usize)
+            .await?;
+        Ok(Response::new(pb::ListChildResultsResponse { results }))
+    }
+
+    async fn compare_evaluations(
+        &self,
+        request: Request<pb::CompareEvaluationsRequest>,
+    ) -> Rpc<pb::CompareEvaluationsResponse> {
+        let r = request.into_inner();
+        let (base_plan, base_id) = field(parse_evaluation_name("base", &r.base))?;
+        let (other_plan, other_id) = field(parse_evaluation_name("other", &r.other))?;
+        if base_plan != other_plan {
+            return Err(MonitoringError::invalid(
+                "other",
+                "must be an evaluation of the same plan as `base`",
+            )
+            .into());
+        }
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        let base = self.0.load_evaluation(base_plan, base_id).await?;
+        let other = self.0.load_evaluation(other_plan, other_id).await?;
+        let changes = self.0.compare(&base, &other, division).await?;
+        Ok(Response::new(pb::CompareEvaluationsResponse { changes }))
+    }
+
+    async fn render_report(
+        &self,
+        request: Request<pb::RenderReportRequest>,
+    ) -> Rpc<pb::RenderReportResponse> {
+        let r = request.into_inner();
+        let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        let format = pb::ReportFormat::try_from(r.format).map_err(|_| {
+            Status::from(MonitoringError::invalid("format", "is not a known format"))
+        })?;
+        if r.worst_regions < 0 {
+            return Err(MonitoringError::invalid("worst_regions", "must not be negative").into());
+        }
+        let worst = if r.worst_regions == 0 {
+            3
+        } else {
+            r.worst_regions as usize
+        };
+        let eval = self.0.load_evaluation(plan, id).await?;
+        Ok(Response::new(
+            self.0.render_report(&eval, division, format, worst).await?,
+        ))
+    }
+}

@@ -1,0 +1,453 @@
+//! Indicator definitions: the built-in catalogue of DOMAIN.md §5 and plan-defined indicators of
+//! the kinds count, sum, ratio, share and mean over registry facts, survey facts or reported
+//! values, and how each compiles into sums the rollup adds up.
+
+use serde::{Deserialize, Serialize};
+use shequ_domain::{Direction, Violations};
+
+/// Fields of the registry's `LeafUnitFacts` an indicator may read, in `LeafFacts::registry` order.
+pub const REGISTRY_FIELDS: &[&str] = &[
+    "leaf_units",
+    "in_service_facilities",
+    "total_floor_area_m2",
+    "activity_area_m2",
+    "activity_share_compliant",
+    "opening_hours_compliant",
+    "online_24h",
+    "self_service_terminals",
+    "community_workers",
+    "social_workers",
+];
+
+/// Fields of the survey's `RoundUnitFacts` an indicator may read, in `LeafFacts::survey` order.
+/// `covered` is 1 when the unit reached the round's minimum of valid responses.
+pub const SURVEY_FIELDS: &[&str] = &[
+    "leaf_units",
+    "valid_responses",
+    "scored_responses",
+    "score_sum",
+    "covered",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Count,
+    Sum,
+    Ratio,
+    Share,
+    Mean,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Registry,
+    Survey,
+    Reported,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitFilter {
+    #[default]
+    All,
+    Community,
+    Village,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+impl From<Better> for Direction {
+    fn from(b: Better) -> Self {
+        match b {
+            Better::Higher => Direction::HigherIsBetter,
+            Better::Lower => Direction::LowerIsBetter,
+        }
+    }
+}
+
+/// One indicator, built in or defined by a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorDef {
+    pub code: String,
+    pub display_name: String,
+    pub kind: Kind,
+    pub source: Source,
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub denominator_field: String,
+    #[serde(default)]
+    pub unit_kind: UnitFilter,
+    pub unit: String,
+    pub direction: Better,
+}
+
+impl IndicatorDef {
+    /// How a parent's value is made from its children's.
+    pub fn rollup(&self) -> &'static str {
+        match (self.source, self.kind) {
+            (Source::Reported, _) | (_, Kind::Sum | Kind::Count) => "sum of parts",
+            (Source::Survey, Kind::Mean) => "mean of responses",
+            _ => "ratio of sums",
+        }
+    }
+
+    /// Whether values are shares, so targets must lie in 0..=1.
+    pub fn is_share(&self) -> bool {
+        self.unit == "share"
+    }
+
+    /// Checks a plan-defined indicator; fields are relative to the indicator message.
+    pub fn validate(&self) -> Violations {
+        let mut v = Violations::new();
+        if !is_code(&self.code) {
+            v.push(
+                "code",
+                "must be 1 to 64 lowercase letters, digits or `_`, starting with a letter",
+            );
+        } else if builtin(&self.code).is_some() {
+            v.push("code", format!("`{}` is a built-in indicator", self.code));
+        }
+        if self.display_name.trim().is_empty() {
+            v.push("display_name", "is required");
+        }
+        let fields = match self.source {
+            Source::Registry => REGISTRY_FIELDS,
+            Source::Survey => SURVEY_FIELDS,
+            Source::Reported => {
+                if !self.field.is_empty() {
+                    v.push("field", "must be empty for a reported indicator");
+                }
+                if self.kind != Kind::Sum {
+                    v.push(
+                        "kind",
+                        "a reported indicator is summed up the hierarchy: use sum",
+                    );
+                }
+                return v;
+            }
+        };
+        if !fields.contains(&self.field.as_str()) {
+            v.push("field", format!("must be one of {}", fields.join(", ")));
+        }
+        let needs_denominator = matches!(self.kind, Kind::Ratio | Kind::Mean);
+        if needs_denominator && !fields.contains(&self.denominator_field.as_str()) {
+            v.push(
+                "denominator_field",
+                format!("must be one of {}", fields.join(", ")),
+            );
+        } else if !needs_denominator && !self.denominator_field.is_empty() {
+            v.push("denominator_field", "is only for ratio and mean indicators");
+        }
+        if self.kind == Kind::Share && self.unit != "share" {
+            v.push("unit", "a share indicator has the unit `share`");
+        }
+        v
+    }
+}
+
+pub fn is_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code.as_bytes()[0].is_ascii_lowercase()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[allow(clippy::too_many_arguments)]
+fn def(
+    code: &str,
+    display_name: &str,
+    kind: Kind,
+    source: Source,
+    field: &str,
+    denominator_field: &str,
+    unit_kind: UnitFilter,
+    unit: &str,
+) -> IndicatorDef {
+    IndicatorDef {
+        code: code.to_owned(),
+        display_name: display_name.to_owned(),
+        kind,
+        source,
+        field: field.to_owned(),
+        denominator_field: denominator_field.to_owned(),
+        unit_kind,
+        unit: unit.to_owned(),
+        direction: Better::Higher,
+    }
+}
+
+/// The built-in catalogue (DOMAIN.md §5), plus the registry's per-facility staff sums.
+pub fn catalogue() -> Vec<IndicatorDef> {
+    use Kind::*;
+    use Source::*;
+    use UnitFilter::*;
+    vec![
+        def(
+            "urban_facility_coverage",
+            "城市社区综合服务设施覆盖率",
+            Share,
+            Registry,
+            "in_service_facilities",
+            "",
+            Community,
+            "share",
+        ),
+        def(
+            "rural_facility_coverage",
+            "农村社区综合服务设施覆盖率",
+            Share,
+            Registry,
+            "in_service_facilities",
+            "",
+            Village,
+            "share",
+        ),
+        def(
+            "activity_area_share",
+            "居民活动用房面积占比",
+            Ratio,
+            Registry,
+            "activity_area_m2",
+            "total_floor_area_m2",
+            All,
+            "share",
+        ),
+        def(
+            "activity_area_compliance",
+            "活动用房占比达标设施比例",
+            Ratio,
+            Registry,
+            "activity_share_compliant",
+            "in_service_facilities",
+            All,
+            "share",
+        ),
+        def(
+            "opening_hours_compliance",
+            "每天开放不少于8小时设施比例",
+            Ratio,
+            Registry,
+            "opening_hours_compliant",
+            "in_service_facilities",
+            All,
+            "share",
+        ),
+        def(
+            "online_24h_coverage",
+            "开展24小时线上服务的村(社区)比例",
+            Share,
+            Registry,
+            "online_24h",
+            "",
+            All,
+            "share",
+        ),
+        def(
+            "survey_coverage",
+            "满意度调查覆盖率",
+            Share,
+            Survey,
+            "covered",
+            "",
+            All,
+            "share",
+        ),
+        def(
+            "satisfaction_index",
+            "居民满意度指数",
+            Mean,
+            Survey,
+            "score_sum",
+            "scored_responses",
+            All,
+            "score",
+        ),
+        def(
+            "community_workers",
+            "社区工作者 (报告数)",
+            Sum,
+            Reported,
+            "",
+            "",
+            All,
+            "people",
+        ),
+        def(
+            "social_workers",
+            "社会工作者 (报告数)",
+            Sum,
+            Reported,
+            "",
+            "",
+            All,
+            "people",
+        ),
+        def(
+            "facility_community_workers",
+            "设施登记的社区工作者",
+            Sum,
+            Registry,
+            "community_workers",
+            "",
+            All,
+            "people",
+        ),
+        def(
+            "facility_social_workers",
+            "设施登记的社会工作者",
+            Sum,
+            Registry,
+            "social_workers",
+            "",
+            All,
+            "people",
+        ),
+    ]
+}
+
+pub fn builtin(code: &str) -> Option<IndicatorDef> {
+    catalogue().into_iter().find(|d| d.code == code)
+}
+
+/// One per-leaf-unit quantity the rollup sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    pub source: Source,
+    /// Index into the source's field list.
+    pub field: usize,
+    /// Count units whose field is positive rather than sum the field.
+    pub count_positive: bool,
+    pub filter: UnitFilter,
+}
+
+/// An indicator as sums: value = numerator / denominator, or numerator alone when the
+/// denominator only says whether anything was counted (`presence`). No denominator (0) is no data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Formula {
+    Quotient {
+        numerator: usize,
+        denominator: usize,
+    },
+    Presence {
+        numerator: usize,
+        presence: usize,
+    },
+    /// Index into the rollup's reported indicators.
+    Reported(usize),
+}
+
+/// The distinct measures of a set of indicators and each indicator's formula over them.
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    pub measures: Vec<Measure>,
+    pub formulas: Vec<Formula>,
+    /// Codes of the reported indicators, in `Formula::Reported` order.
+    pub reported: Vec<String>,
+}
+
+impl Compiled {
+    pub fn new(defs: &[IndicatorDef]) -> Self {
+        let mut out = Self::default();
+        for d in defs {
+            let formula = match d.source {
+                Source::Reported => {
+                    out.reported.push(d.code.clone());
+                    Formula::Reported(out.reported.len() - 1)
+                }
+                source => {
+                    let fields = if source == Source::Registry {
+                        REGISTRY_FIELDS
+                    } else {
+                        SURVEY_FIELDS
+                    };
+                    let idx = |f: &str| fields.iter().position(|x| *x == f).unwrap_or(0);
+                    let units = Measure {
+                        source,
+                        field: 0,
+                        count_positive: false,
+                        filter: d.unit_kind,
+                    };
+                    let field = Measure {
+                        source,
+                        field: idx(&d.field),
+                        count_positive: matches!(d.kind, Kind::Count | Kind::Share),
+                        filter: d.unit_kind,
+                    };
+                    match d.kind {
+                        Kind::Count | Kind::Sum => Formula::Presence {
+                            numerator: out.measure(field),
+                            presence: out.measure(units),
+                        },
+                        Kind::Share => Formula::Quotient {
+                            numerator: out.measure(field),
+                            denominator: out.measure(units),
+                        },
+                        Kind::Ratio | Kind::Mean => Formula::Quotient {
+                            numerator: out.measure(field),
+                            denominator: out.measure(Measure {
+                                field: idx(&d.denominator_field),
+                                count_positive: false,
+                                ..field
+                            }),
+                        },
+                    }
+                }
+            };
+            out.formulas.push(formula);
+        }
+        out
+    }
+
+    fn measure(&mut self, m: Measure) -> usize {
+        if let Some(i) = self.measures.iter().position(|x| *x == m) {
+            return i;
+        }
+        self.measures.push(m);
+        self.measures.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_is_valid_and_shares_measures() {
+        for d in catalogue() {
+            let mut d = d;
+            let code = d.code.clone();
+            d.code = format!("x_{code}");
+            assert!(d.validate().is_empty(), "{code}: {:?}", d.validate());
+        }
+        let c = Compiled::new(&catalogue());
+        assert_eq!(c.formulas.len(), catalogue().len());
+        assert_eq!(c.reported, ["community_workers", "social_workers"]);
+        // activity_area_compliance and opening_hours_compliance share their denominator.
+        assert!(c.measures.len() < 2 * c.formulas.len());
+    }
+
+    #[test]
+    fn bad_definitions_name_their_fields() {
+        let mut d = builtin("activity_area_share").unwrap();
+        d.code = "Bad Code".into();
+        d.field = "nope".into();
+        d.denominator_field = String::new();
+        let fields: Vec<_> = d.validate().iter().map(|v| v.field.clone()).collect();
+        assert_eq!(fields, ["code", "field", "denominator_field"]);
+        assert!(
+            !builtin("urban_facility_coverage")
+                .unwrap()
+                .validate()
+                .is_empty()
+        );
+    }
+}

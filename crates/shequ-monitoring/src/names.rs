@@ -1,0 +1,186 @@
+//! Resource names of the monitoring service (`indicators/{code}`, `plans/{id}`,
+//! `plans/{id}/evaluations/{id}`), the survey round names it refers to, dates and timestamps.
+
+use chrono::NaiveDate;
+use prost_types::Timestamp;
+use shequ_domain::FieldViolation;
+
+use crate::indicators::is_code;
+
+pub const INDICATORS: &str = "indicators/";
+pub const PLANS: &str = "plans/";
+pub const ROUNDS: &str = "rounds/";
+
+pub fn is_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn parse<'a>(field: &str, name: &'a str, prefix: &str) -> Result<&'a str, FieldViolation> {
+    match name.strip_prefix(prefix) {
+        Some(id) if is_id(id) => Ok(id),
+        _ => Err(FieldViolation::new(
+            field,
+            format!("must look like `{prefix}{{id}}`, got `{name}`"),
+        )),
+    }
+}
+
+pub fn parse_plan_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldViolation> {
+    parse(field, name, PLANS)
+}
+
+/// `rounds/{id}`, or empty for none.
+pub fn parse_optional_round_name<'a>(
+    field: &str,
+    name: &'a str,
+) -> Result<Option<&'a str>, FieldViolation> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    parse(field, name, ROUNDS).map(Some)
+}
+
+/// `indicators/{code}` → code.
+pub fn parse_indicator_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldViolation> {
+    match name.strip_prefix(INDICATORS) {
+        Some(code) if is_code(code) => Ok(code),
+        _ => Err(FieldViolation::new(
+            field,
+            format!("must look like `{INDICATORS}{{code}}`, got `{name}`"),
+        )),
+    }
+}
+
+/// `plans/{plan}/evaluations/{id}` → `(plan, id)`.
+pub fn parse_evaluation_name<'a>(
+    field: &str,
+    name: &'a str,
+) -> Result<(&'a str, &'a str), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!("must look like `plans/{{plan}}/evaluations/{{id}}`, got `{name}`"),
+        )
+    };
+    let rest = name.strip_prefix(PLANS).ok_or_else(bad)?;
+    let (plan, id) = rest.split_once("/evaluations/").ok_or_else(bad)?;
+    if is_id(plan) && is_id(id) {
+        Ok((plan, id))
+    } else {
+        Err(bad())
+    }
+}
+
+pub fn indicator_name(code: &str) -> String {
+    format!("{INDICATORS}{code}")
+}
+
+pub fn plan_name(id: &str) -> String {
+    format!("{PLANS}{id}")
+}
+
+pub fn round_name(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!("{ROUNDS}{id}")
+    }
+}
+
+pub fn evaluation_name(plan: &str, id: &str) -> String {
+    format!("{PLANS}{plan}/evaluations/{id}")
+}
+
+/// A new server-assigned id: a time-ordered UUID in lowercase hex.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// `YYYY-MM-DD`, or today (UTC) when empty.
+pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, FieldViolation> {
+    if text.is_empty() {
+        return Ok(chrono::Utc::now().date_naive());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        FieldViolation::new(field, format!("must be a date `YYYY-MM-DD`, got `{text}`"))
+    })
+}
+
+/// A reporting period (`2025`, `2025-Q1`, `2025-03`) → its first day as `yyyymmdd`.
+pub fn parse_period(field: &str, text: &str) -> Result<i32, FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!(
+                "must be a year `2025`, a quarter `2025-Q1` or a month `2025-03`, got `{text}`"
+            ),
+        )
+    };
+    let (year, rest) = match text.split_once('-') {
+        Some((y, r)) => (y, Some(r)),
+        None => (text, None),
+    };
+    if year.len() != 4 {
+        return Err(bad());
+    }
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    if !(1949..=2200).contains(&year) {
+        return Err(bad());
+    }
+    let month = match rest {
+        None => 1,
+        Some(q) if q.starts_with('Q') => match &q[1..] {
+            "1" => 1,
+            "2" => 4,
+            "3" => 7,
+            "4" => 10,
+            _ => return Err(bad()),
+        },
+        Some(m) if m.len() == 2 => match m.parse::<i32>() {
+            Ok(m) if (1..=12).contains(&m) => m,
+            _ => return Err(bad()),
+        },
+        Some(_) => return Err(bad()),
+    };
+    Ok(year * 10_000 + month * 100 + 1)
+}
+
+/// `yyyymmdd` of a date.
+pub fn day_number(date: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    date.year() * 10_000 + date.month() as i32 * 100 + date.day() as i32
+}
+
+pub fn timestamp(micros: i64) -> Timestamp {
+    Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_periods_parse() {
+        assert_eq!(
+            parse_evaluation_name("n", &evaluation_name("national", "abc")).unwrap(),
+            ("national", "abc")
+        );
+        assert!(parse_evaluation_name("n", "plans/x/evaluations/").is_err());
+        assert_eq!(
+            parse_indicator_name("i", "indicators/social_workers").unwrap(),
+            "social_workers"
+        );
+        assert_eq!(parse_period("p", "2025").unwrap(), 20250101);
+        assert_eq!(parse_period("p", "2025-Q3").unwrap(), 20250701);
+        assert_eq!(parse_period("p", "2025-03").unwrap(), 20250301);
+        assert!(parse_period("p", "2025-13").is_err());
+        assert!(parse_period("p", "25").is_err());
+        assert!(parse_date("d", "2025-02-30").is_err());
+    }
+}

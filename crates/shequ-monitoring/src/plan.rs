@@ -1,0 +1,714 @@
+//! Plans as the monitor keeps them: scope, period, plan-defined indicators and targets; their
+//! validation, the built-in national plan, plan files (TOML) and alignment with the parent plan.
+
+use serde::{Deserialize, Serialize};
+use shequ_domain::{DivisionCode, Trajectory, Violations};
+use shequ_proto::monitoring::v1 as pb;
+use shequ_proto::names::{division_name, parse_optional_division_name};
+
+use crate::indicators::{Better, IndicatorDef, Kind, Source, UnitFilter, builtin, catalogue};
+use crate::names::{
+    indicator_name, is_id, parse_optional_round_name, parse_plan_name, plan_name, round_name,
+};
+
+/// Id of the built-in national plan.
+pub const NATIONAL_PLAN_ID: &str = "national-14th-fyp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanLevel {
+    National = 1,
+    Provincial = 2,
+}
+
+/// A target; without a baseline the target is a floor: the trajectory starts at the target, so
+/// a value short of it is off track (DOMAIN.md's "—" baselines).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetDef {
+    pub indicator: String,
+    pub baseline: Option<(f64, i32)>,
+    pub target_value: f64,
+    pub target_year: i32,
+    pub direction: Better,
+}
+
+impl TargetDef {
+    pub fn trajectory(&self, start_year: i32) -> Trajectory {
+        let (baseline_value, baseline_year) =
+            self.baseline.unwrap_or((self.target_value, start_year - 1));
+        Trajectory {
+            baseline_value,
+            baseline_year,
+            target_value: self.target_value,
+            target_year: self.target_year,
+            direction: self.direction.into(),
+        }
+    }
+}
+
+/// What a plan stores besides its columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanBody {
+    pub indicators: Vec<IndicatorDef>,
+    pub targets: Vec<TargetDef>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanDef {
+    pub id: String,
+    pub display_name: String,
+    pub level: PlanLevel,
+    /// `None` for the country.
+    pub scope: Option<DivisionCode>,
+    pub parent: Option<String>,
+    pub start_year: i32,
+    pub end_year: i32,
+    pub survey_round: String,
+    pub body: PlanBody,
+    pub create_time: i64,
+}
+
+impl PlanDef {
+    /// The built-in catalogue followed by the plan's own indicators: the evaluation's columns.
+    pub fn indicators(&self) -> Vec<IndicatorDef> {
+        let mut all = catalogue();
+        all.extend(self.body.indicators.iter().cloned());
+        all
+    }
+
+    pub fn target(&self, indicator: &str) -> Option<&TargetDef> {
+        self.body.targets.iter().find(|t| t.indicator == indicator)
+    }
+
+    /// The scope's code in storage: 0 for the country.
+    pub fn scope_code(&self) -> i64 {
+        self.scope.map_or(0, DivisionCode::as_i64)
+    }
+}
+
+fn direction_from_pb(d: i32) -> Option<Better> {
+    match pb::Direction::try_from(d).ok()? {
+        pb::Direction::HigherIsBetter => Some(Better::Higher),
+        pb::Direction::LowerIsBetter => Some(Better::Lower),
+        pb::Direction::Unspecified => None,
+    }
+}
+
+pub fn direction_to_pb(b: Better) -> pb::Direction {
+    match b {
+        Better::Higher => pb::Direction::HigherIsBetter,
+        Better::Lower => pb::Direction::LowerIsBetter,
+    }
+}
+
+pub fn indicator_to_pb(d: &IndicatorDef) -> pb::Indicator {
+    pb::Indicator {
+        name: indicator_name(&d.code),
+        code: d.code.clone(),
+        display_name: d.display_name.clone(),
+        kind: match d.kind {
+            Kind::Count => pb::IndicatorKind::Count,
+            Kind::Sum => pb::IndicatorKind::Sum,
+            Kind::Ratio => pb::IndicatorKind::Ratio,
+            Kind::Share => pb::IndicatorKind::Share,
+            Kind::Mean => pb::IndicatorKind::Mean,
+        } as i32,
+        source: match d.source {
+            Source::Registry => pb::IndicatorSource::Registry,
+            Source::Survey => pb::IndicatorSource::Survey,
+            Source::Reported => pb::IndicatorSource::Reported,
+        } as i32,
+        field: d.field.clone(),
+        denominator_field: d.denominator_field.clone(),
+        unit_kind: match d.unit_kind {
+            UnitFilter::All => pb::UnitKindFilter::Unspecified,
+            UnitFilter::Community => pb::UnitKindFilter::Community,
+            UnitFilter::Village => pb::UnitKindFilter::Village,
+        } as i32,
+        unit: d.unit.clone(),
+        direction: direction_to_pb(d.direction) as i32,
+        rollup: d.rollup().to_owned(),
+    }
+}
+
+fn indicator_from_pb(i: &pb::Indicator) -> Result<IndicatorDef, Violations> {
+    let mut v = Violations::new();
+    let kind = match pb::IndicatorKind::try_from(i.kind) {
+        Ok(pb::IndicatorKind::Count) => Kind::Count,
+        Ok(pb::IndicatorKind::Sum) => Kind::Sum,
+        Ok(pb::IndicatorKind::Ratio) => Kind::Ratio,
+        Ok(pb::IndicatorKind::Share) => Kind::Share,
+        Ok(pb::IndicatorKind::Mean) => Kind::Mean,
+        _ => {
+            v.push("kind", "is required: count, sum, ratio, share or mean");
+            Kind::Sum
+        }
+    };
+    let source = match pb::IndicatorSource::try_from(i.source) {
+        Ok(pb::IndicatorSource::Registry) => Source::Registry,
+        Ok(pb::IndicatorSource::Survey) => Source::Survey,
+        Ok(pb::IndicatorSource::Reported) => Source::Reported,
+        _ => {
+            v.push("source", "is required: registry, survey or reported");
+            Source::Reported
+        }
+    };
+    let unit_kind = match pb::UnitKindFilter::try_from(i.unit_kind) {
+        Ok(pb::UnitKindFilter::Community) => UnitFilter::Community,
+        Ok(pb::UnitKindFilter::Village) => UnitFilter::Village,
+        Ok(pb::UnitKindFilter::Unspecified) => UnitFilter::All,
+        Err(_) => {
+            v.push("unit_kind", "is not a known unit kind");
+            UnitFilter::All
+        }
+    };
+    let direction = direction_from_pb(i.direction).unwrap_or_else(|| {
+        v.push("direction", "is required");
+        Better::Higher
+    });
+    let def = IndicatorDef {
+        code: i.code.clone(),
+        display_name: i.display_name.clone(),
+        kind,
+        source,
+        field: i.field.clone(),
+        denominator_field: i.denominator_field.clone(),
+        unit_kind,
+        unit: i.unit.clone(),
+        direction,
+    };
+    if v.is_empty() {
+        v.extend(def.validate());
+    }
+    v.into_result(def)
+}
+
+/// Converts and checks a plan from the wire; every offending field is named (as `plan.…`).
+/// The parent's existence and scope are checked by the caller, which can read it.
+pub fn plan_from_pb(p: &pb::Plan) -> Result<PlanDef, Violations> {
+    let mut v = Violations::new();
+    let id = if p.name.is_empty() {
+        crate::names::new_id()
+    } else {
+        match parse_plan_name("name", &p.name) {
+            Ok(id) => id.to_owned(),
+            Err(e) => {
+                v.push(e.field, e.description);
+                String::new()
+            }
+        }
+    };
+    if p.display_name.trim().is_empty() {
+        v.push("display_name", "is required");
+    }
+    let scope = parse_optional_division_name("scope", &p.scope).unwrap_or_else(|e| {
+        v.push(e.field, e.description);
+        None
+    });
+    let level = match pb::PlanLevel::try_from(p.level) {
+        Ok(pb::PlanLevel::National) => {
+            if scope.is_some() {
+                v.push(
+                    "scope",
+                    "must be empty for a national plan (it covers the country)",
+                );
+            }
+            if !p.parent.is_empty() {
+                v.push("parent", "must be empty for a national plan");
+            }
+            PlanLevel::National
+        }
+        Ok(pb::PlanLevel::Provincial) => {
+            match scope {
+                None if p.scope.is_empty() => v.push("scope", "is required for a provincial plan"),
+                Some(code) if code.short_form().len() != 2 => {
+                    v.push("scope", "must be a province for a provincial plan")
+                }
+                _ => {}
+            }
+            if p.parent.is_empty() {
+                v.push("parent", "is required for a provincial plan");
+            } else if let Err(e) = parse_plan_name("parent", &p.parent) {
+                v.push(e.field, e.description);
+            }
+            PlanLevel::Provincial
+        }
+        _ => {
+            v.push("level", "is required: national or provincial");
+            PlanLevel::National
+        }
+    };
+    if !(1949..=2200).contains(&p.start_year) {
+        v.push("start_year", "must be a year");
+    }
+    if p.end_year < p.start_year {
+        v.push("end_year", "must not be before `start_year`");
+    }
+    let survey_round = match parse_optional_round_name("survey_round", &p.survey_round) {
+        Ok(r) => r.unwrap_or_default().to_owned(),
+        Err(e) => {
+            v.push(e.field, e.description);
+            String::new()
+        }
+    };
+    let mut indicators = Vec::new();
+    for (n, i) in p.indicators.iter().enumerate() {
+        match indicator_from_pb(i) {
+            Ok(def) => {
+                if indicators.iter().any(|d: &IndicatorDef| d.code == def.code) {
+                    v.push(format!("indicators[{n}].code"), "is defined twice");
+                }
+                indicators.push(def);
+            }
+            Err(e) => v.extend(e.prefixed(&format!("indicators[{n}]"))),
+        }
+    }
+    let mut targets: Vec<TargetDef> = Vec::new();
+    for (n, t) in p.targets.iter().enumerate() {
+        let field = |f: &str| format!("targets[{n}].{f}");
+        let code = t
+            .indicator
+            .strip_prefix("indicators/")
+            .unwrap_or(&t.indicator);
+        let def = builtin(code).or_else(|| indicators.iter().find(|d| d.code == code).cloned());
+        let Some(def) = def else {
+            v.push(
+                field("indicator"),
+                format!("unknown indicator `{}`", t.indicator),
+            );
+            continue;
+        };
+        if targets.iter().any(|x| x.indicator == code) {
+            v.push(field("indicator"), "has a target already");
+        }
+        if t.has_baseline && t.target_year < t.baseline_year {
+            v.push(field("target_year"), "must not be before `baseline_year`");
+        }
+        if !(1949..=2200).contains(&t.target_year) {
+            v.push(field("target_year"), "must be a year");
+        }
+        for (name, value, checked) in [
+            ("target_value", t.target_value, true),
+            ("baseline_value", t.baseline_value, t.has_baseline),
+        ] {
+            if !checked {
+                continue;
+            }
+            if !value.is_finite() {
+                v.push(field(name), "must be a finite number");
+            } else if def.is_share() && !(0.0..=1.0).contains(&value) {
+                v.push(
+                    field(name),
+                    format!("`{code}` is a share: must lie in 0 to 1"),
+                );
+            } else if def.unit == "score" && !(0.0..=100.0).contains(&value) {
+                v.push(
+                    field(name),
+                    format!("`{code}` is a score: must lie in 0 to 100"),
+                );
+            }
+        }
+        targets.push(TargetDef {
+            indicator: code.to_owned(),
+            baseline: t
+                .has_baseline
+                .then_some((t.baseline_value, t.baseline_year)),
+            target_value: t.target_value,
+            target_year: t.target_year,
+            direction: direction_from_pb(t.direction).unwrap_or(def.direction),
+        });
+    }
+    let def = PlanDef {
+        id,
+        display_name: p.display_name.trim().to_owned(),
+        level,
+        scope,
+        parent: (!p.parent.is_empty()).then(|| p.parent.trim_start_matches("plans/").to_owned()),
+        start_year: p.start_year,
+        end_year: p.end_year,
+        survey_round,
+        body: PlanBody {
+            indicators,
+            targets,
+        },
+        create_time: 0,
+    };
+    v.prefixed("plan").into_result(def)
+}
+
+pub fn target_to_pb(t: &TargetDef) -> pb::Target {
+    let (baseline_value, baseline_year) = t.baseline.unwrap_or_default();
+    pb::Target {
+        indicator: indicator_name(&t.indicator),
+        has_baseline: t.baseline.is_some(),
+        baseline_value,
+        baseline_year,
+        target_value: t.target_value,
+        target_year: t.target_year,
+        direction: direction_to_pb(t.direction) as i32,
+    }
+}
+
+pub fn plan_to_pb(p: &PlanDef) -> pb::Plan {
+    pb::Plan {
+        name: plan_name(&p.id),
+        display_name: p.display_name.clone(),
+        level: p.level as i32,
+        scope: p.scope.map(division_name).unwrap_or_default(),
+        parent: p.parent.as_deref().map(plan_name).unwrap_or_default(),
+        start_year: p.start_year,
+        end_year: p.end_year,
+        survey_round: round_name(&p.survey_round),
+        indicators: p.body.indicators.iter().map(indicator_to_pb).collect(),
+        targets: p.body.targets.iter().map(target_to_pb).collect(),
+        create_time: Some(crate::names::timestamp(p.create_time)),
+    }
+}
+
+/// The national plan of DOMAIN.md §5: baselines 2020, targets 2025. Indicators whose baseline is
+/// "—" get a target without baseline (a floor); "plan-defined" targets are left to the plans.
+pub fn national_plan() -> pb::Plan {
+    let t = |code: &str, baseline: Option<f64>, target: f64| pb::Target {
+        indicator: indicator_name(code),
+        has_baseline: baseline.is_some(),
+        baseline_value: baseline.unwrap_or_default(),
+        baseline_year: if baseline.is_some() { 2020 } else { 0 },
+        target_value: target,
+        target_year: 2025,
+        direction: pb::Direction::HigherIsBetter as i32,
+    };
+    pb::Plan {
+        name: plan_name(NATIONAL_PLAN_ID),
+        display_name: "“十四五”城乡社区服务体系建设规划".to_owned(),
+        level: pb::PlanLevel::National as i32,
+        start_year: 2021,
+        end_year: 2025,
+        targets: vec![
+            t("urban_facility_coverage", Some(1.0), 1.0),
+            t("rural_facility_coverage", Some(0.657), 0.80),
+            t("activity_area_share", None, 0.60),
+            t("activity_area_compliance", None, 1.0),
+            t("opening_hours_compliance", None, 1.0),
+            t("online_24h_coverage", None, 1.0),
+            t("survey_coverage", None, 1.0),
+        ],
+        ..Default::default()
+    }
+}
+
+/// A plan file (TOML): the fields of `Plan` with enums as lowercase words.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    id: Option<String>,
+    display_name: String,
+    level: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    parent: String,
+    start_year: i32,
+    end_year: i32,
+    #[serde(default)]
+    survey_round: String,
+    #[serde(default)]
+    indicators: Vec<IndicatorFile>,
+    #[serde(default)]
+    targets: Vec<TargetFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorFile {
+    code: String,
+    display_name: String,
+    kind: String,
+    source: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    denominator_field: String,
+    #[serde(default)]
+    unit_kind: String,
+    unit: String,
+    #[serde(default = "higher")]
+    direction: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    indicator: String,
+    baseline_value: Option<f64>,
+    baseline_year: Option<i32>,
+    target_value: f64,
+    target_year: i32,
+    #[serde(default)]
+    direction: String,
+}
+
+fn higher() -> String {
+    "higher".to_owned()
+}
+
+fn word<T: Copy>(
+    v: &mut Violations,
+    field: &str,
+    text: &str,
+    words: &[(&str, T)],
+    default: T,
+) -> T {
+    match words.iter().find(|(w, _)| *w == text) {
+        Some((_, t)) => *t,
+        None => {
+            let known: Vec<_> = words
+                .iter()
+                .map(|(w, _)| *w)
+                .filter(|w| !w.is_empty())
+                .collect();
+            v.push(
+                field,
+                format!("must be one of {}, got `{text}`", known.join(", ")),
+            );
+            default
+        }
+    }
+}
+
+/// Parses a plan file into the wire form, which `plan_from_pb` then checks like any plan.
+pub fn parse_plan_file(text: &str) -> Result<pb::Plan, Violations> {
+    let file: PlanFile = toml::from_str(text).map_err(|e| {
+        Violations::from(shequ_domain::FieldViolation::new(
+            "content",
+            format!("is not a plan file: {}", e.message()),
+        ))
+    })?;
+    let mut v = Violations::new();
+    let level = word(
+        &mut v,
+        "content.level",
+        &file.level,
+        &[
+            ("national", pb::PlanLevel::National),
+            ("provincial", pb::PlanLevel::Provincial),
+        ],
+        pb::PlanLevel::Unspecified,
+    );
+    let dir = |v: &mut Violations, field: &str, text: &str| {
+        word(
+            v,
+            field,
+            text,
+            &[
+                ("", pb::Direction::Unspecified),
+                ("higher", pb::Direction::HigherIsBetter),
+                ("lower", pb::Direction::LowerIsBetter),
+            ],
+            pb::Direction::Unspecified,
+        ) as i32
+    };
+    let mut indicators = Vec::new();
+    for (n, i) in file.indicators.iter().enumerate() {
+        let f = |x: &str| format!("content.indicators[{n}].{x}");
+        indicators.push(pb::Indicator {
+            code: i.code.clone(),
+            display_name: i.display_name.clone(),
+            kind: word(
+                &mut v,
+                &f("kind"),
+                &i.kind,
+                &[
+                    ("count", pb::IndicatorKind::Count),
+                    ("sum", pb::IndicatorKind::Sum),
+                    ("ratio", pb::IndicatorKind::Ratio),
+                    ("share", pb::IndicatorKind::Share),
+                    ("mean", pb::IndicatorKind::Mean),
+                ],
+                pb::IndicatorKind::Unspecified,
+            ) as i32,
+            source: word(
+                &mut v,
+                &f("source"),
+                &i.source,
+                &[
+                    ("registry", pb::IndicatorSource::Registry),
+                    ("survey", pb::IndicatorSource::Survey),
+                    ("reported", pb::IndicatorSource::Reported),
+                ],
+                pb::IndicatorSource::Unspecified,
+            ) as i32,
+            field: i.field.clone(),
+            denominator_field: i.denominator_field.clone(),
+            unit_kind: word(
+                &mut v,
+                &f("unit_kind"),
+                &i.unit_kind,
+                &[
+                    ("", pb::UnitKindFilter::Unspecified),
+                    ("all", pb::UnitKindFilter::Unspecified),
+                    ("community", pb::UnitKindFilter::Community),
+                    ("village", pb::UnitKindFilter::Village),
+                ],
+                pb::UnitKindFilter::Unspecified,
+            ) as i32,
+            unit: i.unit.clone(),
+            direction: dir(&mut v, &f("direction"), &i.direction),
+            ..Default::default()
+        });
+    }
+    let targets = file
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(n, t)| pb::Target {
+            indicator: if t.indicator.starts_with("indicators/") {
+                t.indicator.clone()
+            } else {
+                indicator_name(&t.indicator)
+            },
+            has_baseline: t.baseline_value.is_some(),
+            baseline_value: t.baseline_value.unwrap_or_default(),
+            baseline_year: t.baseline_year.unwrap_or_default(),
+            target_value: t.target_value,
+            target_year: t.target_year,
+            direction: dir(
+                &mut v,
+                &format!("content.targets[{n}].direction"),
+                &t.direction,
+            ),
+        })
+        .collect();
+    let name = match file.id {
+        Some(id) if !is_id(&id) => {
+            v.push(
+                "content.id",
+                "must be 1 to 64 lowercase letters, digits or `-`",
+            );
+            String::new()
+        }
+        Some(id) => plan_name(&id),
+        None => String::new(),
+    };
+    let scope = match file.scope.as_str() {
+        "" => String::new(),
+        s if s.starts_with("divisions/") => s.to_owned(),
+        s => format!("divisions/{s}"),
+    };
+    let parent = match file.parent.as_str() {
+        "" => String::new(),
+        p if p.starts_with("plans/") => p.to_owned(),
+        p => plan_name(p),
+    };
+    let survey_round = match file.survey_round.as_str() {
+        "" => String::new(),
+        r if r.starts_with("rounds/") => r.to_owned(),
+        r => round_name(r),
+    };
+    v.into_result(pb::Plan {
+        name,
+        display_name: file.display_name,
+        level: level as i32,
+        scope,
+        parent,
+        start_year: file.start_year,
+        end_year: file.end_year,
+        survey_round,
+        indicators,
+        targets,
+        create_time: None,
+    })
+}
+
+/// Targets of `plan` less ambitious than `parent`'s target for the same indicator.
+pub fn misalignments(plan: &PlanDef, parent: &PlanDef) -> Vec<pb::Misalignment> {
+    plan.body
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let p = parent.target(&t.indicator)?;
+            t.trajectory(plan.start_year)
+                .is_less_ambitious_than(&p.trajectory(parent.start_year))
+                .then(|| pb::Misalignment {
+                    indicator: indicator_name(&t.indicator),
+                    target: Some(target_to_pb(t)),
+                    parent_target: Some(target_to_pb(p)),
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_national_plan_is_valid() {
+        let plan = plan_from_pb(&national_plan()).unwrap();
+        assert_eq!(plan.id, NATIONAL_PLAN_ID);
+        let rural = plan.target("rural_facility_coverage").unwrap();
+        assert_eq!(rural.baseline, Some((0.657, 2020)));
+        let floor = plan.target("activity_area_share").unwrap().trajectory(2021);
+        assert_eq!(floor.baseline_value, 0.6);
+    }
+
+    #[test]
+    fn inconsistent_plans_name_every_field() {
+        let mut p = national_plan();
+        p.targets[1].target_year = 2019;
+        p.targets[2].target_value = 1.5;
+        p.targets.push(pb::Target {
+            indicator: "indicators/parking_spaces".into(),
+            target_value: 1.0,
+            target_year: 2025,
+            ..Default::default()
+        });
+        let fields: Vec<_> = plan_from_pb(&p)
+            .unwrap_err()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "plan.targets[1].target_year",
+                "plan.targets[2].target_value",
+                "plan.targets[7].indicator"
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_files_parse_into_plans() {
+        let text = r#"
+id = "hubei-14th"
+display_name = "湖北省城乡社区服务体系建设规划"
+level = "provincial"
+scope = "42"
+parent = "national-14th-fyp"
+start_year = 2021
+end_year = 2025
+
+[[indicators]]
+code = "parking_spaces"
+display_name = "停车位"
+kind = "sum"
+source = "reported"
+unit = "spaces"
+
+[[targets]]
+indicator = "rural_facility_coverage"
+baseline_value = 0.7
+baseline_year = 2020
+target_value = 0.75
+target_year = 2025
+"#;
+        let plan = plan_from_pb(&parse_plan_file(text).unwrap()).unwrap();
+        assert_eq!(plan.level, PlanLevel::Provincial);
+        assert_eq!(plan.scope.unwrap().short_form(), "42");
+        assert_eq!(plan.body.indicators[0].code, "parking_spaces");
+        let national = plan_from_pb(&national_plan()).unwrap();
+        let m = misalignments(&plan, &national);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].indicator, "indicators/rural_facility_coverage");
+        assert!(parse_plan_file("level = 3").is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! Evaluating a plan: facts from the registry and the survey round, reported values, the rollup
+//! in memory, and one transaction that stores the evaluation with one row per division. A source
+//! that fails anywhere fails the evaluation before anything is written.
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MonitoringError, Result};
+use crate::indicators::{Better, Compiled, Formula, Source};
+use crate::plan::TargetDef;
+use crate::rollup::{Rollup, rollup};
+use crate::service::Monitoring;
+use crate::store::rows::{EVALUATION_COLUMNS, EvaluationRecord};
+use crate::store::{now_micros, stmt, value_rows};
+
+/// One indicator column of an evaluation, with the target it was judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub code: String,
+    pub display_name: String,
+    pub unit: String,
+    pub direction: Better,
+    pub reported: bool,
+    pub target: Option<TargetDef>,
+}
+
+/// What an evaluation stores about its columns (`monitoring_evaluations.indicators`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Columns {
+    pub start_year: i32,
+    pub columns: Vec<Column>,
+}
+
+/// One division's values, aligned with the columns (`monitoring_evaluation_results.results`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredValues {
+    pub v: Vec<Option<f64>>,
+    /// Reported for the division itself; empty when nothing is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub r: Vec<Option<f64>>,
+    /// Sum of the children's values; empty when nothing is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub c: Vec<Option<f64>>,
+}
+
+/// How an evaluation was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Request,
+    Schedule,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Schedule => "schedule",
+        }
+    }
+}
+
+fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
+    let k = r.indicators;
+    let mut out = StoredValues {
+        v: (0..k).map(|i| r.value(node, i)).collect(),
+        ..Default::default()
+    };
+    let own: Vec<(usize, Option<f64>, Option<f64>)> = compiled
+        .formulas
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f {
+            Formula::Reported(j) => Some((i, r.reported_at(node, *j), r.children_sum_at(node, *j))),
+            _ => None,
+        })
+        .collect();
+    if own.iter().any(|(_, a, b)| a.is_some() || b.is_some()) {
+        out.r = vec![None; k];
+        out.c = vec![None; k];
+        for (i, a, b) in own {
+            out.r[i] = a;
+            out.c[i] = b;
+        }
+    }
+    out
+}
+
+impl Monitoring {
+    /// Evaluates `plan_id` on `date` and stores the result.
+    pub async fn evaluate(
+        &self,
+        plan_id: &str,
+        date: NaiveDate,
+        round_override: Option<&str>,
+        trigger: Trigger,
+        actor: &str,
+    ) -> Result<EvaluationRecord> {
+        let plan = self.get_plan(plan_id).await?;
+        let defs = plan.indicators();
+        let compiled = Compiled::new(&defs);
+        let round = round_override.unwrap_or(&plan.survey_round).to_owned();
+
+        let started = std::time::Instant::now();
+        let mut facts = self.sources.registry_facts(plan.scope).await?;
+        if !round.is_empty() && defs.iter().any(|d| d.source == Source::Survey) {
+            let survey = self.sources.survey_facts(&round).await?;
+            for leaf in &mut facts.leaves {
+                leaf.survey = survey.get(&leaf.code).copied();
+            }
+        }
+        let fetched = started.elapsed();
+        let mut reported = Vec::with_capacity(compiled.reported.len());
+        for code in &compiled.reported {
+            reported.push(self.reported_as_of(code, date).await?);
+        }
+        let root = plan.scope_code();
+        let leaves = std::mem::take(&mut facts.leaves);
+        let compiled_for_rollup = compiled.clone();
+        let rolled = tokio::task::spawn_blocking(move || {
+            let start = std::time::Instant::now();
+            let r = rollup(&compiled_for_rollup, root, &leaves, &reported);
+            (r, start.elapsed())
+        })
+        .await
+        .map_err(|e| MonitoringError::Internal(format!("rollup: {e}")))?;
+        let (rolled, rollup_time) = rolled;
+
+        let columns = Columns {
+            start_year: plan.start_year,
+            columns: defs
+                .iter()
+                .map(|d| Column {
+                    code: d.code.clone(),
+                    display_name: d.display_name.clone(),
+                    unit: d.unit.clone(),
+                    direction: d.direction,
+                    reported: d.source == Source::Reported,
+                    target: plan.target(&d.code).cloned(),
+                })
+                .collect(),
+        };
+        let record = EvaluationRecord {
+            id: crate::names::new_id(),
+            plan_id: plan.id.clone(),
+            evaluation_date: date.format("%Y-%m-%d").to_string(),
+            create_time: now_micros(),
+            trigger_kind: trigger.as_str().to_owned(),
+            actor: actor.to_owned(),
+            registry_cursor: facts.change_cursor.clone(),
+            registry_vintage: facts.vintage.clone(),
+            survey_round: round,
+            divisions: rolled.nodes.len() as i64,
+            leaf_units: rolled.leaf_units as i64,
+            indicators: serde_json::to_string(&columns)
+                .map_err(|e| MonitoringError::Internal(e.to_string()))?,
+        };
+        self.store_evaluation(&record, &rolled, &compiled).await?;
+        tracing::info!(
+            plan = %plan.id,
+            evaluation = %record.id,
+            divisions = record.divisions,
+            leaf_units = record.leaf_units,
+            fetch_ms = fetched.as_millis() as u64,
+            rollup_ms = rollup_time.as_millis() as u64,
+            "plan evaluated"
+        );
+        Ok(record)
+    }
+
+    async fn store_evaluation(
+        &self,
+        record: &EvaluationRecord,
+        rolled: &Rollup,
+        compiled: &Compiled,
+    ) -> Result<()> {
+        let backend = self.backend();
+        let txn = self.begin_write(None).await?;
+        txn.execute_raw(stmt(
+            backend,
+            format!(
+                "INSERT INTO monitoring_evaluations ({EVALUATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            [
+                record.id.clone().into(),
+                record.plan_id.clone().into(),
+                record.evaluation_date.clone().into(),
+                record.create_time.into(),
+                record.trigger_kind.clone().into(),
+                record.actor.clone().into(),
+                record.registry_cursor.clone().into(),
+                record.registry_vintage.clone().into(),
+                record.survey_round.clone().into(),
+                record.divisions.into(),
+                record.leaf_units.into(),
+                record.indicators.clone().into(),
+            ],
+        ))
+        .await?;
+        let batch = self.settings.insert_batch_rows.clamp(1, 5000);
+        let nodes = &rolled.nodes;
+        for start in (0..nodes.len()).step_by(batch) {
+            let end = (start + batch).min(nodes.len());
+            let mut values: Vec<Value> = Vec::with_capacity((end - start) * 5);
+            for (n, node) in nodes.iter().enumerate().take(end).skip(start) {
+                let json = serde_json::to_string(&stored_values(rolled, compiled, n))
+                    .map_err(|e| MonitoringError::Internal(e.to_string()))?;
+                values.push(record.id.clone().into());
+                values.push(node.code.into());
+                values.push(i32::from(node.level).into());
+                values.push(node.parent.map(|p| nodes[p as usize].code).into());
+                values.push(json.into());
+            }
+            txn.execute_raw(stmt(
+                backend,
+                format!(
+                    "INSERT INTO monitoring_evaluation_results (evaluation_id, division_code, level, parent_code, results) VALUES {}",
+                    value_rows(end - start, 5)
+                ),
+                values,
+            ))
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_evaluation(&self, plan_id: &str, id: &str) -> Result<EvaluationRecord> {
+        EvaluationRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {EVALUATION_COLUMNS} FROM monitoring_evaluations WHERE id = $1 AND plan_id = $2"
+            ),
+            [id.into(), plan_id.into()],
+        ))
+        .one(&self.db.conn)
+        .await?
+        .ok_or_else(|| {
+            MonitoringError::NotFound(format!(
+                "evaluation `{}` not found",
+                crate::names::evaluation_name(plan_id, id)
+            ))
+        })
+    }
+
+    /// A plan's evaluations, newest first, paged by (create time, id).
+    pub async fn list_evaluations(
+        &self,
+        plan_id: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<EvaluationRecord>, String)> {
+        self.get_plan(plan_id).await?;
+        let size = shequ_platform::page::page_size(page_size)?;
+        let query = format!("evaluations of {plan_id}");
+        let after = shequ_platform::page::decode(&query, page_token)?;
+        let (before_time, before_id) = match after.as_deref().and_then(|k| k.split_once(':')) {
+            Some((t, id)) => (t.parse::<i64>().unwrap_or(i64::MAX), id.to_owned()),
+            None => (i64::MAX, String::new()),
+        };
+        let rows = EvaluationRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {EVALUATION_COLUMNS} FROM monitoring_evaluations WHERE plan_id = $1 AND (create_time < $2 OR (create_time = $3 AND id < $4)) ORDER BY create_time DESC, id DESC LIMIT $5"
+            ),
+            [
+                plan_id.into(),
+                before_time.into(),
+                before_time.into(),
+                if before_id.is_empty() { "~".to_owned() } else { before_id }.into(),
+                (size as i64 + 1).into(),
+            ],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        let more = rows.len() as u64 > size;
+        let rows: Vec<_> = rows.into_iter().take(size as usize).collect();
+        let next = match rows.last() {
+            Some(last) if more => {
+                shequ_platform::page::encode(&query, &format!("{}:{}", last.create_time, last.id))
+            }
+            _ => String::new(),
+        };
+        Ok((rows, next))
+    }
+
+    /// When the last scheduled evaluation of `plan_id` was made.
+    pub(crate) async fn last_scheduled(&self, plan_id: &str) -> Result<Option<i64>> {
+        let row = self
+            .db
+            .conn
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT max(create_time) AS t FROM monitoring_evaluations WHERE plan_id = $1 AND trigger_kind = 'schedule'",
+                [plan_id.into()],
+            ))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<i64>>("", "t"))
+            .transpose()?
+            .flatten())
+    }
+}

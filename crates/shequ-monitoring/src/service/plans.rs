@@ -1,0 +1,179 @@
+//! Plans: create (checked, immutable), read, list, the built-in national plan, plan files and
+//! alignment with the parent plan.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use shequ_domain::DivisionCode;
+use shequ_platform::database::is_unique_violation;
+use shequ_platform::page;
+use shequ_proto::monitoring::v1 as pb;
+
+use crate::error::{MonitoringError, Result};
+use crate::plan::{
+    NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, misalignments, national_plan, parse_plan_file,
+    plan_from_pb, plan_to_pb,
+};
+use crate::service::Monitoring;
+use crate::store::rows::{PLAN_COLUMNS, PlanRecord};
+use crate::store::{now_micros, stmt};
+
+fn plan_from_record(r: PlanRecord) -> Result<PlanDef> {
+    let body: PlanBody = serde_json::from_str(&r.body)
+        .map_err(|e| MonitoringError::Internal(format!("stored plan body: {e}")))?;
+    Ok(PlanDef {
+        id: r.id,
+        display_name: r.display_name,
+        level: if r.level == 2 {
+            PlanLevel::Provincial
+        } else {
+            PlanLevel::National
+        },
+        scope: (r.scope_code != 0)
+            .then(|| DivisionCode::from_u64(r.scope_code as u64))
+            .transpose()
+            .map_err(|e| MonitoringError::Internal(e.to_string()))?,
+        parent: r.parent_id,
+        start_year: r.start_year,
+        end_year: r.end_year,
+        survey_round: r.survey_round,
+        body,
+        create_time: r.create_time,
+    })
+}
+
+impl Monitoring {
+    pub async fn find_plan(&self, id: &str) -> Result<Option<PlanDef>> {
+        let row = PlanRecord::find_by_statement(stmt(
+            self.backend(),
+            format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id = $1"),
+            [id.into()],
+        ))
+        .one(&self.db.conn)
+        .await?;
+        row.map(plan_from_record).transpose()
+    }
+
+    pub async fn get_plan(&self, id: &str) -> Result<PlanDef> {
+        self.find_plan(id)
+            .await?
+            .ok_or_else(|| MonitoringError::NotFound(format!("plan `plans/{id}` not found")))
+    }
+
+    /// Checks and stores a plan; a provincial plan's parent must exist and cover its scope.
+    pub async fn create_plan(&self, plan: &pb::Plan) -> Result<PlanDef> {
+        let mut def = plan_from_pb(plan)?;
+        if let Some(parent_id) = &def.parent {
+            let Some(parent) = self.find_plan(parent_id).await? else {
+                return Err(MonitoringError::reference_not_found(
+                    "plan.parent",
+                    format!("plan `plans/{parent_id}` not found"),
+                ));
+            };
+            if parent.scope.is_some() && parent.scope != def.scope {
+                return Err(MonitoringError::invalid(
+                    "plan.scope",
+                    format!(
+                        "lies outside the parent plan's scope `divisions/{}`",
+                        parent.scope_code()
+                    ),
+                ));
+            }
+        }
+        def.create_time = now_micros();
+        let body = serde_json::to_string(&def.body)
+            .map_err(|e| MonitoringError::Internal(e.to_string()))?;
+        let txn = self.begin_write(None).await?;
+        let inserted = txn
+            .execute_raw(stmt(
+                self.backend(),
+                format!(
+                    "INSERT INTO monitoring_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ),
+                [
+                    def.id.clone().into(),
+                    def.display_name.clone().into(),
+                    (def.level as i32).into(),
+                    def.scope_code().into(),
+                    def.parent.clone().into(),
+                    def.start_year.into(),
+                    def.end_year.into(),
+                    def.survey_round.clone().into(),
+                    body.into(),
+                    def.create_time.into(),
+                ],
+            ))
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(MonitoringError::AlreadyExists(format!(
+                    "plan `plans/{}` exists; a plan never changes, create another id",
+                    def.id
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        txn.commit().await?;
+        tracing::info!(plan = %def.id, "plan created");
+        Ok(def)
+    }
+
+    /// The built-in national plan, stored on first call.
+    pub async fn load_national_plan(&self) -> Result<PlanDef> {
+        if let Some(plan) = self.find_plan(NATIONAL_PLAN_ID).await? {
+            return Ok(plan);
+        }
+        match self.create_plan(&national_plan()).await {
+            Err(MonitoringError::AlreadyExists(_)) => self.get_plan(NATIONAL_PLAN_ID).await,
+            other => other,
+        }
+    }
+
+    pub async fn load_plan_file(&self, content: &str) -> Result<PlanDef> {
+        let plan = parse_plan_file(content)?;
+        self.create_plan(&plan).await
+    }
+
+    pub async fn list_plans(
+        &self,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListPlansResponse> {
+        let size = page::page_size(page_size)?;
+        let after = page::decode("plans", page_token)?.unwrap_or_default();
+        let rows = PlanRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1 ORDER BY id LIMIT $2"
+            ),
+            [after.into(), (size as i64 + 1).into()],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        let more = rows.len() as u64 > size;
+        let plans = rows
+            .into_iter()
+            .take(size as usize)
+            .map(plan_from_record)
+            .collect::<Result<Vec<_>>>()?;
+        let next_page_token = match plans.last() {
+            Some(last) if more => page::encode("plans", &last.id),
+            _ => String::new(),
+        };
+        Ok(pb::ListPlansResponse {
+            plans: plans.iter().map(plan_to_pb).collect(),
+            next_page_token,
+        })
+    }
+
+    pub async fn check_alignment(&self, id: &str) -> Result<pb::CheckPlanAlignmentResponse> {
+        let plan = self.get_plan(id).await?;
+        let Some(parent_id) = &plan.parent else {
+            return Ok(pb::CheckPlanAlignmentResponse::default());
+        };
+        let parent = self.get_plan(parent_id).await?;
+        Ok(pb::CheckPlanAlignmentResponse {
+            parent: crate::names::plan_name(parent_id),
+            misalignments: misalignments(&plan, &parent),
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Reported values: officials enter a value for a division, an indicator and a period; every
+//! change is a new revision with who, when and why, and the latest revision counts.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use shequ_domain::{DivisionCode, Violations};
+use shequ_proto::monitoring::v1 as pb;
+use shequ_proto::names::{division_name, parse_division_name};
+
+use crate::error::{MonitoringError, Result};
+use crate::indicators::{Source, builtin};
+use crate::names::{day_number, indicator_name, parse_indicator_name, parse_period, timestamp};
+use crate::service::Monitoring;
+use crate::store::rows::{REPORTED_COLUMNS, ReportedRecord};
+use crate::store::{now_micros, stmt};
+
+pub fn reported_to_pb(r: &ReportedRecord) -> pb::ReportedValue {
+    pb::ReportedValue {
+        indicator: indicator_name(&r.indicator),
+        division: DivisionCode::from_u64(r.division_code as u64)
+            .map(division_name)
+            .unwrap_or_default(),
+        period: r.period.clone(),
+        value: r.value,
+        actor: r.actor.clone(),
+        reason: r.reason.clone(),
+        change_time: Some(timestamp(r.change_time)),
+        revision: r.revision,
+    }
+}
+
+impl Monitoring {
+    /// Records a reported value as a new revision.
+    pub async fn report_value(
+        &self,
+        value: &pb::ReportedValue,
+        actor: &str,
+    ) -> Result<ReportedRecord> {
+        let mut v = Violations::new();
+        let indicator = match parse_indicator_name("value.indicator", &value.indicator) {
+            Ok(code) => {
+                if builtin(code).is_some_and(|d| d.source != Source::Reported) {
+                    v.push(
+                        "value.indicator",
+                        format!("`{code}` is computed, not reported"),
+                    );
+                }
+                code
+            }
+            Err(e) => {
+                v.push(e.field, e.description);
+                ""
+            }
+        };
+        let division = parse_division_name("value.division", &value.division)
+            .map_err(|e| v.push(e.field, e.description))
+            .ok();
+        let period_start = parse_period("value.period", &value.period).unwrap_or_else(|e| {
+            v.push(e.field, e.description);
+            0
+        });
+        if !value.value.is_finite() || value.value < 0.0 {
+            v.push("value.value", "must be a finite number, not negative");
+        }
+        if value.reason.chars().count() > 1000 {
+            v.push("value.reason", "must be at most 1000 characters");
+        }
+        let Some(division) = division.filter(|_| v.is_empty()) else {
+            return Err(v.into());
+        };
+        let txn = self.begin_write(Some("monitoring_reported_values")).await?;
+        let revision: i64 = txn
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT coalesce(max(revision), 0) AS r FROM monitoring_reported_values WHERE indicator = $1 AND division_code = $2",
+                [indicator.into(), division.as_i64().into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "r"))
+            .transpose()?
+            .unwrap_or(0)
+            + 1;
+        let record = ReportedRecord {
+            indicator: indicator.to_owned(),
+            division_code: division.as_i64(),
+            period: value.period.clone(),
+            period_start,
+            revision,
+            value: value.value,
+            actor: actor.to_owned(),
+            reason: value.reason.clone(),
+            change_time: now_micros(),
+        };
+        txn.execute_raw(stmt(
+            self.backend(),
+            format!(
+                "INSERT INTO monitoring_reported_values ({REPORTED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            [
+                record.indicator.clone().into(),
+                record.division_code.into(),
+                record.period.clone().into(),
+                record.period_start.into(),
+                record.revision.into(),
+                record.value.into(),
+                record.actor.clone().into(),
+                record.reason.clone().into(),
+                record.change_time.into(),
+            ],
+        ))
+        .await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn reported_history(
+        &self,
+        indicator: &str,
+        division: DivisionCode,
+    ) -> Result<Vec<ReportedRecord>> {
+        Ok(ReportedRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {REPORTED_COLUMNS} FROM monitoring_reported_values WHERE indicator = $1 AND division_code = $2 ORDER BY revision"
+            ),
+            [indicator.into(), division.as_i64().into()],
+        ))
+        .all(&self.db.conn)
+        .await?)
+    }
+
+    /// The value each division reported for `indicator` as of `date`: of the periods begun by
+    /// then, the latest to begin; of its revisions, the latest.
+    pub(crate) async fn reported_as_of(
+        &self,
+        indicator: &str,
+        date: NaiveDate,
+    ) -> Result<HashMap<i64, f64>> {
+        let rows = ReportedRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {REPORTED_COLUMNS} FROM monitoring_reported_values WHERE indicator = $1 AND period_start <= $2"
+            ),
+            [indicator.into(), day_number(date).into()],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        let mut best: HashMap<i64, (i32, i64, f64)> = HashMap::new();
+        for r in rows {
+            let key = (r.period_start, r.revision, r.value);
+            best.entry(r.division_code)
+                .and_modify(|b| {
+                    if (key.0, key.1) > (b.0, b.1) {
+                        *b = key;
+                    }
+                })
+                .or_insert(key);
+        }
+        Ok(best.into_iter().map(|(k, (_, _, v))| (k, v)).collect())
+    }
+
+    pub(crate) fn no_indicator(code: &str) -> MonitoringError {
+        MonitoringError::NotFound(format!("indicator `indicators/{code}` not found"))
+    }
+}

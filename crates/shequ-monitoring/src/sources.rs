@@ -1,0 +1,174 @@
+//! The source services, reached only through their generated gRPC clients with trace context:
+//! the registry's `StreamLeafUnitFacts` and the survey's `StreamRoundFacts`. Any failure of a
+//! source, including one mid-stream, fails the whole read.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use shequ_domain::DivisionCode;
+use shequ_platform::telemetry::TraceContextInterceptor;
+use shequ_proto::common::v1 as common;
+use shequ_proto::names::division_name;
+use shequ_proto::registry::v1 as registry;
+use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
+use shequ_proto::survey::v1 as survey;
+use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
+use tokio_stream::StreamExt;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::error::{MonitoringError, Result};
+use crate::indicators::{REGISTRY_FIELDS, SURVEY_FIELDS};
+use crate::rollup::LeafFacts;
+
+type Intercepted = InterceptedService<Channel, TraceContextInterceptor>;
+
+/// The registry's facts of a scope, with what identifies the snapshot.
+#[derive(Debug, Default)]
+pub struct RegistryFacts {
+    pub leaves: Vec<LeafFacts>,
+    pub change_cursor: String,
+    pub vintage: String,
+}
+
+#[derive(Clone)]
+pub struct Sources {
+    facilities: FacilityServiceClient<Intercepted>,
+    rounds: RoundServiceClient<Intercepted>,
+}
+
+fn channel(endpoint: &str, timeout: Duration) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(endpoint.to_owned())?
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .timeout(timeout)
+        .connect_lazy())
+}
+
+fn failure(what: &'static str, status: Status) -> MonitoringError {
+    match status.code() {
+        Code::NotFound => MonitoringError::reference_not_found(
+            if what == "the survey service" {
+                "survey_round"
+            } else {
+                "plan.scope"
+            },
+            status.message().to_owned(),
+        ),
+        _ => MonitoringError::SourceUnavailable {
+            what,
+            cause: format!("{}: {}", status.code(), status.message()),
+        },
+    }
+}
+
+impl Sources {
+    /// Clients for the two endpoints; connections are made on first use and remade after failures.
+    pub fn new(
+        registry_endpoint: &str,
+        survey_endpoint: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            facilities: FacilityServiceClient::with_interceptor(
+                channel(registry_endpoint, timeout)?,
+                TraceContextInterceptor,
+            )
+            .max_decoding_message_size(64 << 20),
+            rounds: RoundServiceClient::with_interceptor(
+                channel(survey_endpoint, timeout)?,
+                TraceContextInterceptor,
+            )
+            .max_decoding_message_size(64 << 20),
+        })
+    }
+
+    /// Every leaf unit under `scope` (the country when `None`).
+    pub async fn registry_facts(&self, scope: Option<DivisionCode>) -> Result<RegistryFacts> {
+        const WHAT: &str = "the facility registry";
+        let mut stream = self
+            .facilities
+            .clone()
+            .stream_leaf_unit_facts(registry::StreamLeafUnitFactsRequest {
+                parent: scope.map(division_name).unwrap_or_default(),
+            })
+            .await
+            .map_err(|s| failure(WHAT, s))?
+            .into_inner();
+        let mut out = RegistryFacts::default();
+        let mut first = true;
+        while let Some(message) = stream.next().await {
+            let message = message.map_err(|s| failure(WHAT, s))?;
+            if first {
+                out.change_cursor = message.change_cursor;
+                out.vintage = message.vintage;
+                first = false;
+            }
+            out.leaves.reserve(message.facts.len());
+            for f in message.facts {
+                let mut registry = [0.0; REGISTRY_FIELDS.len()];
+                registry.copy_from_slice(&[
+                    1.0,
+                    f64::from(f.in_service_facilities),
+                    f.total_floor_area_m2,
+                    f.activity_area_m2,
+                    f64::from(f.activity_share_compliant),
+                    f64::from(f.opening_hours_compliant),
+                    f64::from(u8::from(f.online_24h)),
+                    f64::from(f.self_service_terminals),
+                    f64::from(f.community_workers),
+                    f64::from(f.social_workers),
+                ]);
+                out.leaves.push(LeafFacts {
+                    code: f.code as i64,
+                    ancestors: [
+                        f.province as i64,
+                        f.prefecture as i64,
+                        f.county as i64,
+                        f.township as i64,
+                    ],
+                    community: f.kind == common::LeafUnitKind::Community as i32,
+                    registry,
+                    survey: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every leaf unit of the round's region: its survey facts in `SURVEY_FIELDS` order.
+    pub async fn survey_facts(
+        &self,
+        round: &str,
+    ) -> Result<HashMap<i64, [f64; SURVEY_FIELDS.len()]>> {
+        const WHAT: &str = "the survey service";
+        let mut stream = self
+            .rounds
+            .clone()
+            .stream_round_facts(survey::StreamRoundFactsRequest {
+                round: format!("rounds/{round}"),
+            })
+            .await
+            .map_err(|s| failure(WHAT, s))?
+            .into_inner();
+        let mut out = HashMap::new();
+        let mut min_valid = None;
+        while let Some(message) = stream.next().await {
+            let message = message.map_err(|s| failure(WHAT, s))?;
+            let min = *min_valid.get_or_insert(i64::from(message.min_valid_responses.max(1)));
+            for f in message.facts {
+                out.insert(
+                    f.code as i64,
+                    [
+                        1.0,
+                        f.valid_responses as f64,
+                        f.scored_responses as f64,
+                        f.score_sum,
+                        f64::from(u8::from(f.valid_responses >= min)),
+                    ],
+                );
+            }
+        }
+        Ok(out)
+    }
+}

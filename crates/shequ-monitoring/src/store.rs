@@ -1,0 +1,6 @@
+//! Storage of the monitoring service: migrations, row types, and the shared SQL helpers.
+
+pub mod migrations;
+pub mod rows;
+
+pub use shequ_platform::sql::{now_micros, stmt, value_rows};

@@ -1,0 +1,193 @@
+//! Stored evaluations: history, drill-down, lagging regions ranked, comparison and reports.
+
+use crate::*;
+
+#[tokio::test]
+async fn evaluations_are_kept_and_compared() {
+    let mut env = env().await;
+    let plan = national(&mut env).await;
+    facility(&env, QIANMEN_1, true).await;
+    let first = evaluate(&mut env, &plan, "2023-12-31", "").await;
+    facility(&env, QIANMEN_6, true).await;
+    facility(&env, QIANMEN_10, true).await;
+    let second = evaluate(&mut env, &plan, "2023-12-31", "").await;
+    assert_ne!(first.registry_change_cursor, second.registry_change_cursor);
+
+    let listed = env
+        .evaluations
+        .list_evaluations(pb::ListEvaluationsRequest {
+            parent: plan.clone(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed.evaluations,
+        std::slice::from_ref(&second),
+        "newest first"
+    );
+    let rest = env
+        .evaluations
+        .list_evaluations(pb::ListEvaluationsRequest {
+            parent: plan.clone(),
+            page_size: 1,
+            page_token: listed.next_page_token,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rest.evaluations, std::slice::from_ref(&first));
+    assert!(rest.next_page_token.is_empty());
+
+    // The first evaluation did not change when facilities were added.
+    let old = division(&mut env, &first.name, QIANMEN).await;
+    approx(old["urban_facility_coverage"].value, 1.0 / 3.0);
+
+    let changes = env
+        .evaluations
+        .compare_evaluations(pb::CompareEvaluationsRequest {
+            base: first.name.clone(),
+            other: second.name.clone(),
+            division: QIANMEN.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    let urban = changes
+        .iter()
+        .find(|c| {
+            c.division.ends_with("110101011000")
+                && c.indicator.ends_with("/urban_facility_coverage")
+        })
+        .unwrap();
+    approx(urban.delta, 2.0 / 3.0);
+    assert_eq!(urban.base_status, pb::IndicatorStatus::OffTrack as i32);
+    assert_eq!(urban.other_status, pb::IndicatorStatus::Achieved as i32);
+    // Children moved too: …006 and …010 gained a facility, …001 did not move.
+    let moved: Vec<_> = changes
+        .iter()
+        .filter(|c| c.indicator.ends_with("/urban_facility_coverage"))
+        .map(|c| c.division.as_str())
+        .collect();
+    assert_eq!(moved, ["divisions/110101011000", QIANMEN_6, QIANMEN_10]);
+}
+
+#[tokio::test]
+async fn lagging_regions_are_ranked_and_reported() {
+    let mut env = env().await;
+    standard_facilities(&env).await;
+    let plan = national(&mut env).await;
+    let e = evaluate(&mut env, &plan, "2023-12-31", "").await;
+
+    // Drill down: 东城区's 17 townships by code.
+    let children = env
+        .evaluations
+        .list_child_results(pb::ListChildResultsRequest {
+            evaluation: e.name.clone(),
+            division: DONGCHENG.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(children.len(), 17);
+    assert_eq!(children[0].division, "divisions/110101001000");
+
+    // 前门's units ranked by urban coverage gap: the one without a facility first, then the
+    // covered ones by code.
+    let ranked = env
+        .evaluations
+        .list_child_results(pb::ListChildResultsRequest {
+            evaluation: e.name.clone(),
+            division: QIANMEN.into(),
+            rank_by: "indicators/urban_facility_coverage".into(),
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let order: Vec<_> = ranked.iter().map(|r| r.division.as_str()).collect();
+    assert_eq!(order, [QIANMEN_10, QIANMEN_1, QIANMEN_6]);
+
+    // 杜湖 ranked under 仙桃 by rural coverage: 杜湖 has 40%, the rest 0%: it comes last among
+    // those with villages.
+    let worst = env
+        .evaluations
+        .list_child_results(pb::ListChildResultsRequest {
+            evaluation: e.name.clone(),
+            division: XIANTAO.into(),
+            rank_by: "indicators/rural_facility_coverage".into(),
+            limit: 3,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(worst.len(), 3);
+    assert!(worst.iter().all(|r| r.division != "divisions/429004004000"));
+
+    for (format, content_type, needle) in [
+        (
+            pb::ReportFormat::Text,
+            "text/plain",
+            "rural_facility_coverage",
+        ),
+        (
+            pb::ReportFormat::Csv,
+            "text/csv",
+            "division,indicator,name,unit,value,expected_value",
+        ),
+        (
+            pb::ReportFormat::Json,
+            "application/json",
+            "\"worst_regions\"",
+        ),
+    ] {
+        let report = env
+            .evaluations
+            .render_report(pb::RenderReportRequest {
+                evaluation: e.name.clone(),
+                division: XIANTAO.into(),
+                format: format as i32,
+                worst_regions: 2,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(report.content_type, content_type);
+        assert!(report.content.contains(needle), "{}", report.content);
+    }
+    let json = env
+        .evaluations
+        .render_report(pb::RenderReportRequest {
+            evaluation: e.name.clone(),
+            division: DUHU.into(),
+            format: pb::ReportFormat::Json as i32,
+            worst_regions: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .content;
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rural = doc["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["indicator"] == "rural_facility_coverage")
+        .unwrap();
+    assert_eq!(rural["value"], 0.4);
+    assert_eq!(rural["status"], "off_track");
+    let worst: Vec<_> = rural["worst_regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["division"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(worst, ["divisions/429004004202", "divisions/429004004203"]);
+}

@@ -1,0 +1,237 @@
+//! Plans: the built-in national plan, plan files, refused inconsistent plans and alignment.
+
+use crate::*;
+
+const PROVINCIAL: &str = r#"
+id = "hubei-14th"
+display_name = "湖北省“十四五”城乡社区服务体系建设规划"
+level = "provincial"
+scope = "42"
+parent = "national-14th-fyp"
+start_year = 2021
+end_year = 2025
+
+[[indicators]]
+code = "village_terminals"
+display_name = "村级政务服务一体机"
+kind = "sum"
+source = "registry"
+field = "self_service_terminals"
+unit_kind = "village"
+unit = "terminals"
+
+[[targets]]
+indicator = "rural_facility_coverage"
+baseline_value = 0.70
+baseline_year = 2020
+target_value = 0.78
+target_year = 2025
+
+[[targets]]
+indicator = "urban_facility_coverage"
+baseline_value = 1.0
+baseline_year = 2020
+target_value = 1.0
+target_year = 2025
+
+[[targets]]
+indicator = "village_terminals"
+target_value = 100
+target_year = 2025
+"#;
+
+#[tokio::test]
+async fn the_national_plan_loads_with_one_call_and_is_listed() {
+    let mut env = env().await;
+    let first = env
+        .plans
+        .load_national_plan(pb::LoadNationalPlanRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let again = env
+        .plans
+        .load_national_plan(pb::LoadNationalPlanRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(first.name, "plans/national-14th-fyp");
+    let rural = first
+        .targets
+        .iter()
+        .find(|t| t.indicator == "indicators/rural_facility_coverage")
+        .unwrap();
+    assert_eq!((rural.baseline_value, rural.baseline_year), (0.657, 2020));
+    assert_eq!((rural.target_value, rural.target_year), (0.8, 2025));
+    let listed = env
+        .plans
+        .list_plans(pb::ListPlansRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.plans, [first]);
+    let catalogue = env
+        .indicators
+        .list_indicators(pb::ListIndicatorsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(catalogue.indicators.len() >= 10);
+}
+
+#[tokio::test]
+async fn a_provincial_plan_file_loads_and_its_misaligned_targets_are_reported() {
+    let mut env = env().await;
+    national(&mut env).await;
+    facility(&env, DUHU_VILLAGE_A, true).await;
+    let plan = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest {
+            content: PROVINCIAL.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(plan.scope, "divisions/420000000000");
+    assert_eq!(plan.parent, "plans/national-14th-fyp");
+    let alignment = env
+        .plans
+        .check_plan_alignment(pb::CheckPlanAlignmentRequest {
+            name: plan.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let misaligned: Vec<_> = alignment
+        .misalignments
+        .iter()
+        .map(|m| m.indicator.as_str())
+        .collect();
+    assert_eq!(misaligned, ["indicators/rural_facility_coverage"]);
+    assert_eq!(
+        alignment.misalignments[0]
+            .parent_target
+            .as_ref()
+            .unwrap()
+            .target_value,
+        0.8
+    );
+
+    // The provincial plan evaluates its province only, with its own indicator.
+    let e = evaluate(&mut env, &plan.name, "2023-12-31", "").await;
+    assert_eq!(e.leaf_units, 767);
+    let root = division(&mut env, &e.name, "").await;
+    approx(root["village_terminals"].value, 2.0);
+    assert_eq!(
+        status(&root["village_terminals"]),
+        pb::IndicatorStatus::OffTrack
+    );
+    let outside = env
+        .evaluations
+        .get_division_result(pb::GetDivisionResultRequest {
+            evaluation: e.name.clone(),
+            division: QIANMEN.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_violation(&outside, Code::NotFound, "division");
+}
+
+#[tokio::test]
+async fn inconsistent_plans_are_refused_with_every_field() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let mut plan = provincial_plan();
+    plan.targets = vec![
+        pb::Target {
+            indicator: "indicators/rural_facility_coverage".into(),
+            has_baseline: true,
+            baseline_value: 0.7,
+            baseline_year: 2024,
+            target_value: 1.2,
+            target_year: 2023,
+            ..Default::default()
+        },
+        pb::Target {
+            indicator: "indicators/parking_spaces".into(),
+            target_value: 10.0,
+            target_year: 2025,
+            ..Default::default()
+        },
+    ];
+    let err = env
+        .plans
+        .create_plan(pb::CreatePlanRequest { plan: Some(plan) })
+        .await
+        .unwrap_err();
+    for field in [
+        "plan.targets[0].target_year",
+        "plan.targets[0].target_value",
+        "plan.targets[1].indicator",
+    ] {
+        assert_violation(&err, Code::InvalidArgument, field);
+    }
+
+    // A provincial plan under another province's plan lies outside its parent's scope.
+    let hubei = env
+        .plans
+        .create_plan(pb::CreatePlanRequest {
+            plan: Some(provincial_plan()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let mut beijing = provincial_plan();
+    beijing.name = "plans/beijing".into();
+    beijing.scope = "divisions/11".into();
+    beijing.parent = hubei.name;
+    let err = env
+        .plans
+        .create_plan(pb::CreatePlanRequest {
+            plan: Some(beijing),
+        })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "plan.scope");
+
+    let mut orphan = provincial_plan();
+    orphan.name = "plans/orphan".into();
+    orphan.parent = "plans/nowhere".into();
+    let err = env
+        .plans
+        .create_plan(pb::CreatePlanRequest { plan: Some(orphan) })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::NotFound, "plan.parent");
+
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest {
+            content: "level = [".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "content");
+}
+
+pub fn provincial_plan() -> pb::Plan {
+    pb::Plan {
+        name: "plans/hubei".into(),
+        display_name: "湖北".into(),
+        level: pb::PlanLevel::Provincial as i32,
+        scope: "divisions/42".into(),
+        parent: "plans/national-14th-fyp".into(),
+        start_year: 2021,
+        end_year: 2025,
+        ..Default::default()
+    }
+}
