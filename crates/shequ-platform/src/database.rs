@@ -217,8 +217,20 @@ impl Database {
     }
 
     /// Applies pending migrations, each in its own transaction. On PostgreSQL an advisory lock
-    /// keeps two replicas (or a Job and a replica) from migrating at once. Returns how many ran.
+    /// keeps two replicas (or a Job and a replica) from migrating at once; on SQLite, a process that
+    /// loses the race to another one migrating the same file finds the schema current and is done.
+    /// Returns how many ran.
     pub async fn migrate(&self) -> Result<usize, DatabaseError> {
+        match self.migrate_pending().await {
+            Err(e) if self.is_sqlite() && self.is_migrated().await.unwrap_or(false) => {
+                info!(service = self.service, error = %e, "another process migrated this database first");
+                Ok(0)
+            }
+            other => other,
+        }
+    }
+
+    async fn migrate_pending(&self) -> Result<usize, DatabaseError> {
         let backend = self.backend();
         let table = self.table();
         let create = format!(
