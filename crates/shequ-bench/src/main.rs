@@ -11,6 +11,7 @@
 //! - `survey-results`: the same ingest, then GetRoundResults / GetRoundCoverage of the region.
 
 mod common;
+mod evaluate;
 mod facts;
 mod get_facility;
 mod import;
@@ -29,6 +30,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The built-in national plan evaluated over the whole country, then reads of one division's
+    /// stored results.
+    Evaluate {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Facilities to create before evaluating, so the indicators have values.
+        #[arg(long, default_value_t = 0)]
+        facilities: u64,
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Reads of one division's results after the evaluation.
+        #[arg(long, default_value_t = 2000)]
+        reads: u64,
+    },
     /// Import the five division files over gRPC, then import them again.
     Import {
         /// Directory with the five `*.csv.gz` files.
@@ -130,6 +147,13 @@ async fn main() -> anyhow::Result<()> {
             create,
             channels,
         } => facts::run(&data, &backend, facilities, &create, channels).await,
+        Command::Evaluate {
+            data,
+            backend,
+            facilities,
+            create,
+            reads,
+        } => evaluate::run(&data, &backend, facilities, &create, reads).await,
         Command::SurveyIngest(args) => survey::run(&args).await,
         Command::SurveyResults(mut args) => {
             args.results = true;

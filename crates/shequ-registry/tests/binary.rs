@@ -16,6 +16,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_shequ-registry");
 async fn serve_needs_no_configuration() {
     // Only the data directory is redirected, through the standard XDG variable.
     let home = tempfile::tempdir().unwrap();
+    shequ_testkit::wait_for_free_port(50051).await;
     let mut child = tokio::process::Command::new(BINARY)
         .arg("serve")
         .env("XDG_DATA_HOME", home.path())

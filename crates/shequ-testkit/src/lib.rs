@@ -125,6 +125,18 @@ pub fn registry_config(database_url: &str) -> anyhow::Result<RegistryConfig> {
     )?)
 }
 
+/// Waits, up to 30 s, until `127.0.0.1:port` can be bound. Tests of a service's default port use
+/// it first: on a busy machine a default port inside the ephemeral range can briefly be held by
+/// another socket.
+pub async fn wait_for_free_port(port: u16) {
+    for _ in 0..300 {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Logs of the services under test, captured per test; `SHEQU_TEST_LOG=debug` shows more.
 pub fn init_test_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHEQU_TEST_LOG")
