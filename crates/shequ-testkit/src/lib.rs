@@ -3,6 +3,7 @@
 //! the committed division slices, a valid facility template and a TCP proxy that can cut a
 //! connection.
 
+pub mod binary;
 pub mod fixtures;
 pub mod monitoring;
 pub mod proxy;
