@@ -221,12 +221,19 @@ impl Database {
     /// loses the race to another one migrating the same file finds the schema current and is done.
     /// Returns how many ran.
     pub async fn migrate(&self) -> Result<usize, DatabaseError> {
-        match self.migrate_pending().await {
-            Err(e) if self.is_sqlite() && self.is_migrated().await.unwrap_or(false) => {
-                info!(service = self.service, error = %e, "another process migrated this database first");
-                Ok(0)
+        // SQLite refuses a transaction that read and then wants to write while another holds the
+        // write lock; the loser waits for the winner's migration and finds the schema current.
+        let mut attempts = if self.is_sqlite() { 50 } else { 1 };
+        loop {
+            attempts -= 1;
+            match self.migrate_pending().await {
+                Err(e) if self.is_sqlite() && self.is_migrated().await.unwrap_or(false) => {
+                    info!(service = self.service, error = %e, "another process migrated this database first");
+                    return Ok(0);
+                }
+                Err(_) if attempts > 0 => tokio::time::sleep(Duration::from_millis(100)).await,
+                other => return other,
             }
-            other => other,
         }
     }
 
