@@ -458,6 +458,12 @@ impl Monitoring {
                     .map_err(|e| MonitoringError::Internal(e.to_string()))?;
                 ("application/json", text)
             }
+            pb::ReportFormat::Html => {
+                return Err(MonitoringError::invalid(
+                    "format",
+                    "the HTML report is not rendered yet",
+                ));
+            }
             pb::ReportFormat::Text | pb::ReportFormat::Unspecified => {
                 let mut out = String::new();
                 let _ = writeln!(
