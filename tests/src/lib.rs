@@ -162,7 +162,8 @@ struct Log {
     lines: Arc<Mutex<Vec<String>>>,
 }
 
-/// A service binary running as a separate process. Dropping it kills the process.
+/// A service binary running as a separate process. Dropping it kills the process (and, while a
+/// test panics, prints the last lines of its stderr).
 #[derive(Debug)]
 pub struct Service {
     launch: Launch,
@@ -387,5 +388,18 @@ impl Service {
             ),
         }
         self.wait_ready().await
+    }
+}
+
+impl Drop for Service {
+    /// Kills the process; when a test is failing, prints its stderr so the failure shows what the
+    /// service said.
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.log_tail());
+        }
     }
 }
