@@ -758,6 +758,21 @@ async fn a_registry_killed_mid_creation_keeps_each_acknowledged_facility_once() 
         "the kill came after every creation"
     );
 
+    // While the registry is down the monitor cannot evaluate, and says so.
+    let plan = national_plan(&sys).await;
+    let down = sys
+        .evaluations()
+        .await
+        .unwrap()
+        .evaluate_plan(monitoring::EvaluatePlanRequest {
+            plan: plan.clone(),
+            evaluation_date: EVALUATION_DATE.into(),
+            survey_round: String::new(),
+        })
+        .await
+        .expect_err("an evaluation without the registry");
+    assert_eq!(down.code(), tonic::Code::Unavailable, "{down:?}");
+
     sys.registry.restart().await.unwrap();
     // Every request is resent with its request id: an acknowledged one returns the facility made
     // before the crash.
@@ -802,7 +817,6 @@ async fn a_registry_killed_mid_creation_keeps_each_acknowledged_facility_once() 
 
     // The monitor reads the restarted registry on its old address: 40 of 东城区's 169
     // communities are covered.
-    let plan = national_plan(&sys).await;
     let e = evaluate(&sys, &plan, "").await;
     let d = values(&sys, &e.name, DONGCHENG).await;
     assert_value(&d, "urban_facility_coverage", Some(40.0 / 169.0));
