@@ -4,70 +4,18 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
+use shequ_testkit::otlp::Collector;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 
-#[derive(Clone)]
-struct Collector {
-    spans: mpsc::UnboundedSender<ExportTraceServiceRequest>,
-    metrics: mpsc::UnboundedSender<ExportMetricsServiceRequest>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        r: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let _ = self.spans.send(r.into_inner());
-        Ok(Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Collector {
-    async fn export(
-        &self,
-        r: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let _ = self.metrics.send(r.into_inner());
-        Ok(Response::new(ExportMetricsServiceResponse::default()))
-    }
-}
-
 #[tokio::test]
 async fn traces_and_metrics_reach_the_collector() {
-    let (spans_tx, mut spans) = mpsc::unbounded_channel();
-    let (metrics_tx, mut metrics) = mpsc::unbounded_channel();
-    let collector = Collector {
-        spans: spans_tx,
-        metrics: metrics_tx,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector_addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
-            .add_service(MetricsServiceServer::new(collector))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let mut collector = Collector::start().await.unwrap();
+    let collector_addr = collector.addr;
 
     let dir = tempfile::tempdir().unwrap();
     let port = {
@@ -119,23 +67,10 @@ async fn traces_and_metrics_reach_the_collector() {
     assert_eq!(err.code(), tonic::Code::NotFound);
 
     // Metrics arrive on the periodic export; spans at the latest when shutdown flushes them.
-    let metric_names = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let export = metrics.recv().await.unwrap();
-            let names: Vec<String> = export
-                .resource_metrics
-                .iter()
-                .flat_map(|r| &r.scope_metrics)
-                .flat_map(|s| &s.metrics)
-                .map(|m| m.name.clone())
-                .collect();
-            if !names.is_empty() {
-                return names;
-            }
-        }
-    })
-    .await
-    .expect("metrics exported");
+    let metric_names = collector
+        .next_metric_names(Duration::from_secs(30))
+        .await
+        .expect("metrics exported");
     assert!(
         metric_names.iter().any(|n| n == "rpc.server.duration"),
         "{metric_names:?}"
@@ -152,22 +87,11 @@ async fn traces_and_metrics_reach_the_collector() {
         .unwrap()
         .unwrap();
     assert!(exit.success(), "{exit:?}");
-    let mut trace_ids = Vec::new();
-    while let Ok(export) = spans.try_recv() {
-        for span in export
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-        {
-            trace_ids.push(
-                span.trace_id
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>(),
-            );
-        }
-    }
+    let trace_ids: Vec<String> = collector
+        .received_spans()
+        .into_iter()
+        .map(|s| s.trace_id)
+        .collect();
     assert!(
         trace_ids.iter().any(|t| t == TRACE_ID),
         "spans exported: {trace_ids:?}"

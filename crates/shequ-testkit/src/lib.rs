@@ -1,11 +1,12 @@
 //! Test support shared by every crate's tests and the benchmarks: a service on 127.0.0.1:0 with a
 //! fresh database (SQLite, or PostgreSQL when `SHEQU_TEST_DATABASE_URL` names an admin database),
-//! the committed division slices, a valid facility template and a TCP proxy that can cut a
-//! connection.
+//! the committed division slices, a valid facility template, a TCP proxy that can cut a
+//! connection and a fake OTLP collector.
 
 pub mod binary;
 pub mod fixtures;
 pub mod monitoring;
+pub mod otlp;
 pub mod proxy;
 pub mod survey;
 
