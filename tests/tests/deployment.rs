@@ -457,3 +457,57 @@ async fn wait_readiness_or_closed(addr: SocketAddr) {
     .await;
     assert!(ended.is_ok(), "the registry never began shutting down");
 }
+
+/// The dev overlay's environment: each service on SQLite in its data directory (the volume),
+/// migrating on start, ready, and stopping cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_environment_serves_each_service_on_its_sqlite_volume() {
+    let volume = tempfile::tempdir().unwrap();
+    let mut endpoints: BTreeMap<&str, String> = BTreeMap::new();
+    let mut processes = Vec::new();
+    for service in ["registry", "survey", "monitoring"] {
+        let mut env = env_file(&deploy_dir().join(format!("base/{service}/config.env")));
+        let dev = env_file(&deploy_dir().join("overlays/dev/sqlite.env"));
+        assert_eq!(
+            dev.get("SHEQU__DATABASE__DATA_DIR").map(String::as_str),
+            Some("/var/lib/shequ"),
+            "the dev overlay keeps the files on the volume"
+        );
+        env.extend(dev);
+        // The volume's mount point, here a temporary directory.
+        env.insert(
+            "SHEQU__DATABASE__DATA_DIR".to_owned(),
+            volume.path().display().to_string(),
+        );
+        env.insert("SHEQU__SERVER__LISTEN".to_owned(), "127.0.0.1:0".to_owned());
+        assert!(env.remove("OTEL_EXPORTER_OTLP_ENDPOINT").is_some());
+        for (key, value) in env.iter_mut() {
+            if let Some(other) = key
+                .strip_prefix("SHEQU__")
+                .and_then(|k| k.strip_suffix("_ENDPOINT"))
+                .and_then(|k| k.rsplit("__").next())
+            {
+                *value = endpoints[other.to_ascii_lowercase().as_str()].clone();
+            }
+        }
+        let mut process = Process::spawn(&format!("shequ-{service}"), &["serve"], &env);
+        let addr = process.serving_addr().await;
+        wait_readiness(addr, ServingStatus::Serving).await;
+        assert!(
+            volume.path().join(format!("{service}.sqlite")).exists(),
+            "{service} keeps its file on the volume"
+        );
+        endpoints.insert(service, format!("http://{addr}"));
+        processes.push(process);
+    }
+    for process in processes.into_iter().rev() {
+        process.terminate();
+        let (status, _, process) = process.exit(STEP).await;
+        assert!(status.success(), "{}: {status}", process.name);
+        assert!(
+            process.find("all calls drained").is_some(),
+            "{}",
+            process.name
+        );
+    }
+}
