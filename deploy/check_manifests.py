@@ -156,6 +156,10 @@ def check_render(name, docs, shape, version):
             if len(migrations) != 1 or migrations[0]["spec"]["template"]["spec"]["containers"][0].get("args") != ["migrate"]:
                 problem(where, "exactly one migration Job running `migrate` with the same image is needed")
             for job in migrations:
+                hook = job["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+                once = "pre-upgrade" in hook or job["metadata"]["name"].endswith(version.replace(".", "-"))
+                if not once:
+                    problem(where, f"job/{job['metadata']['name']} must run once per release (a Helm hook or the release in its name)")
                 check_pod(f"{name} job/{job['metadata']['name']}", job["spec"]["template"]["spec"],
                           job["spec"]["template"]["spec"]["containers"][0])
         check_policies(where, svc, policies, shape)
