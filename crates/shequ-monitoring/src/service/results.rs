@@ -3,6 +3,7 @@
 //! evaluations, and reports as text, CSV or JSON. Statuses are computed on read from the stored
 //! values, the evaluation date and the targets the evaluation recorded.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -12,6 +13,7 @@ use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::division_name;
 
 use crate::error::{MonitoringError, Result};
+use crate::html::{HtmlReport, IndicatorPanel as HtmlIndicator, RegionValue};
 use crate::indicators::Better;
 use crate::names::{evaluation_name, indicator_name, round_name, timestamp};
 use crate::service::Monitoring;
@@ -359,6 +361,12 @@ impl Monitoring {
     ) -> Result<pb::RenderReportResponse> {
         let row = self.division_row(eval, division).await?;
         let mut children = self.child_rows(eval, row.code).await?;
+        // What only the HTML page shows: the plan's and the regions' names.
+        let labels = if format == pb::ReportFormat::Html {
+            self.report_labels(eval, row.code).await?
+        } else {
+            ReportLabels::default()
+        };
         let mut lines = Vec::new();
         for (i, col) in eval.columns.columns.iter().enumerate() {
             let j = eval.judge(&row, i);
@@ -458,12 +466,10 @@ impl Monitoring {
                     .map_err(|e| MonitoringError::Internal(e.to_string()))?;
                 ("application/json", text)
             }
-            pb::ReportFormat::Html => {
-                return Err(MonitoringError::invalid(
-                    "format",
-                    "the HTML report is not rendered yet",
-                ));
-            }
+            pb::ReportFormat::Html => (
+                "text/html; charset=utf-8",
+                html_report(eval, &row, &children, worst, labels).render(),
+            ),
             pb::ReportFormat::Text | pb::ReportFormat::Unspecified => {
                 let mut out = String::new();
                 let _ = writeln!(
@@ -519,6 +525,122 @@ impl Monitoring {
             content,
         })
     }
+
+    /// The plan's name and the names of `code` and its children. Region names come from the
+    /// registry; when it cannot answer, the report shows codes instead.
+    async fn report_labels(&self, eval: &LoadedEvaluation, code: i64) -> Result<ReportLabels> {
+        let division = (code != 0)
+            .then(|| DivisionCode::from_u64(code as u64).ok())
+            .flatten();
+        let regions = match self.sources.division_names(division).await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!(error = %e, "region names unavailable for the report, showing codes");
+                HashMap::new()
+            }
+        };
+        let plan = match self.find_plan(&eval.record.plan_id).await? {
+            Some(p) => p.display_name,
+            None => eval.record.plan_id.clone(),
+        };
+        Ok(ReportLabels { plan, regions })
+    }
+}
+
+/// Names the HTML report shows beside codes.
+#[derive(Debug, Default)]
+struct ReportLabels {
+    plan: String,
+    regions: HashMap<i64, String>,
+}
+
+/// What the HTML page shows of `row` and its children.
+fn html_report(
+    eval: &LoadedEvaluation,
+    row: &DivisionRow,
+    children: &[DivisionRow],
+    worst: usize,
+    labels: ReportLabels,
+) -> HtmlReport {
+    let short = |code: i64| {
+        DivisionCode::from_u64(code as u64)
+            .map(|c| c.short_form())
+            .unwrap_or_default()
+    };
+    let name_of = |code: i64| {
+        labels
+            .regions
+            .get(&code)
+            .cloned()
+            .unwrap_or_else(|| short(code))
+    };
+    let indicators = eval
+        .columns
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, col)| {
+            let j = eval.judge(row, i);
+            HtmlIndicator {
+                code: col.code.clone(),
+                name: col.display_name.clone(),
+                unit: col.unit.clone(),
+                lower_is_better: col.target.as_ref().map_or(col.direction, |t| t.direction)
+                    == Better::Lower,
+                value: j.value,
+                expected: j.expected,
+                target: j.target,
+                status: j.status,
+                regions: children
+                    .iter()
+                    .map(|c| {
+                        let judged = eval.judge(c, i);
+                        RegionValue {
+                            name: name_of(c.code),
+                            code: short(c.code),
+                            value: judged.value,
+                            status: judged.status,
+                            gap: eval.gap(c, i),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    HtmlReport {
+        plan_id: eval.record.plan_id.clone(),
+        plan_name: if labels.plan.is_empty() {
+            eval.record.plan_id.clone()
+        } else {
+            labels.plan.clone()
+        },
+        evaluation: evaluation_name(&eval.record.plan_id, &eval.record.id),
+        evaluation_date: eval.record.evaluation_date.clone(),
+        create_time: rfc3339(eval.record.create_time),
+        registry_vintage: eval.record.registry_vintage.clone(),
+        registry_cursor: eval.record.registry_cursor.clone(),
+        survey_round: round_name(&eval.record.survey_round),
+        leaf_units: eval.record.leaf_units,
+        region_name: if row.code == 0 {
+            "全国".to_owned()
+        } else {
+            name_of(row.code)
+        },
+        region_code: if row.code == 0 {
+            String::new()
+        } else {
+            short(row.code)
+        },
+        worst,
+        indicators,
+    }
+}
+
+/// Microseconds since the epoch as RFC 3339 (UTC, seconds).
+fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

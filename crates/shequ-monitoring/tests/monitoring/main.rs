@@ -5,6 +5,7 @@
 mod evaluations;
 mod failures;
 mod plans;
+mod report_html;
 mod reported;
 mod schedule;
 mod server;
