@@ -9,8 +9,8 @@ use shequ_proto::monitoring::v1 as pb;
 
 use crate::error::{MonitoringError, Result};
 use crate::plan::{
-    NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, misalignments, national_plan, parse_plan_file,
-    plan_from_pb, plan_to_pb,
+    NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanFileFormat, PlanLevel, misalignments, national_plan,
+    parse_plan_file, plan_from_pb, plan_to_pb,
 };
 use crate::service::Monitoring;
 use crate::store::rows::{PLAN_COLUMNS, PlanRecord};
@@ -128,8 +128,9 @@ impl Monitoring {
         }
     }
 
+    /// Loads a plan file, TOML or YAML as `PlanFileFormat::detect` tells.
     pub async fn load_plan_file(&self, content: &str) -> Result<PlanDef> {
-        let plan = parse_plan_file(content)?;
+        let plan = parse_plan_file(content, PlanFileFormat::detect(content))?;
         self.create_plan(&plan).await
     }
 

@@ -235,3 +235,92 @@ pub fn provincial_plan() -> pb::Plan {
         ..Default::default()
     }
 }
+
+const PROVINCIAL_YAML: &str = r#"
+# 湖北省“十四五”规划,YAML 写法
+id: hubei-yaml
+display_name: 湖北省“十四五”城乡社区服务体系建设规划
+level: provincial
+scope: "42"
+parent: national-14th-fyp
+start_year: 2021
+end_year: 2025
+indicators:
+  - code: village_terminals
+    display_name: 村级政务服务一体机
+    kind: sum
+    source: registry
+    field: self_service_terminals
+    unit_kind: village
+    unit: terminals
+targets:
+  - indicator: rural_facility_coverage
+    baseline_value: 0.70
+    baseline_year: 2020
+    target_value: 0.78
+    target_year: 2025
+  - indicator: village_terminals
+    target_value: 100
+    target_year: 2025
+"#;
+
+#[tokio::test]
+async fn a_yaml_plan_file_loads_like_a_toml_one() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let plan = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest {
+            content: PROVINCIAL_YAML.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(plan.name, "plans/hubei-yaml");
+    assert_eq!(plan.scope, "divisions/420000000000");
+    assert_eq!(plan.indicators[0].code, "village_terminals");
+    assert_eq!(plan.targets.len(), 2);
+    let misaligned = env
+        .plans
+        .check_plan_alignment(pb::CheckPlanAlignmentRequest {
+            name: plan.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .misalignments;
+    assert_eq!(
+        misaligned[0].indicator,
+        "indicators/rural_facility_coverage"
+    );
+
+    // The same checks as for any plan, naming the field in the file.
+    let bad = PROVINCIAL_YAML
+        .replace("id: hubei-yaml", "id: hubei-bad")
+        .replace("source: registry", "source: census");
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest { content: bad })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "content.indicators[0].source");
+    let dangling = PROVINCIAL_YAML
+        .replace("id: hubei-yaml", "id: hubei-dangling")
+        .replace("indicator: village_terminals", "indicator: nowhere");
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest { content: dangling })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "plan.targets[1].indicator");
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest {
+            content: "display_name: [".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "content");
+}
