@@ -8,7 +8,7 @@ use shequ_proto::names::{parse_division_name, parse_optional_division_name};
 use tonic::{Request, Response, Status};
 
 use crate::error::MonitoringError;
-use crate::indicators::{builtin, catalogue};
+use crate::indicators::builtin;
 use crate::names::{
     parse_date, parse_evaluation_name, parse_indicator_name, parse_optional_round_name,
     parse_plan_name,
@@ -46,10 +46,16 @@ pub struct IndicatorApi(pub Monitoring);
 impl IndicatorService for IndicatorApi {
     async fn list_indicators(
         &self,
-        _request: Request<pb::ListIndicatorsRequest>,
+        request: Request<pb::ListIndicatorsRequest>,
     ) -> Rpc<pb::ListIndicatorsResponse> {
+        let plan = &request.get_ref().plan;
+        let plan = if plan.is_empty() {
+            None
+        } else {
+            Some(field(parse_plan_name("plan", plan))?)
+        };
         Ok(Response::new(pb::ListIndicatorsResponse {
-            indicators: catalogue().iter().map(indicator_to_pb).collect(),
+            indicators: self.0.list_indicators(plan).await?,
         }))
     }
 

@@ -127,6 +127,7 @@ pub fn indicator_to_pb(d: &IndicatorDef) -> pb::Indicator {
         unit: d.unit.clone(),
         direction: direction_to_pb(d.direction) as i32,
         rollup: d.rollup().to_owned(),
+        plan: String::new(),
     }
 }
 
@@ -358,7 +359,15 @@ pub fn plan_to_pb(p: &PlanDef) -> pb::Plan {
         start_year: p.start_year,
         end_year: p.end_year,
         survey_round: round_name(&p.survey_round),
-        indicators: p.body.indicators.iter().map(indicator_to_pb).collect(),
+        indicators: p
+            .body
+            .indicators
+            .iter()
+            .map(|i| pb::Indicator {
+                plan: plan_name(&p.id),
+                ..indicator_to_pb(i)
+            })
+            .collect(),
         targets: p.body.targets.iter().map(target_to_pb).collect(),
         create_time: Some(crate::names::timestamp(p.create_time)),
     }

@@ -77,7 +77,7 @@ async fn the_national_plan_loads_with_one_call_and_is_listed() {
     assert_eq!(listed.plans, [first]);
     let catalogue = env
         .indicators
-        .list_indicators(pb::ListIndicatorsRequest {})
+        .list_indicators(pb::ListIndicatorsRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -323,4 +323,58 @@ async fn a_yaml_plan_file_loads_like_a_toml_one() {
         .await
         .unwrap_err();
     assert_violation(&err, Code::InvalidArgument, "content");
+}
+
+#[tokio::test]
+async fn plan_defined_indicators_are_listed_by_plan() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let builtin = list_indicators(&mut env, "").await.unwrap();
+    assert!(builtin.iter().all(|i| i.plan.is_empty()));
+    // Two provincial plans define an indicator with the same code; a refused file adds nothing.
+    let refused = PROVINCIAL_YAML.replace("id: hubei-yaml", "id: hubei-other\nmore: 1");
+    for content in [PROVINCIAL.to_owned(), PROVINCIAL_YAML.to_owned(), refused] {
+        let loaded = env
+            .plans
+            .load_plan_file(pb::LoadPlanFileRequest { content })
+            .await;
+        if let Err(e) = loaded {
+            assert_violation(&e, Code::InvalidArgument, "content");
+        }
+    }
+    let mut list = async |plan: &str| list_indicators(&mut env, plan).await;
+    let all = list("").await.unwrap();
+    let own: Vec<(&str, &str)> = all[builtin.len()..]
+        .iter()
+        .map(|i| (i.plan.as_str(), i.name.as_str()))
+        .collect();
+    assert_eq!(
+        own,
+        [
+            ("plans/hubei-14th", "indicators/village_terminals"),
+            ("plans/hubei-yaml", "indicators/village_terminals"),
+        ]
+    );
+    assert_eq!(all[..builtin.len()], builtin[..]);
+
+    let hubei = list("plans/hubei-yaml").await.unwrap();
+    assert_eq!(hubei.len(), builtin.len() + 1);
+    let own = hubei.last().unwrap();
+    assert_eq!(own.display_name, "村级政务服务一体机");
+    assert_eq!(own.unit_kind, pb::UnitKindFilter::Village as i32);
+    assert_eq!(own.rollup, "sum of parts");
+    let national = list("plans/national-14th-fyp").await.unwrap();
+    assert_eq!(national, builtin);
+
+    let err = list("plans/nowhere").await.unwrap_err();
+    assert_violation(&err, Code::NotFound, "plan");
+    let err = list("hubei").await.unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "plan");
+}
+
+async fn list_indicators(env: &mut Env, plan: &str) -> Result<Vec<pb::Indicator>, Status> {
+    env.indicators
+        .list_indicators(pb::ListIndicatorsRequest { plan: plan.into() })
+        .await
+        .map(|r| r.into_inner().indicators)
 }
