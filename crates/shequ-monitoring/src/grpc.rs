@@ -1,5 +1,6 @@
 //! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
 
+use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_server::EvaluationService;
 use shequ_proto::monitoring::v1::indicator_service_server::IndicatorService;
@@ -17,7 +18,7 @@ use crate::plan::{indicator_to_pb, plan_to_pb};
 use crate::service::Monitoring;
 use crate::service::evaluations::Trigger;
 use crate::service::reported::reported_to_pb;
-use crate::service::results::evaluation_to_pb;
+use crate::service::results::{ChildPage, evaluation_to_pb};
 
 /// Header naming who makes a write, recorded in history.
 pub const ACTOR_HEADER: &str = "x-shequ-actor";
@@ -244,12 +245,16 @@ impl EvaluationService for EvaluationApi {
         if r.limit < 0 {
             return Err(MonitoringError::invalid("limit", "must not be negative").into());
         }
+        let page = ChildPage {
+            rank_by,
+            limit: r.limit as usize,
+            page_size: field(page::page_size(r.page_size))? as usize,
+            page_token: &r.page_token,
+        };
         let eval = self.0.load_evaluation(plan, id).await?;
-        let results = self
-            .0
-            .list_child_results(&eval, division, rank_by, r.limit as usize)
-            .await?;
-        Ok(Response::new(pb::ListChildResultsResponse { results }))
+        Ok(Response::new(
+            self.0.list_child_results(&eval, division, page).await?,
+        ))
     }
 
     async fn compare_evaluations(

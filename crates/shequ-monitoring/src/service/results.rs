@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use sea_orm::FromQueryResult;
 use shequ_domain::{DivisionCode, Status};
+use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::division_name;
 
@@ -20,6 +21,17 @@ use crate::service::Monitoring;
 use crate::service::evaluations::{Column, Columns, StoredValues};
 use crate::store::rows::{EvaluationRecord, ResultRecord};
 use crate::store::stmt;
+
+/// What a `ListChildResults` page asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildPage<'a> {
+    /// Rank by this indicator's gap; `None` orders by code.
+    pub rank_by: Option<&'a str>,
+    /// At most this many children over all pages; 0 for all.
+    pub limit: usize,
+    pub page_size: usize,
+    pub page_token: &'a str,
+}
 
 /// A stored evaluation with its columns parsed.
 #[derive(Debug, Clone)]
@@ -263,14 +275,41 @@ impl Monitoring {
         .collect()
     }
 
+    /// The children of `parent` after the code `after`, by code, at most `n`.
+    async fn child_rows_after(
+        &self,
+        eval: &LoadedEvaluation,
+        parent: i64,
+        after: i64,
+        n: usize,
+    ) -> Result<Vec<DivisionRow>> {
+        ResultRecord::find_by_statement(stmt(
+            self.backend(),
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 AND division_code > $3 ORDER BY division_code LIMIT $4",
+            [
+                eval.record.id.clone().into(),
+                parent.into(),
+                after.into(),
+                (n as i64).into(),
+            ],
+        ))
+        .all(&self.db.conn)
+        .await?
+        .into_iter()
+        .map(parse_row)
+        .collect()
+    }
+
+    /// One page of the children of `division`, by code or ranked. In code order a page is one
+    /// indexed range after the last code sent; ranked pages rank every child (the evaluation never
+    /// changes, so the ranking is the same for every page) and resume at the position reached.
     pub async fn list_child_results(
         &self,
         eval: &LoadedEvaluation,
         division: Option<DivisionCode>,
-        rank_by: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<pb::DivisionResult>> {
-        let column = match rank_by {
+        page: ChildPage<'_>,
+    ) -> Result<pb::ListChildResultsResponse> {
+        let column = match page.rank_by {
             Some(code) => Some(eval.column(code).ok_or_else(|| {
                 MonitoringError::invalid(
                     "rank_by",
@@ -279,15 +318,66 @@ impl Monitoring {
             })?),
             None => None,
         };
+        let query = format!(
+            "child-results|{}|{}|{}|{}",
+            eval.record.id,
+            division.map(|d| d.as_i64()).unwrap_or(0),
+            page.rank_by.unwrap_or(""),
+            page.limit
+        );
+        let bad_token = || {
+            MonitoringError::invalid(
+                "page_token",
+                "is not a token from this query; start again without it",
+            )
+        };
+        // The key: children already sent, and the last code sent.
+        let (sent, last) = match page::decode(&query, page.page_token)
+            .map_err(|v| MonitoringError::Invalid(v.into()))?
+        {
+            None => (0, 0),
+            Some(key) => {
+                let (sent, last) = key.split_once(':').ok_or_else(bad_token)?;
+                (
+                    sent.parse::<usize>().map_err(|_| bad_token())?,
+                    last.parse::<i64>().map_err(|_| bad_token())?,
+                )
+            }
+        };
+        let remaining = if page.limit > 0 {
+            page.limit.saturating_sub(sent)
+        } else {
+            usize::MAX
+        };
+        let want = page.page_size.min(remaining);
         let parent = self.division_row(eval, division).await?;
-        let mut rows = self.child_rows(eval, parent.code).await?;
-        if let Some(c) = column {
-            eval.rank(&mut rows, c);
-        }
-        if limit > 0 {
-            rows.truncate(limit);
-        }
-        Ok(rows.iter().map(|r| eval.division_to_pb(r)).collect())
+        let (rows, more) = match column {
+            Some(c) => {
+                let mut rows = self.child_rows(eval, parent.code).await?;
+                eval.rank(&mut rows, c);
+                let rest: Vec<DivisionRow> = rows.into_iter().skip(sent).collect();
+                let more = rest.len() > want;
+                (rest.into_iter().take(want).collect::<Vec<_>>(), more)
+            }
+            None if want == 0 => (Vec::new(), false),
+            None => {
+                let mut rows = self
+                    .child_rows_after(eval, parent.code, last, want + 1)
+                    .await?;
+                let more = rows.len() > want;
+                rows.truncate(want);
+                (rows, more)
+            }
+        };
+        let more = more && remaining > rows.len();
+        let next_page_token = match rows.last() {
+            Some(r) if more => page::encode(&query, &format!("{}:{}", sent + rows.len(), r.code)),
+            _ => String::new(),
+        };
+        Ok(pb::ListChildResultsResponse {
+            results: rows.iter().map(|r| eval.division_to_pb(r)).collect(),
+            next_page_token,
+        })
     }
 
     /// Indicators of `division` and its children whose value or status moved from `base` to

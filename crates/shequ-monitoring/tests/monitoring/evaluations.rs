@@ -106,6 +106,7 @@ async fn lagging_regions_are_ranked_and_reported() {
             division: QIANMEN.into(),
             rank_by: "indicators/urban_facility_coverage".into(),
             limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -123,6 +124,7 @@ async fn lagging_regions_are_ranked_and_reported() {
             division: XIANTAO.into(),
             rank_by: "indicators/rural_facility_coverage".into(),
             limit: 3,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -190,4 +192,100 @@ async fn lagging_regions_are_ranked_and_reported() {
         .map(|w| w["division"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(worst, ["divisions/429004004202", "divisions/429004004203"]);
+}
+
+/// Every page of a `ListChildResults` request: the divisions of each page.
+async fn pages(env: &mut Env, request: pb::ListChildResultsRequest) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = env
+            .evaluations
+            .list_child_results(pb::ListChildResultsRequest {
+                page_token: token,
+                ..request.clone()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        out.push(page.results.into_iter().map(|r| r.division).collect());
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn child_results_come_in_pages() {
+    let mut env = env().await;
+    standard_facilities(&env).await;
+    let plan = national(&mut env).await;
+    let e = evaluate(&mut env, &plan, "2023-12-31", "").await;
+    let request =
+        |division: &str, rank_by: &str, limit: i32, page_size: i32| pb::ListChildResultsRequest {
+            evaluation: e.name.clone(),
+            division: division.into(),
+            rank_by: rank_by.into(),
+            limit,
+            page_size,
+            page_token: String::new(),
+        };
+
+    // By code: 东城区's 17 townships in pages of 5, the same as one page.
+    let all = pages(&mut env, request(DONGCHENG, "", 0, 0)).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].len(), 17);
+    let paged = pages(&mut env, request(DONGCHENG, "", 0, 5)).await;
+    let sizes: Vec<usize> = paged.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [5, 5, 5, 2]);
+    assert_eq!(paged.concat(), all[0]);
+    // A limit counts over all pages, and the last page says so.
+    let limited = pages(&mut env, request(DONGCHENG, "", 7, 5)).await;
+    assert_eq!(limited.concat(), all[0][..7]);
+    assert_eq!(limited.len(), 2);
+    let exact = pages(&mut env, request(DONGCHENG, "", 0, 17)).await;
+    assert_eq!(exact.len(), 1, "no empty page after the last child");
+
+    // Ranked: the same order as unpaged, across pages.
+    let urban = "indicators/urban_facility_coverage";
+    let ranked = pages(&mut env, request(QIANMEN, urban, 0, 2)).await;
+    assert_eq!(
+        ranked,
+        [
+            vec![QIANMEN_10.to_owned(), QIANMEN_1.to_owned()],
+            vec![QIANMEN_6.to_owned()]
+        ]
+    );
+    let one = pages(&mut env, request(QIANMEN, urban, 2, 1)).await;
+    assert_eq!(
+        one,
+        [vec![QIANMEN_10.to_owned()], vec![QIANMEN_1.to_owned()]]
+    );
+
+    // A token belongs to its query.
+    let first = env
+        .evaluations
+        .list_child_results(request(DONGCHENG, "", 0, 5))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut other = request(DONGCHENG, urban, 0, 5);
+    other.page_token = first.next_page_token.clone();
+    let err = env.evaluations.list_child_results(other).await.unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "page_token");
+    let mut garbage = request(DONGCHENG, "", 0, 5);
+    garbage.page_token = "not-a-token".into();
+    let err = env
+        .evaluations
+        .list_child_results(garbage)
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "page_token");
+    let err = env
+        .evaluations
+        .list_child_results(request(DONGCHENG, "", 0, -1))
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "page_size");
 }
