@@ -289,3 +289,115 @@ async fn child_results_come_in_pages() {
         .unwrap_err();
     assert_violation(&err, Code::InvalidArgument, "page_size");
 }
+
+/// Rows of `table` whose `column` is `value`, read straight from the monitor's database.
+async fn stored_rows(env: &Env, table: &str, column: &str, value: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(env.monitor.database.url())
+        .await
+        .unwrap();
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1")
+        }
+        _ => format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = ?"),
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [value.into()]))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn only_the_newest_evaluations_are_kept_when_configured() {
+    let mut env = env_with(|cfg| cfg.monitoring.keep_evaluations = 2).await;
+    let plan = national(&mut env).await;
+    let first = evaluate(&mut env, &plan, "2023-12-31", "").await;
+    let second = evaluate(&mut env, &plan, "2024-06-30", "").await;
+    let first_id = first.name.rsplit('/').next().unwrap().to_owned();
+    let rows = stored_rows(
+        &env,
+        "monitoring_evaluation_results",
+        "evaluation_id",
+        &first_id,
+    )
+    .await;
+    assert_eq!(rows, first.divisions);
+    // Another plan's evaluations are counted apart.
+    let other = env
+        .plans
+        .create_plan(pb::CreatePlanRequest {
+            plan: Some(plans::provincial_plan()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let other_eval = evaluate(&mut env, &other.name, "2023-12-31", "").await;
+
+    let third = evaluate(&mut env, &plan, "2024-12-31", "").await;
+    let listed = env
+        .evaluations
+        .list_evaluations(pb::ListEvaluationsRequest {
+            parent: plan.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evaluations;
+    assert_eq!(listed, [third.clone(), second.clone()]);
+
+    // The oldest is gone with every result row; a comparison that names it is NOT_FOUND.
+    let err = env
+        .evaluations
+        .get_evaluation(pb::GetEvaluationRequest {
+            name: first.name.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert_eq!(
+        stored_rows(
+            &env,
+            "monitoring_evaluation_results",
+            "evaluation_id",
+            &first_id
+        )
+        .await,
+        0
+    );
+    let err = env
+        .evaluations
+        .compare_evaluations(pb::CompareEvaluationsRequest {
+            base: first.name.clone(),
+            other: third.name.clone(),
+            division: QIANMEN.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    // The kept ones still compare, and the other plan's evaluation is untouched.
+    env.evaluations
+        .compare_evaluations(pb::CompareEvaluationsRequest {
+            base: second.name.clone(),
+            other: third.name.clone(),
+            division: QIANMEN.into(),
+        })
+        .await
+        .unwrap();
+    division(&mut env, &other_eval.name, "").await;
+    let second_id = second.name.rsplit('/').next().unwrap();
+    let rows = stored_rows(
+        &env,
+        "monitoring_evaluation_results",
+        "evaluation_id",
+        second_id,
+    )
+    .await;
+    assert_eq!(rows, second.divisions);
+}
