@@ -31,6 +31,8 @@ pub struct MonitoringSettings {
     pub schedule_poll_secs: u64,
     pub schedule_lease_secs: u64,
     pub insert_batch_rows: usize,
+    /// Evaluations kept per plan: the newest N; 0 keeps all.
+    pub keep_evaluations: u32,
 }
 
 /// When scheduled evaluations are due.
@@ -99,6 +101,7 @@ mod tests {
         assert_eq!(cfg.monitoring.registry_endpoint, "http://127.0.0.1:50051");
         assert_eq!(cfg.monitoring.survey_endpoint, "http://127.0.0.1:50052");
         assert_eq!(cfg.monitoring.schedule(), Ok(Schedule::Off));
+        assert_eq!(cfg.monitoring.keep_evaluations, 0, "keeps every evaluation");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
 
+use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_server::EvaluationService;
 use shequ_proto::monitoring::v1::indicator_service_server::IndicatorService;
@@ -8,7 +9,7 @@ use shequ_proto::names::{parse_division_name, parse_optional_division_name};
 use tonic::{Request, Response, Status};
 
 use crate::error::MonitoringError;
-use crate::indicators::{builtin, catalogue};
+use crate::indicators::builtin;
 use crate::names::{
     parse_date, parse_evaluation_name, parse_indicator_name, parse_optional_round_name,
     parse_plan_name,
@@ -17,7 +18,7 @@ use crate::plan::{indicator_to_pb, plan_to_pb};
 use crate::service::Monitoring;
 use crate::service::evaluations::Trigger;
 use crate::service::reported::reported_to_pb;
-use crate::service::results::evaluation_to_pb;
+use crate::service::results::{ChildPage, evaluation_to_pb};
 
 /// Header naming who makes a write, recorded in history.
 pub const ACTOR_HEADER: &str = "x-shequ-actor";
@@ -46,10 +47,16 @@ pub struct IndicatorApi(pub Monitoring);
 impl IndicatorService for IndicatorApi {
     async fn list_indicators(
         &self,
-        _request: Request<pb::ListIndicatorsRequest>,
+        request: Request<pb::ListIndicatorsRequest>,
     ) -> Rpc<pb::ListIndicatorsResponse> {
+        let plan = &request.get_ref().plan;
+        let plan = if plan.is_empty() {
+            None
+        } else {
+            Some(field(parse_plan_name("plan", plan))?)
+        };
         Ok(Response::new(pb::ListIndicatorsResponse {
-            indicators: catalogue().iter().map(indicator_to_pb).collect(),
+            indicators: self.0.list_indicators(plan).await?,
         }))
     }
 
@@ -238,12 +245,16 @@ impl EvaluationService for EvaluationApi {
         if r.limit < 0 {
             return Err(MonitoringError::invalid("limit", "must not be negative").into());
         }
+        let page = ChildPage {
+            rank_by,
+            limit: r.limit as usize,
+            page_size: field(page::page_size(r.page_size))? as usize,
+            page_token: &r.page_token,
+        };
         let eval = self.0.load_evaluation(plan, id).await?;
-        let results = self
-            .0
-            .list_child_results(&eval, division, rank_by, r.limit as usize)
-            .await?;
-        Ok(Response::new(pb::ListChildResultsResponse { results }))
+        Ok(Response::new(
+            self.0.list_child_results(&eval, division, page).await?,
+        ))
     }
 
     async fn compare_evaluations(

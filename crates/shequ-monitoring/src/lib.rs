@@ -6,6 +6,7 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod html;
 pub mod indicators;
 pub mod names;
 pub mod plan;

@@ -127,6 +127,7 @@ pub fn indicator_to_pb(d: &IndicatorDef) -> pb::Indicator {
         unit: d.unit.clone(),
         direction: direction_to_pb(d.direction) as i32,
         rollup: d.rollup().to_owned(),
+        plan: String::new(),
     }
 }
 
@@ -358,7 +359,15 @@ pub fn plan_to_pb(p: &PlanDef) -> pb::Plan {
         start_year: p.start_year,
         end_year: p.end_year,
         survey_round: round_name(&p.survey_round),
-        indicators: p.body.indicators.iter().map(indicator_to_pb).collect(),
+        indicators: p
+            .body
+            .indicators
+            .iter()
+            .map(|i| pb::Indicator {
+                plan: plan_name(&p.id),
+                ..indicator_to_pb(i)
+            })
+            .collect(),
         targets: p.body.targets.iter().map(target_to_pb).collect(),
         create_time: Some(crate::names::timestamp(p.create_time)),
     }
@@ -395,7 +404,37 @@ pub fn national_plan() -> pb::Plan {
     }
 }
 
-/// A plan file (TOML): the fields of `Plan` with enums as lowercase words.
+/// The language of a plan file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFileFormat {
+    Toml,
+    Yaml,
+}
+
+impl PlanFileFormat {
+    /// TOML when the first line that is not blank or a comment is a table header or a
+    /// `key = value` pair, YAML otherwise.
+    pub fn detect(text: &str) -> Self {
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'));
+        match first {
+            Some(l) if l.starts_with('[') => Self::Toml,
+            Some(l) => {
+                let key_end = l.find(['=', ':']);
+                if key_end.is_some_and(|i| l[i..].starts_with('=')) {
+                    Self::Toml
+                } else {
+                    Self::Yaml
+                }
+            }
+            None => Self::Toml,
+        }
+    }
+}
+
+/// A plan file (TOML or YAML): the fields of `Plan` with enums as lowercase words.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanFile {
@@ -475,13 +514,25 @@ fn word<T: Copy>(
 }
 
 /// Parses a plan file into the wire form, which `plan_from_pb` then checks like any plan.
-pub fn parse_plan_file(text: &str) -> Result<pb::Plan, Violations> {
-    let file: PlanFile = toml::from_str(text).map_err(|e| {
+pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<pb::Plan, Violations> {
+    let not_a_plan = |what: &str, message: String| {
         Violations::from(shequ_domain::FieldViolation::new(
             "content",
-            format!("is not a plan file: {}", e.message()),
+            format!("is not a {what} plan file: {message}"),
         ))
-    })?;
+    };
+    let file: PlanFile = match format {
+        PlanFileFormat::Toml => toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| format!(" (line {})", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            not_a_plan("TOML", format!("{}{at}", e.message()))
+        })?,
+        PlanFileFormat::Yaml => {
+            serde_norway::from_str(text).map_err(|e| not_a_plan("YAML", e.to_string()))?
+        }
+    };
     let mut v = Violations::new();
     let level = word(
         &mut v,
@@ -701,7 +752,8 @@ baseline_year = 2020
 target_value = 0.75
 target_year = 2025
 "#;
-        let plan = plan_from_pb(&parse_plan_file(text).unwrap()).unwrap();
+        assert_eq!(PlanFileFormat::detect(text), PlanFileFormat::Toml);
+        let plan = plan_from_pb(&parse_plan_file(text, PlanFileFormat::Toml).unwrap()).unwrap();
         assert_eq!(plan.level, PlanLevel::Provincial);
         assert_eq!(plan.scope.unwrap().short_form(), "42");
         assert_eq!(plan.body.indicators[0].code, "parking_spaces");
@@ -709,6 +761,81 @@ target_year = 2025
         let m = misalignments(&plan, &national);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].indicator, "indicators/rural_facility_coverage");
-        assert!(parse_plan_file("level = 3").is_err());
+        assert!(parse_plan_file("level = 3", PlanFileFormat::Toml).is_err());
+    }
+
+    const YAML: &str = r#"
+# 湖北省
+id: hubei-14th
+display_name: 湖北省城乡社区服务体系建设规划
+level: provincial
+scope: "42"
+parent: national-14th-fyp
+start_year: 2021
+end_year: 2025
+indicators:
+  - code: parking_spaces
+    display_name: 停车位
+    kind: sum
+    source: reported
+    unit: spaces
+targets:
+  - indicator: rural_facility_coverage
+    baseline_value: 0.7
+    baseline_year: 2020
+    target_value: 0.75
+    target_year: 2025
+  - indicator: parking_spaces
+    target_value: 100
+    target_year: 2025
+"#;
+
+    #[test]
+    fn yaml_plan_files_parse_like_toml() {
+        assert_eq!(PlanFileFormat::detect(YAML), PlanFileFormat::Yaml);
+        assert_eq!(
+            PlanFileFormat::detect("[[targets]]\nindicator = \"x\""),
+            PlanFileFormat::Toml
+        );
+        assert_eq!(
+            PlanFileFormat::detect("display_name = \"a: b\""),
+            PlanFileFormat::Toml
+        );
+        assert_eq!(
+            PlanFileFormat::detect("---\ndisplay_name: a = b"),
+            PlanFileFormat::Yaml
+        );
+        let pb = parse_plan_file(YAML, PlanFileFormat::Yaml).unwrap();
+        assert_eq!(pb.name, "plans/hubei-14th");
+        assert_eq!(pb.scope, "divisions/42");
+        assert_eq!(pb.parent, "plans/national-14th-fyp");
+        assert_eq!(pb.indicators[0].kind, pb::IndicatorKind::Sum as i32);
+        assert!(pb.targets[0].has_baseline);
+        assert!(!pb.targets[1].has_baseline);
+        assert_eq!(pb.targets[1].indicator, "indicators/parking_spaces");
+        let plan = plan_from_pb(&pb).unwrap();
+        assert_eq!(plan.level, PlanLevel::Provincial);
+        assert_eq!(plan.body.targets.len(), 2);
+    }
+
+    #[test]
+    fn yaml_plan_files_report_the_same_field_violations() {
+        let bad = YAML
+            .replace("level: provincial", "level: regional")
+            .replace("kind: sum", "kind: median")
+            .replace("id: hubei-14th", "id: Hubei_14th");
+        let fields =
+            |v: Violations| -> Vec<String> { v.into_vec().into_iter().map(|f| f.field).collect() };
+        assert_eq!(
+            fields(parse_plan_file(&bad, PlanFileFormat::Yaml).unwrap_err()),
+            ["content.level", "content.indicators[0].kind", "content.id"]
+        );
+        let unknown = YAML.replace("end_year: 2025", "end_year: 2025\nbudget: 3");
+        let err = parse_plan_file(&unknown, PlanFileFormat::Yaml).unwrap_err();
+        let v = err.into_vec();
+        assert_eq!(v[0].field, "content");
+        assert!(v[0].description.contains("budget"), "{}", v[0].description);
+        assert!(v[0].description.contains("line"), "{}", v[0].description);
+        assert!(parse_plan_file("level: [", PlanFileFormat::Yaml).is_err());
     }
 }

@@ -10,6 +10,7 @@ use shequ_platform::telemetry::TraceContextInterceptor;
 use shequ_proto::common::v1 as common;
 use shequ_proto::names::division_name;
 use shequ_proto::registry::v1 as registry;
+use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_proto::survey::v1 as survey;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
@@ -34,6 +35,7 @@ pub struct RegistryFacts {
 
 #[derive(Clone)]
 pub struct Sources {
+    divisions: DivisionServiceClient<Intercepted>,
     facilities: FacilityServiceClient<Intercepted>,
     rounds: RoundServiceClient<Intercepted>,
 }
@@ -69,9 +71,14 @@ impl Sources {
         survey_endpoint: &str,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
+        let registry_channel = channel(registry_endpoint, timeout)?;
         Ok(Self {
+            divisions: DivisionServiceClient::with_interceptor(
+                registry_channel.clone(),
+                TraceContextInterceptor,
+            ),
             facilities: FacilityServiceClient::with_interceptor(
-                channel(registry_endpoint, timeout)?,
+                registry_channel,
                 TraceContextInterceptor,
             )
             .max_decoding_message_size(64 << 20),
@@ -134,6 +141,53 @@ impl Sources {
             }
         }
         Ok(out)
+    }
+
+    /// The official names of `division` (the country when `None`) and of its children, by code,
+    /// from the registry's `GetDivision` and `ListDivisions`.
+    pub async fn division_names(
+        &self,
+        division: Option<DivisionCode>,
+    ) -> Result<HashMap<i64, String>> {
+        const WHAT: &str = "the facility registry";
+        let mut client = self.divisions.clone();
+        let mut names = HashMap::new();
+        let parent = division.map(division_name).unwrap_or_default();
+        if let Some(code) = division {
+            let d = client
+                .get_division(registry::GetDivisionRequest {
+                    name: parent.clone(),
+                })
+                .await
+                .map_err(|s| failure(WHAT, s))?
+                .into_inner()
+                .division
+                .unwrap_or_default();
+            names.insert(code.as_i64(), d.display_name);
+        }
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_divisions(registry::ListDivisionsRequest {
+                    parent: parent.clone(),
+                    page_size: 1000,
+                    page_token,
+                    show_retired: true,
+                })
+                .await
+                .map_err(|s| failure(WHAT, s))?
+                .into_inner();
+            for d in page.divisions {
+                if let Ok(code) = d.code.parse::<i64>() {
+                    names.insert(code, d.display_name);
+                }
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        Ok(names)
     }
 
     /// Every leaf unit of the round's region: its survey facts in `SURVEY_FIELDS` order.

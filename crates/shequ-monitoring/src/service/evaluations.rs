@@ -175,7 +175,13 @@ impl Monitoring {
         compiled: &Compiled,
     ) -> Result<()> {
         let backend = self.backend();
-        let txn = self.begin_write(None).await?;
+        let keep = self.settings.keep_evaluations as usize;
+        // With retention, evaluations of one plan are stored one at a time so that exactly the
+        // newest `keep` survive.
+        let lock = format!("monitoring_evaluations/{}", record.plan_id);
+        let txn = self
+            .begin_write((keep > 0).then_some(lock.as_str()))
+            .await?;
         txn.execute_raw(stmt(
             backend,
             format!(
@@ -221,7 +227,38 @@ impl Monitoring {
             ))
             .await?;
         }
+        let mut pruned = 0;
+        if keep > 0 {
+            let ids: Vec<String> = txn
+                .query_all_raw(stmt(
+                    backend,
+                    "SELECT id FROM monitoring_evaluations WHERE plan_id = $1 ORDER BY create_time DESC, id DESC",
+                    [record.plan_id.clone().into()],
+                ))
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String>("", "id"))
+                .collect::<std::result::Result<_, _>>()?;
+            for id in ids.into_iter().skip(keep) {
+                for sql in [
+                    "DELETE FROM monitoring_evaluation_results WHERE evaluation_id = $1",
+                    "DELETE FROM monitoring_evaluations WHERE id = $1",
+                ] {
+                    txn.execute_raw(stmt(backend, sql, [id.clone().into()]))
+                        .await?;
+                }
+                pruned += 1;
+            }
+        }
         txn.commit().await?;
+        if pruned > 0 {
+            tracing::info!(
+                plan = %record.plan_id,
+                pruned,
+                keep,
+                "evaluations beyond the kept number deleted"
+            );
+        }
         Ok(())
     }
 

@@ -8,9 +8,11 @@ use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
 
 use crate::error::{MonitoringError, Result};
+use crate::indicators::catalogue;
+use crate::names::plan_name;
 use crate::plan::{
-    NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, misalignments, national_plan, parse_plan_file,
-    plan_from_pb, plan_to_pb,
+    NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanFileFormat, PlanLevel, indicator_to_pb, misalignments,
+    national_plan, parse_plan_file, plan_from_pb, plan_to_pb,
 };
 use crate::service::Monitoring;
 use crate::store::rows::{PLAN_COLUMNS, PlanRecord};
@@ -128,8 +130,9 @@ impl Monitoring {
         }
     }
 
+    /// Loads a plan file, TOML or YAML as `PlanFileFormat::detect` tells.
     pub async fn load_plan_file(&self, content: &str) -> Result<PlanDef> {
-        let plan = parse_plan_file(content)?;
+        let plan = parse_plan_file(content, PlanFileFormat::detect(content))?;
         self.create_plan(&plan).await
     }
 
@@ -165,6 +168,34 @@ impl Monitoring {
         })
     }
 
+    /// The built-in catalogue, then the plans' own indicators by plan id; with `plan`, what that
+    /// plan evaluates.
+    pub async fn list_indicators(&self, plan: Option<&str>) -> Result<Vec<pb::Indicator>> {
+        let plans = match plan {
+            Some(id) => vec![self.find_plan(id).await?.ok_or_else(|| {
+                MonitoringError::reference_not_found("plan", format!("plan `plans/{id}` not found"))
+            })?],
+            None => PlanRecord::find_by_statement(stmt(
+                self.backend(),
+                format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans ORDER BY id"),
+                [],
+            ))
+            .all(&self.db.conn)
+            .await?
+            .into_iter()
+            .map(plan_from_record)
+            .collect::<Result<Vec<_>>>()?,
+        };
+        let mut out: Vec<pb::Indicator> = catalogue().iter().map(indicator_to_pb).collect();
+        for p in &plans {
+            out.extend(p.body.indicators.iter().map(|i| pb::Indicator {
+                plan: plan_name(&p.id),
+                ..indicator_to_pb(i)
+            }));
+        }
+        Ok(out)
+    }
+
     pub async fn check_alignment(&self, id: &str) -> Result<pb::CheckPlanAlignmentResponse> {
         let plan = self.get_plan(id).await?;
         let Some(parent_id) = &plan.parent else {
@@ -172,7 +203,7 @@ impl Monitoring {
         };
         let parent = self.get_plan(parent_id).await?;
         Ok(pb::CheckPlanAlignmentResponse {
-            parent: crate::names::plan_name(parent_id),
+            parent: plan_name(parent_id),
             misalignments: misalignments(&plan, &parent),
         })
     }

@@ -3,21 +3,35 @@
 //! evaluations, and reports as text, CSV or JSON. Statuses are computed on read from the stored
 //! values, the evaluation date and the targets the evaluation recorded.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use sea_orm::FromQueryResult;
 use shequ_domain::{DivisionCode, Status};
+use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::division_name;
 
 use crate::error::{MonitoringError, Result};
+use crate::html::{HtmlReport, IndicatorPanel as HtmlIndicator, RegionValue};
 use crate::indicators::Better;
 use crate::names::{evaluation_name, indicator_name, round_name, timestamp};
 use crate::service::Monitoring;
 use crate::service::evaluations::{Column, Columns, StoredValues};
 use crate::store::rows::{EvaluationRecord, ResultRecord};
 use crate::store::stmt;
+
+/// What a `ListChildResults` page asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildPage<'a> {
+    /// Rank by this indicator's gap; `None` orders by code.
+    pub rank_by: Option<&'a str>,
+    /// At most this many children over all pages; 0 for all.
+    pub limit: usize,
+    pub page_size: usize,
+    pub page_token: &'a str,
+}
 
 /// A stored evaluation with its columns parsed.
 #[derive(Debug, Clone)]
@@ -261,14 +275,41 @@ impl Monitoring {
         .collect()
     }
 
+    /// The children of `parent` after the code `after`, by code, at most `n`.
+    async fn child_rows_after(
+        &self,
+        eval: &LoadedEvaluation,
+        parent: i64,
+        after: i64,
+        n: usize,
+    ) -> Result<Vec<DivisionRow>> {
+        ResultRecord::find_by_statement(stmt(
+            self.backend(),
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 AND division_code > $3 ORDER BY division_code LIMIT $4",
+            [
+                eval.record.id.clone().into(),
+                parent.into(),
+                after.into(),
+                (n as i64).into(),
+            ],
+        ))
+        .all(&self.db.conn)
+        .await?
+        .into_iter()
+        .map(parse_row)
+        .collect()
+    }
+
+    /// One page of the children of `division`, by code or ranked. In code order a page is one
+    /// indexed range after the last code sent; ranked pages rank every child (the evaluation never
+    /// changes, so the ranking is the same for every page) and resume at the position reached.
     pub async fn list_child_results(
         &self,
         eval: &LoadedEvaluation,
         division: Option<DivisionCode>,
-        rank_by: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<pb::DivisionResult>> {
-        let column = match rank_by {
+        page: ChildPage<'_>,
+    ) -> Result<pb::ListChildResultsResponse> {
+        let column = match page.rank_by {
             Some(code) => Some(eval.column(code).ok_or_else(|| {
                 MonitoringError::invalid(
                     "rank_by",
@@ -277,15 +318,66 @@ impl Monitoring {
             })?),
             None => None,
         };
+        let query = format!(
+            "child-results|{}|{}|{}|{}",
+            eval.record.id,
+            division.map(|d| d.as_i64()).unwrap_or(0),
+            page.rank_by.unwrap_or(""),
+            page.limit
+        );
+        let bad_token = || {
+            MonitoringError::invalid(
+                "page_token",
+                "is not a token from this query; start again without it",
+            )
+        };
+        // The key: children already sent, and the last code sent.
+        let (sent, last) = match page::decode(&query, page.page_token)
+            .map_err(|v| MonitoringError::Invalid(v.into()))?
+        {
+            None => (0, 0),
+            Some(key) => {
+                let (sent, last) = key.split_once(':').ok_or_else(bad_token)?;
+                (
+                    sent.parse::<usize>().map_err(|_| bad_token())?,
+                    last.parse::<i64>().map_err(|_| bad_token())?,
+                )
+            }
+        };
+        let remaining = if page.limit > 0 {
+            page.limit.saturating_sub(sent)
+        } else {
+            usize::MAX
+        };
+        let want = page.page_size.min(remaining);
         let parent = self.division_row(eval, division).await?;
-        let mut rows = self.child_rows(eval, parent.code).await?;
-        if let Some(c) = column {
-            eval.rank(&mut rows, c);
-        }
-        if limit > 0 {
-            rows.truncate(limit);
-        }
-        Ok(rows.iter().map(|r| eval.division_to_pb(r)).collect())
+        let (rows, more) = match column {
+            Some(c) => {
+                let mut rows = self.child_rows(eval, parent.code).await?;
+                eval.rank(&mut rows, c);
+                let rest: Vec<DivisionRow> = rows.into_iter().skip(sent).collect();
+                let more = rest.len() > want;
+                (rest.into_iter().take(want).collect::<Vec<_>>(), more)
+            }
+            None if want == 0 => (Vec::new(), false),
+            None => {
+                let mut rows = self
+                    .child_rows_after(eval, parent.code, last, want + 1)
+                    .await?;
+                let more = rows.len() > want;
+                rows.truncate(want);
+                (rows, more)
+            }
+        };
+        let more = more && remaining > rows.len();
+        let next_page_token = match rows.last() {
+            Some(r) if more => page::encode(&query, &format!("{}:{}", sent + rows.len(), r.code)),
+            _ => String::new(),
+        };
+        Ok(pb::ListChildResultsResponse {
+            results: rows.iter().map(|r| eval.division_to_pb(r)).collect(),
+            next_page_token,
+        })
     }
 
     /// Indicators of `division` and its children whose value or status moved from `base` to
@@ -359,6 +451,12 @@ impl Monitoring {
     ) -> Result<pb::RenderReportResponse> {
         let row = self.division_row(eval, division).await?;
         let mut children = self.child_rows(eval, row.code).await?;
+        // What only the HTML page shows: the plan's and the regions' names.
+        let labels = if format == pb::ReportFormat::Html {
+            self.report_labels(eval, row.code).await?
+        } else {
+            ReportLabels::default()
+        };
         let mut lines = Vec::new();
         for (i, col) in eval.columns.columns.iter().enumerate() {
             let j = eval.judge(&row, i);
@@ -458,12 +556,10 @@ impl Monitoring {
                     .map_err(|e| MonitoringError::Internal(e.to_string()))?;
                 ("application/json", text)
             }
-            pb::ReportFormat::Html => {
-                return Err(MonitoringError::invalid(
-                    "format",
-                    "the HTML report is not rendered yet",
-                ));
-            }
+            pb::ReportFormat::Html => (
+                "text/html; charset=utf-8",
+                html_report(eval, &row, &children, worst, labels).render(),
+            ),
             pb::ReportFormat::Text | pb::ReportFormat::Unspecified => {
                 let mut out = String::new();
                 let _ = writeln!(
@@ -519,6 +615,122 @@ impl Monitoring {
             content,
         })
     }
+
+    /// The plan's name and the names of `code` and its children. Region names come from the
+    /// registry; when it cannot answer, the report shows codes instead.
+    async fn report_labels(&self, eval: &LoadedEvaluation, code: i64) -> Result<ReportLabels> {
+        let division = (code != 0)
+            .then(|| DivisionCode::from_u64(code as u64).ok())
+            .flatten();
+        let regions = match self.sources.division_names(division).await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!(error = %e, "region names unavailable for the report, showing codes");
+                HashMap::new()
+            }
+        };
+        let plan = match self.find_plan(&eval.record.plan_id).await? {
+            Some(p) => p.display_name,
+            None => eval.record.plan_id.clone(),
+        };
+        Ok(ReportLabels { plan, regions })
+    }
+}
+
+/// Names the HTML report shows beside codes.
+#[derive(Debug, Default)]
+struct ReportLabels {
+    plan: String,
+    regions: HashMap<i64, String>,
+}
+
+/// What the HTML page shows of `row` and its children.
+fn html_report(
+    eval: &LoadedEvaluation,
+    row: &DivisionRow,
+    children: &[DivisionRow],
+    worst: usize,
+    labels: ReportLabels,
+) -> HtmlReport {
+    let short = |code: i64| {
+        DivisionCode::from_u64(code as u64)
+            .map(|c| c.short_form())
+            .unwrap_or_default()
+    };
+    let name_of = |code: i64| {
+        labels
+            .regions
+            .get(&code)
+            .cloned()
+            .unwrap_or_else(|| short(code))
+    };
+    let indicators = eval
+        .columns
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, col)| {
+            let j = eval.judge(row, i);
+            HtmlIndicator {
+                code: col.code.clone(),
+                name: col.display_name.clone(),
+                unit: col.unit.clone(),
+                lower_is_better: col.target.as_ref().map_or(col.direction, |t| t.direction)
+                    == Better::Lower,
+                value: j.value,
+                expected: j.expected,
+                target: j.target,
+                status: j.status,
+                regions: children
+                    .iter()
+                    .map(|c| {
+                        let judged = eval.judge(c, i);
+                        RegionValue {
+                            name: name_of(c.code),
+                            code: short(c.code),
+                            value: judged.value,
+                            status: judged.status,
+                            gap: eval.gap(c, i),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    HtmlReport {
+        plan_id: eval.record.plan_id.clone(),
+        plan_name: if labels.plan.is_empty() {
+            eval.record.plan_id.clone()
+        } else {
+            labels.plan.clone()
+        },
+        evaluation: evaluation_name(&eval.record.plan_id, &eval.record.id),
+        evaluation_date: eval.record.evaluation_date.clone(),
+        create_time: rfc3339(eval.record.create_time),
+        registry_vintage: eval.record.registry_vintage.clone(),
+        registry_cursor: eval.record.registry_cursor.clone(),
+        survey_round: round_name(&eval.record.survey_round),
+        leaf_units: eval.record.leaf_units,
+        region_name: if row.code == 0 {
+            "全国".to_owned()
+        } else {
+            name_of(row.code)
+        },
+        region_code: if row.code == 0 {
+            String::new()
+        } else {
+            short(row.code)
+        },
+        worst,
+        indicators,
+    }
+}
+
+/// Microseconds since the epoch as RFC 3339 (UTC, seconds).
+fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod evaluations;
 mod failures;
 mod plans;
+mod report_html;
 mod reported;
 mod schedule;
 mod server;
@@ -13,6 +14,7 @@ mod values;
 use std::collections::HashMap;
 
 use prost_types::Timestamp;
+use shequ_monitoring::MonitoringConfig;
 use shequ_platform::status::field_violations;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;
@@ -20,9 +22,10 @@ use shequ_proto::monitoring::v1::indicator_service_client::IndicatorServiceClien
 use shequ_proto::monitoring::v1::plan_service_client::PlanServiceClient;
 use shequ_proto::registry::v1 as registry;
 use shequ_proto::survey::v1 as survey;
+use shequ_testkit::TestDatabase;
 use shequ_testkit::TestRegistry;
 use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::monitoring::TestMonitoring;
+use shequ_testkit::monitoring::{TestMonitoring, monitoring_config};
 use shequ_testkit::survey::TestSurvey;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
@@ -53,14 +56,21 @@ pub struct Env {
 }
 
 pub async fn env() -> Env {
+    env_with(|_| {}).await
+}
+
+/// `env()` with the monitor's configuration changed by `configure`.
+pub async fn env_with(configure: impl FnOnce(&mut MonitoringConfig)) -> Env {
     let registry = TestRegistry::start().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();
     let survey = TestSurvey::start(&registry.endpoint()).await.unwrap();
-    let monitor = TestMonitoring::start(&registry.endpoint(), &survey.endpoint())
-        .await
-        .unwrap();
+    let database = TestDatabase::fresh().await.unwrap();
+    let mut cfg =
+        monitoring_config(database.url(), &registry.endpoint(), &survey.endpoint()).unwrap();
+    configure(&mut cfg);
+    let monitor = TestMonitoring::start_with(cfg, database).await.unwrap();
     Env {
         indicators: monitor.indicators().await.unwrap(),
         plans: monitor.plans().await.unwrap(),

@@ -77,7 +77,7 @@ async fn the_national_plan_loads_with_one_call_and_is_listed() {
     assert_eq!(listed.plans, [first]);
     let catalogue = env
         .indicators
-        .list_indicators(pb::ListIndicatorsRequest {})
+        .list_indicators(pb::ListIndicatorsRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -234,4 +234,147 @@ pub fn provincial_plan() -> pb::Plan {
         end_year: 2025,
         ..Default::default()
     }
+}
+
+const PROVINCIAL_YAML: &str = r#"
+# 湖北省“十四五”规划,YAML 写法
+id: hubei-yaml
+display_name: 湖北省“十四五”城乡社区服务体系建设规划
+level: provincial
+scope: "42"
+parent: national-14th-fyp
+start_year: 2021
+end_year: 2025
+indicators:
+  - code: village_terminals
+    display_name: 村级政务服务一体机
+    kind: sum
+    source: registry
+    field: self_service_terminals
+    unit_kind: village
+    unit: terminals
+targets:
+  - indicator: rural_facility_coverage
+    baseline_value: 0.70
+    baseline_year: 2020
+    target_value: 0.78
+    target_year: 2025
+  - indicator: village_terminals
+    target_value: 100
+    target_year: 2025
+"#;
+
+#[tokio::test]
+async fn a_yaml_plan_file_loads_like_a_toml_one() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let plan = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest {
+            content: PROVINCIAL_YAML.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(plan.name, "plans/hubei-yaml");
+    assert_eq!(plan.scope, "divisions/420000000000");
+    assert_eq!(plan.indicators[0].code, "village_terminals");
+    assert_eq!(plan.targets.len(), 2);
+    let misaligned = env
+        .plans
+        .check_plan_alignment(pb::CheckPlanAlignmentRequest {
+            name: plan.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .misalignments;
+    assert_eq!(
+        misaligned[0].indicator,
+        "indicators/rural_facility_coverage"
+    );
+
+    // The same checks as for any plan, naming the field in the file.
+    let bad = PROVINCIAL_YAML
+        .replace("id: hubei-yaml", "id: hubei-bad")
+        .replace("source: registry", "source: census");
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest { content: bad })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "content.indicators[0].source");
+    let dangling = PROVINCIAL_YAML
+        .replace("id: hubei-yaml", "id: hubei-dangling")
+        .replace("indicator: village_terminals", "indicator: nowhere");
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest { content: dangling })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "plan.targets[1].indicator");
+    let err = env
+        .plans
+        .load_plan_file(pb::LoadPlanFileRequest {
+            content: "display_name: [".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "content");
+}
+
+#[tokio::test]
+async fn plan_defined_indicators_are_listed_by_plan() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let builtin = list_indicators(&mut env, "").await.unwrap();
+    assert!(builtin.iter().all(|i| i.plan.is_empty()));
+    // Two provincial plans define an indicator with the same code; a refused file adds nothing.
+    let refused = PROVINCIAL_YAML.replace("id: hubei-yaml", "id: hubei-other\nmore: 1");
+    for content in [PROVINCIAL.to_owned(), PROVINCIAL_YAML.to_owned(), refused] {
+        let loaded = env
+            .plans
+            .load_plan_file(pb::LoadPlanFileRequest { content })
+            .await;
+        if let Err(e) = loaded {
+            assert_violation(&e, Code::InvalidArgument, "content");
+        }
+    }
+    let mut list = async |plan: &str| list_indicators(&mut env, plan).await;
+    let all = list("").await.unwrap();
+    let own: Vec<(&str, &str)> = all[builtin.len()..]
+        .iter()
+        .map(|i| (i.plan.as_str(), i.name.as_str()))
+        .collect();
+    assert_eq!(
+        own,
+        [
+            ("plans/hubei-14th", "indicators/village_terminals"),
+            ("plans/hubei-yaml", "indicators/village_terminals"),
+        ]
+    );
+    assert_eq!(all[..builtin.len()], builtin[..]);
+
+    let hubei = list("plans/hubei-yaml").await.unwrap();
+    assert_eq!(hubei.len(), builtin.len() + 1);
+    let own = hubei.last().unwrap();
+    assert_eq!(own.display_name, "村级政务服务一体机");
+    assert_eq!(own.unit_kind, pb::UnitKindFilter::Village as i32);
+    assert_eq!(own.rollup, "sum of parts");
+    let national = list("plans/national-14th-fyp").await.unwrap();
+    assert_eq!(national, builtin);
+
+    let err = list("plans/nowhere").await.unwrap_err();
+    assert_violation(&err, Code::NotFound, "plan");
+    let err = list("hubei").await.unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "plan");
+}
+
+async fn list_indicators(env: &mut Env, plan: &str) -> Result<Vec<pb::Indicator>, Status> {
+    env.indicators
+        .list_indicators(pb::ListIndicatorsRequest { plan: plan.into() })
+        .await
+        .map(|r| r.into_inner().indicators)
 }
