@@ -538,7 +538,7 @@ fn facility_record(f: &pb::Facility) -> Rows {
             .collect::<Vec<_>>()
             .join(";")
     };
-    let staff = f.staff.clone().unwrap_or_default();
+    let staff = f.staff.unwrap_or_default();
     let operator = f.operator.clone().unwrap_or_default();
     Rows::record(vec![
         ("name", f.name.clone().into()),
