@@ -134,10 +134,12 @@ async fn session(clients: &Clients, options: &DemoOptions) -> anyhow::Result<()>
     let prefectures = prefecture_names(&mut divisions).await?;
 
     let (before, _, _) = read_facts(&mut facilities, slice::PROVINCE).await?;
-    let subject = register(&mut facilities, &before, options).await?;
-    let (facts, _, _) = read_facts(&mut facilities, slice::PROVINCE).await?;
-
-    let round = survey_round(clients, &facts, options).await?;
+    // The registry and the survey service keep separate databases, so the facilities and the
+    // survey round are written at the same time.
+    let (subject, round) = tokio::try_join!(
+        register(&mut facilities, &before, options),
+        survey_round(clients, &before, options),
+    )?;
     let evaluation = evaluate(clients, &round).await?;
 
     println!();
@@ -221,10 +223,24 @@ async fn survey_round(
         .call("OpenRound")?;
 
     let generator = ResidentGenerator::new(options.seed);
+    let facilities = FacilityGenerator::new(options.seed);
     let mut responses = Vec::new();
     let mut units = 0u64;
     for f in facts {
-        let drawn = generator.responses_for(f.code, f.prefecture, f.in_service_facilities > 0);
+        // Whether the unit gets an in-service facility in `register`, which runs alongside.
+        let unit = LeafUnit {
+            code: f.code,
+            kind: kind_of(f),
+            prefecture: f.prefecture,
+            county: f.county,
+            name: "",
+        };
+        let in_service = facilities.facilities_for(&unit).iter().any(|r| {
+            r.facility
+                .as_ref()
+                .is_some_and(|f| f.status == pb::FacilityStatus::InService as i32)
+        });
+        let drawn = generator.responses_for(f.code, f.prefecture, in_service);
         units += u64::from(!drawn.is_empty());
         responses.extend(drawn);
     }
