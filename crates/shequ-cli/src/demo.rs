@@ -1,59 +1,63 @@
-//! `shequ demo`: a registry started in-process on a temporary SQLite database, then driven over
-//! gRPC exactly as an outside client would: import Hebei, register facilities, read the facts back
-//! and report the plan's registry indicators, and show one facility's history.
+//! `shequ demo`: the registry, the survey service and the monitor started in-process on free
+//! loopback ports with a temporary SQLite database, then driven over gRPC exactly as an outside
+//! client would: import Hebei, register facilities, collect a satisfaction round, load the
+//! national plan, evaluate it, and print the report (and write it as HTML).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use shequ_domain::LeafUnitKind;
 use shequ_platform::Shutdown;
+use shequ_proto::monitoring::v1 as mpb;
 use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
-use shequ_registry::RegistryConfig;
-use shequ_registry::grpc::ACTOR_HEADER;
-use tokio::net::TcpListener;
-use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use shequ_proto::survey::v1 as spb;
+use tonic::transport::Channel;
 
+use crate::client::{CallExt as _, Clients, Endpoints, with_actor};
+use crate::commands::monitoring::{html_file_name, write_html};
+use crate::commands::survey::submit_stream;
 use crate::generate::{FacilityGenerator, LeafUnit, kind_of};
-use crate::report::{self, Align, thousands};
+use crate::report::{Align, thousands};
+use crate::residents::{self, ResidentGenerator};
 use crate::slice;
+use crate::up::{Stack, StackSettings};
 
 /// Who the demo's writes are recorded as, in the `x-shequ-actor` header.
 pub const ACTOR: &str = "shequ-demo";
-/// Printed under the targets table.
-const MONITOR_NOTE: &str = "\
-A plain comparison of today's values with the 2025 targets. The plan monitor service
-(baselines, expected trajectories, and on-track / lagging / off-track statuses for every
-region) is planned and not part of this demo.
-";
+/// The date the demo evaluates the plan for: the last day of the round's collection window.
+pub const EVALUATION_DATE: &str = "2025-06-30";
 /// Printed last.
 const NEXT_STEPS: &str = "\
 Next
 
-  cargo run --release --bin shequ-registry -- serve
-      run the registry on 127.0.0.1:50051 with a SQLite file under ~/.local/share/shequ
-      (or $XDG_DATA_HOME/shequ); set SHEQU__DATABASE__URL=postgres://... for PostgreSQL
+  cargo run --release --bin shequ -- up
+      the three services in one process on 127.0.0.1:50051-50053, with SQLite files under
+      ~/.local/share/shequ (or $XDG_DATA_HOME/shequ); Ctrl-C stops them
+  shequ divisions import data/divisions/hebei --vintage china-division-2.7.0
+  shequ plans load --national && shequ evaluate plans/national-14th-fyp
+  shequ report plans/national-14th-fyp --division 13 -o html
+      the same steps as this demo, one command at a time, against `shequ up`
   cargo test --workspace --locked
       run the tests; with SHEQU_TEST_DATABASE_URL=postgres://... they run on PostgreSQL
   README.md
-      configuration, health and reflection, and generating clients from proto/
+      running each service alone, configuration, and calling the services from other languages
 ";
-/// The server chooses how many leaf units go in one facts message; accept what its own default
-/// limit (`server.max_message_bytes`, 16 MiB) allows rather than tonic's 4 MiB.
-const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
-    /// Seed of the facility generator.
+    /// Seed of the facility and response generators.
     pub seed: u64,
     /// CreateFacility calls in flight at once.
     pub in_flight: usize,
+    /// Where the HTML report is written; the system's temporary directory when `None`.
+    pub report_dir: Option<PathBuf>,
 }
 
 impl Default for DemoOptions {
@@ -61,11 +65,12 @@ impl Default for DemoOptions {
         Self {
             seed: crate::generate::DEMO_SEED,
             in_flight: 32,
+            report_dir: None,
         }
     }
 }
 
-/// Runs the demo: progress on stderr, the report on stdout. The registry is stopped (and its
+/// Runs the demo: progress on stderr, the report on stdout. The services are stopped (and the
 /// temporary database removed) before this returns, whether the demo succeeded or not.
 pub async fn run(options: &DemoOptions) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -73,56 +78,49 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<()> {
         .prefix("shequ-demo-")
         .tempdir()
         .context("cannot create a temporary directory for the demo database")?;
-    let database_url = format!("sqlite://{}", dir.path().join("registry.sqlite").display());
-    let cfg = RegistryConfig::load(
-        None,
-        &[
-            ("server.listen", "127.0.0.1:0".to_owned()),
-            ("database.url", database_url),
-            ("server.shutdown_grace_secs", "5".to_owned()),
-        ],
-    )?;
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot listen on a loopback port")?;
-    let addr = listener.local_addr()?;
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(shequ_registry::serve(cfg, listener, shutdown.clone()));
+    let settings = StackSettings {
+        data_dir: Some(dir.path().to_owned()),
+        database_url: None,
+        common: vec![("server.shutdown_grace_secs", "5".to_owned())],
+    };
+    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let stack = Stack::start([loopback; 3], &settings, Shutdown::new()).await?;
     eprintln!(
-        "registry serving on {addr}, database in {}",
+        "registry on {}, survey on {}, monitoring on {}; SQLite files in {}",
+        stack.registry,
+        stack.survey,
+        stack.monitoring,
         dir.path().display()
     );
+    let clients = Clients::new(Endpoints {
+        registry: format!("http://{}", stack.registry),
+        survey: format!("http://{}", stack.survey),
+        monitoring: format!("http://{}", stack.monitoring),
+        actor: ACTOR.to_owned(),
+    });
 
-    // On Ctrl-C, stop the registry and remove the temporary database before exiting.
+    // On Ctrl-C, stop the services and remove the temporary database before exiting.
     let outcome = tokio::select! {
-        outcome = session(addr, options) => outcome,
+        outcome = session(&clients, options) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
-    shutdown.trigger();
-    let stopped = server.await.context("the registry task panicked")?;
+    let stopped = stack.stop().await;
     match (outcome, stopped) {
-        (_, Err(e)) => return Err(e.context("the registry stopped with an error")),
-        (Err(e), Ok(())) => return Err(e),
+        (Err(e), _) => return Err(e),
+        (Ok(()), Err(e)) => return Err(e.context("a service stopped with an error")),
         (Ok(()), Ok(())) => {}
     }
     eprintln!(
-        "registry stopped; demo finished in {:.1} s",
+        "services stopped; demo finished in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
 /// Everything the demo does as a gRPC client.
-async fn session(addr: SocketAddr, options: &DemoOptions) -> anyhow::Result<()> {
-    // The listener is bound before the server task starts, so connecting cannot race it.
-    let channel = Endpoint::from_shared(format!("http://{addr}"))?
-        .connect()
-        .await
-        .context("cannot connect to the registry")?;
-    let mut divisions =
-        DivisionServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let mut facilities =
-        FacilityServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES);
+async fn session(clients: &Clients, options: &DemoOptions) -> anyhow::Result<()> {
+    let mut divisions = clients.divisions().await?;
+    let mut facilities = clients.facilities().await?;
 
     import(&mut divisions).await?;
     let province = divisions
@@ -136,33 +134,29 @@ async fn session(addr: SocketAddr, options: &DemoOptions) -> anyhow::Result<()> 
     let prefectures = prefecture_names(&mut divisions).await?;
 
     let (before, _, _) = read_facts(&mut facilities, slice::PROVINCE).await?;
-    let subject = register(&mut facilities, &before, options).await?;
+    // The registry and the survey service keep separate databases, so the facilities and the
+    // survey round are written at the same time.
+    let (subject, round) = tokio::try_join!(
+        register(&mut facilities, &before, options),
+        survey_round(clients, &before, options),
+    )?;
+    let evaluation = evaluate(clients, &round).await?;
 
-    let (facts, cursor, vintage) = read_facts(&mut facilities, slice::PROVINCE).await?;
-    let report = report::build(&facts, &prefectures);
     println!();
     println!(
-        "{} ({}): registry indicators by prefecture, from StreamLeafUnitFacts",
-        province.display_name, province.name
+        "{} ({}): the national plan evaluated for {}",
+        province.display_name, province.name, evaluation.evaluation_date
     );
-    println!("data vintage {vintage}, change cursor {cursor}; in-service facilities only");
-    println!();
-    print!(
-        "{}",
-        report::render_prefectures(&report, &format!("{} total", province.display_name))
-    );
-    println!();
     println!(
-        "{} against the national 2025 targets",
-        province.display_name
+        "{} leaf units and {} divisions from the registry (vintage {}) and {}",
+        thousands(u64::try_from(evaluation.leaf_units).unwrap_or(0)),
+        thousands(u64::try_from(evaluation.divisions).unwrap_or(0)),
+        evaluation.registry_vintage,
+        evaluation.survey_round
     );
     println!();
-    print!(
-        "{}",
-        report::render_targets(&report::national_targets(&report.total))
-    );
-    println!();
-    print!("{MONITOR_NOTE}");
+    print_report(clients, &evaluation.name, &prefectures).await?;
+    html_report(clients, &evaluation.name, options).await;
 
     if let Some(subject) = subject {
         history(&mut facilities, subject).await?;
@@ -173,13 +167,272 @@ async fn session(addr: SocketAddr, options: &DemoOptions) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A request carrying the demo's actor header.
-fn with_actor<T>(message: T, actor: &'static str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert(ACTOR_HEADER, MetadataValue::from_static(actor));
-    request
+/// Publishes the questionnaire, opens a round over Hebei and submits the residents' responses
+/// over one `BulkSubmitResponses` stream. Returns the round's name.
+async fn survey_round(
+    clients: &Clients,
+    facts: &[pb::LeafUnitFacts],
+    options: &DemoOptions,
+) -> anyhow::Result<String> {
+    let mut questionnaires = clients.questionnaires().await?;
+    let created = questionnaires
+        .create_questionnaire(clients.request(spb::CreateQuestionnaireRequest {
+            questionnaire: Some(residents::questionnaire()),
+        }))
+        .await
+        .call("CreateQuestionnaire")?
+        .questionnaire
+        .context("CreateQuestionnaire returned no questionnaire")?;
+    let published = questionnaires
+        .publish_questionnaire(clients.request(spb::PublishQuestionnaireRequest {
+            name: created.name.clone(),
+        }))
+        .await
+        .call("PublishQuestionnaire")?
+        .questionnaire
+        .context("PublishQuestionnaire returned no questionnaire")?;
+    let mut rounds = clients.rounds().await?;
+    let round = rounds
+        .create_round(clients.request(spb::CreateRoundRequest {
+            round: Some(spb::Round {
+                display_name: "2025年河北省城乡社区服务满意度调查".to_owned(),
+                questionnaire: published.name.clone(),
+                questionnaire_version: published.version,
+                region: slice::PROVINCE.to_owned(),
+                start_time: Some(prost_types::Timestamp {
+                    seconds: residents::WINDOW_START,
+                    nanos: 0,
+                }),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: residents::WINDOW_END,
+                    nanos: 0,
+                }),
+                min_valid_responses: residents::MIN_VALID_RESPONSES,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .call("CreateRound")?
+        .round
+        .context("CreateRound returned no round")?;
+    rounds
+        .open_round(clients.request(spb::OpenRoundRequest {
+            name: round.name.clone(),
+        }))
+        .await
+        .call("OpenRound")?;
+
+    let generator = ResidentGenerator::new(options.seed);
+    let facilities = FacilityGenerator::new(options.seed);
+    let mut responses = Vec::new();
+    let mut units = 0u64;
+    for f in facts {
+        // Whether the unit gets an in-service facility in `register`, which runs alongside.
+        let unit = LeafUnit {
+            code: f.code,
+            kind: kind_of(f),
+            prefecture: f.prefecture,
+            county: f.county,
+            name: "",
+        };
+        let in_service = facilities.facilities_for(&unit).iter().any(|r| {
+            r.facility
+                .as_ref()
+                .is_some_and(|f| f.status == pb::FacilityStatus::InService as i32)
+        });
+        let drawn = generator.responses_for(f.code, f.prefecture, in_service);
+        units += u64::from(!drawn.is_empty());
+        responses.extend(drawn);
+    }
+    let total = responses.len() as u64;
+    eprintln!(
+        "{} `{}` open; submitting {} responses from {} leaf units over one BulkSubmitResponses stream",
+        round.name,
+        round.display_name,
+        thousands(total),
+        thousands(units)
+    );
+    let started = Instant::now();
+    let describe = |i: usize| format!("response {}", i + 1);
+    let done = submit_stream(clients, &round.name, responses, 1000, &describe).await?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} accepted, {} duplicates, {} rejected in {secs:.1} s ({:.0} per second)",
+        thousands(done.accepted),
+        thousands(done.duplicates),
+        thousands(done.rejected),
+        total as f64 / secs.max(1e-9)
+    );
+    anyhow::ensure!(
+        done.rejected == 0,
+        "the survey service rejected {} of the demo's responses",
+        done.rejected
+    );
+    let coverage = rounds
+        .get_round_coverage(spb::GetRoundCoverageRequest {
+            round: round.name.clone(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .call("GetRoundCoverage")?;
+    eprintln!(
+        "coverage so far: {} of {} leaf units have at least {} valid responses",
+        thousands(u64::try_from(coverage.covered_leaf_units).unwrap_or(0)),
+        thousands(u64::try_from(coverage.leaf_units).unwrap_or(0)),
+        residents::MIN_VALID_RESPONSES
+    );
+    Ok(round.name)
+}
+
+/// Loads the national plan and evaluates it with the demo's round.
+async fn evaluate(clients: &Clients, round: &str) -> anyhow::Result<mpb::Evaluation> {
+    let plan = clients
+        .plans()
+        .await?
+        .load_national_plan(clients.request(mpb::LoadNationalPlanRequest {}))
+        .await
+        .call("LoadNationalPlan")?
+        .plan
+        .context("LoadNationalPlan returned no plan")?;
+    eprintln!(
+        "loaded {} `{}` ({} targets)",
+        plan.name,
+        plan.display_name,
+        plan.targets.len()
+    );
+    let started = Instant::now();
+    let evaluation = clients
+        .evaluations()
+        .await?
+        .evaluate_plan(clients.request(mpb::EvaluatePlanRequest {
+            plan: plan.name.clone(),
+            evaluation_date: EVALUATION_DATE.to_owned(),
+            survey_round: round.to_owned(),
+        }))
+        .await
+        .call("EvaluatePlan")?
+        .evaluation
+        .context("EvaluatePlan returned no evaluation")?;
+    eprintln!(
+        "evaluated {} in {:.1} s",
+        evaluation.name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(evaluation)
+}
+
+/// The monitor's report for Hebei (`RenderReport`, JSON), printed with region names.
+async fn print_report(
+    clients: &Clients,
+    evaluation: &str,
+    prefectures: &HashMap<u64, String>,
+) -> anyhow::Result<()> {
+    let rendered = clients
+        .evaluations()
+        .await?
+        .render_report(mpb::RenderReportRequest {
+            evaluation: evaluation.to_owned(),
+            division: slice::PROVINCE.to_owned(),
+            format: mpb::ReportFormat::Json as i32,
+            worst_regions: 3,
+        })
+        .await
+        .call("RenderReport")?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&rendered.content).context("the JSON report does not parse")?;
+    let empty = Vec::new();
+    let indicators = doc["indicators"].as_array().unwrap_or(&empty);
+    let rows: Vec<Vec<String>> = indicators
+        .iter()
+        .map(|i| {
+            let unit = i["unit"].as_str().unwrap_or_default();
+            let value = |v: &serde_json::Value| format_value(v.as_f64(), unit);
+            let worst: Vec<String> = i["worst_regions"]
+                .as_array()
+                .unwrap_or(&empty)
+                .iter()
+                .map(|w| {
+                    let code = w["division"]
+                        .as_str()
+                        .and_then(|d| d.strip_prefix("divisions/"))
+                        .and_then(|c| c.parse::<u64>().ok());
+                    let name = code
+                        .and_then(|c| prefectures.get(&c).cloned())
+                        .unwrap_or_else(|| w["division"].as_str().unwrap_or_default().to_owned());
+                    format!("{name} {}", value(&w["value"]))
+                })
+                .collect();
+            vec![
+                i["indicator"].as_str().unwrap_or_default().to_owned(),
+                value(&i["value"]),
+                value(&i["expected_value"]),
+                value(&i["target_value"]),
+                i["status"].as_str().unwrap_or_default().to_owned(),
+                worst.join(", "),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        crate::report::table(
+            &[
+                ("indicator", Align::Left),
+                ("value", Align::Right),
+                ("expected", Align::Right),
+                ("target", Align::Right),
+                ("status", Align::Left),
+                ("worst prefectures (value)", Align::Left),
+            ],
+            &rows,
+            usize::MAX,
+        )
+    );
+    Ok(())
+}
+
+/// Shares as percentages, indices and counts as numbers, no data as `—`.
+fn format_value(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "—".to_owned(),
+        Some(v) if unit == "share" => format!("{:.1}%", v * 100.0),
+        Some(v) if v.fract() == 0.0 => thousands(v.abs() as u64),
+        Some(v) => format!("{v:.1}"),
+    }
+}
+
+/// Asks the monitor for the HTML report and writes it; a refusal is reported on stderr and the
+/// demo goes on.
+async fn html_report(clients: &Clients, evaluation: &str, options: &DemoOptions) {
+    let rendered = match clients.evaluations().await {
+        Ok(mut client) => client
+            .render_report(mpb::RenderReportRequest {
+                evaluation: evaluation.to_owned(),
+                division: slice::PROVINCE.to_owned(),
+                format: mpb::ReportFormat::Html as i32,
+                worst_regions: 3,
+            })
+            .await
+            .call("RenderReport (HTML)"),
+        Err(e) => Err(e),
+    };
+    match rendered {
+        Ok(rendered) => {
+            let dir = options
+                .report_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir);
+            let path = dir.join(html_file_name(evaluation).replace(".html", "-hebei.html"));
+            match write_html(&path, &rendered.content) {
+                Ok(()) => {
+                    println!();
+                    println!("HTML report: {}", path.display());
+                }
+                Err(e) => eprintln!("the HTML report was not written: {e}"),
+            }
+        }
+        Err(e) => eprintln!("no HTML report: the monitor did not render it: {e}"),
+    }
 }
 
 async fn import(divisions: &mut DivisionServiceClient<Channel>) -> anyhow::Result<()> {
@@ -463,7 +716,7 @@ async fn history(
         .collect();
     print!(
         "{}",
-        report::table(
+        crate::report::table(
             &[
                 ("revision", Align::Right),
                 ("time (UTC)", Align::Left),

@@ -1,10 +1,18 @@
-//! The `shequ` command: for now `shequ demo`, which runs the facility registry in-process on a
-//! temporary SQLite database and drives it over gRPC like any outside client.
+//! The `shequ` command: client subcommands for the registry, the survey service and the
+//! monitor (over gRPC, as any outside client), `shequ up` (the three services in one process)
+//! and `shequ demo` (everything on a temporary database, from import to report).
 
 pub mod cli;
+pub mod client;
+pub mod commands;
 pub mod demo;
 pub mod generate;
+pub mod input;
+pub mod output;
+pub mod progress;
 pub mod report;
+pub mod residents;
 pub mod slice;
+pub mod up;
 
 pub use crate::cli::{Cli, Command, run};

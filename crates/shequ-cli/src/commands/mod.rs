@@ -1,0 +1,5 @@
+//! The client subcommands, one module per service.
+
+pub mod monitoring;
+pub mod registry;
+pub mod survey;

@@ -1,0 +1,335 @@
+//! `shequ plans …`, `shequ evaluate` and `shequ report`: the plan monitor's client subcommands.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use shequ_proto::monitoring::v1 as pb;
+use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;
+use tonic::transport::Channel;
+
+use crate::client::{CallExt as _, CliError, Clients};
+use crate::commands::registry::format_time;
+use crate::input::{self, division_name};
+use crate::output::{Cell, Format, Rows};
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PlansCommand {
+    /// Load the built-in national plan, or a plan file (TOML).
+    Load {
+        /// The plan file; leave out with `--national`.
+        file: Option<PathBuf>,
+        /// The national plan of the 14th Five-Year Plan (`plans/national-14th-fyp`).
+        #[arg(long, conflicts_with = "file")]
+        national: bool,
+    },
+    /// A plan and its targets.
+    Show { name: String },
+    /// Every plan.
+    List,
+    /// Targets of a provincial plan less ambitious than its parent plan's.
+    Alignment { name: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvaluateArgs {
+    /// `plans/{id}`.
+    pub plan: String,
+    /// `YYYY-MM-DD`; today (UTC) when left out.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// `rounds/{id}`: the survey round to read instead of the plan's.
+    #[arg(long)]
+    pub round: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// `plans/{id}/evaluations/{id}`, or `plans/{id}` for its latest evaluation.
+    pub evaluation: String,
+    /// The division reported on; the plan's scope when left out.
+    #[arg(long)]
+    pub division: Option<String>,
+    /// Worst regions one level down listed per indicator.
+    #[arg(long, default_value_t = 3)]
+    pub worst: i32,
+    /// With `-o html`: the file to write; default `shequ-report-{evaluation}.html` here.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn plans(clients: &Clients, format: Format, command: PlansCommand) -> anyhow::Result<()> {
+    let mut client = clients.plans().await?;
+    let plan = match command {
+        PlansCommand::Load { file, national } => match (file, national) {
+            (None, true) => client
+                .load_national_plan(clients.request(pb::LoadNationalPlanRequest {}))
+                .await
+                .call("LoadNationalPlan")?
+                .plan
+                .unwrap_or_default(),
+            (Some(file), false) => {
+                let content = input::read_text(&file)?;
+                client
+                    .load_plan_file(clients.request(pb::LoadPlanFileRequest { content }))
+                    .await
+                    .call(&format!("LoadPlanFile {}", file.display()))?
+                    .plan
+                    .unwrap_or_default()
+            }
+            _ => {
+                return Err(CliError::new(
+                    crate::client::ExitCode::Usage,
+                    "give a plan file or --national",
+                )
+                .into());
+            }
+        },
+        PlansCommand::Show { name } => client
+            .get_plan(pb::GetPlanRequest { name })
+            .await
+            .call("GetPlan")?
+            .plan
+            .unwrap_or_default(),
+        PlansCommand::List => {
+            let mut rows = Rows::new(&[
+                "name",
+                "display_name",
+                "level",
+                "scope",
+                "parent",
+                "start_year",
+                "end_year",
+                "survey_round",
+                "targets",
+            ]);
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_plans(pb::ListPlansRequest {
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await
+                    .call("ListPlans")?;
+                for p in &page.plans {
+                    rows.push(vec![
+                        p.name.clone().into(),
+                        p.display_name.clone().into(),
+                        level_word(p.level).into(),
+                        p.scope.clone().into(),
+                        p.parent.clone().into(),
+                        p.start_year.into(),
+                        p.end_year.into(),
+                        p.survey_round.clone().into(),
+                        i64::try_from(p.targets.len()).unwrap_or(0).into(),
+                    ]);
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            return rows.print(format);
+        }
+        PlansCommand::Alignment { name } => {
+            let alignment = client
+                .check_plan_alignment(pb::CheckPlanAlignmentRequest { name })
+                .await
+                .call("CheckPlanAlignment")?;
+            let mut rows = Rows::new(&["indicator", "target_value", "parent_target_value"]);
+            for m in &alignment.misalignments {
+                rows.push(vec![
+                    m.indicator.clone().into(),
+                    Cell::opt_float(m.target.as_ref().map(|t| t.target_value)),
+                    Cell::opt_float(m.parent_target.as_ref().map(|t| t.target_value)),
+                ]);
+            }
+            eprintln!(
+                "{} targets less ambitious than {}",
+                alignment.misalignments.len(),
+                if alignment.parent.is_empty() {
+                    "the parent plan (none: a national plan)"
+                } else {
+                    alignment.parent.as_str()
+                }
+            );
+            return rows.print(format);
+        }
+    };
+    plan_rows(&plan).print(format)
+}
+
+fn level_word(level: i32) -> &'static str {
+    match pb::PlanLevel::try_from(level) {
+        Ok(pb::PlanLevel::National) => "national",
+        Ok(pb::PlanLevel::Provincial) => "provincial",
+        _ => "unspecified",
+    }
+}
+
+/// A plan as one row per target.
+fn plan_rows(plan: &pb::Plan) -> Rows {
+    let mut rows = Rows::new(&[
+        "plan",
+        "display_name",
+        "indicator",
+        "baseline_value",
+        "baseline_year",
+        "target_value",
+        "target_year",
+    ]);
+    for t in &plan.targets {
+        rows.push(vec![
+            plan.name.clone().into(),
+            plan.display_name.clone().into(),
+            t.indicator.trim_start_matches("indicators/").into(),
+            if t.has_baseline {
+                t.baseline_value.into()
+            } else {
+                Cell::Empty
+            },
+            if t.has_baseline {
+                t.baseline_year.into()
+            } else {
+                Cell::Empty
+            },
+            t.target_value.into(),
+            t.target_year.into(),
+        ]);
+    }
+    rows
+}
+
+pub async fn evaluate(clients: &Clients, format: Format, args: EvaluateArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let evaluation = clients
+        .evaluations()
+        .await?
+        .evaluate_plan(clients.request(pb::EvaluatePlanRequest {
+            plan: args.plan,
+            evaluation_date: args.date.unwrap_or_default(),
+            survey_round: args.round.unwrap_or_default(),
+        }))
+        .await
+        .call("EvaluatePlan")?
+        .evaluation
+        .unwrap_or_default();
+    eprintln!(
+        "evaluated {} divisions in {:.1} s",
+        evaluation.divisions,
+        started.elapsed().as_secs_f64()
+    );
+    evaluation_record(&evaluation).print(format)
+}
+
+pub fn evaluation_record(e: &pb::Evaluation) -> Rows {
+    Rows::record(vec![
+        ("name", e.name.clone().into()),
+        ("evaluation_date", e.evaluation_date.clone().into()),
+        (
+            "create_time",
+            e.create_time
+                .as_ref()
+                .map(format_time)
+                .unwrap_or_default()
+                .into(),
+        ),
+        ("registry_vintage", e.registry_vintage.clone().into()),
+        (
+            "registry_change_cursor",
+            e.registry_change_cursor.clone().into(),
+        ),
+        ("survey_round", e.survey_round.clone().into()),
+        ("divisions", e.divisions.into()),
+        ("leaf_units", e.leaf_units.into()),
+        ("actor", e.actor.clone().into()),
+    ])
+}
+
+/// `plans/{id}/evaluations/{id}` as given, or the newest evaluation of `plans/{id}`.
+async fn resolve_evaluation(
+    client: &mut EvaluationServiceClient<Channel>,
+    name: &str,
+) -> anyhow::Result<String> {
+    if name.contains("/evaluations/") {
+        return Ok(name.to_owned());
+    }
+    let page = client
+        .list_evaluations(pb::ListEvaluationsRequest {
+            parent: name.to_owned(),
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .call("ListEvaluations")?;
+    page.evaluations
+        .into_iter()
+        .next()
+        .map(|e| e.name)
+        .ok_or_else(|| {
+            CliError::new(
+                crate::client::ExitCode::NotFound,
+                format!("{name} has no evaluation yet; run `shequ evaluate {name}`"),
+            )
+            .into()
+        })
+}
+
+/// Renders a report through `RenderReport`; `-o table` is the server's text.
+pub async fn report(clients: &Clients, format: Format, args: ReportArgs) -> anyhow::Result<()> {
+    let mut client = clients.evaluations().await?;
+    let evaluation = resolve_evaluation(&mut client, &args.evaluation).await?;
+    let wire = match format {
+        Format::Table => pb::ReportFormat::Text,
+        Format::Csv => pb::ReportFormat::Csv,
+        Format::Json => pb::ReportFormat::Json,
+        Format::Html => pb::ReportFormat::Html,
+    };
+    let rendered = client
+        .render_report(pb::RenderReportRequest {
+            evaluation: evaluation.clone(),
+            division: args
+                .division
+                .as_deref()
+                .map(division_name)
+                .unwrap_or_default(),
+            format: wire as i32,
+            worst_regions: args.worst,
+        })
+        .await
+        .call("RenderReport")?;
+    if format == Format::Html {
+        let path = args
+            .out
+            .unwrap_or_else(|| PathBuf::from(html_file_name(&evaluation)));
+        write_html(&path, &rendered.content)?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    print!("{}", rendered.content);
+    if !rendered.content.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+/// `shequ-report-{plan}-{evaluation}.html`.
+pub fn html_file_name(evaluation: &str) -> String {
+    let id = evaluation
+        .trim_start_matches("plans/")
+        .replace("/evaluations/", "-");
+    format!("shequ-report-{id}.html")
+}
+
+/// Writes the HTML file whole (to a temporary name first, so a reader never sees half).
+pub fn write_html(path: &Path, content: &str) -> Result<(), CliError> {
+    let tmp = path.with_extension("html.part");
+    std::fs::write(&tmp, content)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            CliError::new(
+                crate::client::ExitCode::Failure,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })
+}
