@@ -47,10 +47,13 @@ struct Key {
     algorithm: Algorithm,
 }
 
+/// Modification time and length of a key file, to tell when it changed.
+type FileStamp = Option<(SystemTime, u64)>;
+
 struct KeySet {
     keys: HashMap<String, Key>,
-    /// Modification time and length of the file the keys came from.
-    stamp: Option<(SystemTime, u64)>,
+    /// Stamp of the file the keys came from.
+    stamp: FileStamp,
     checked: Instant,
 }
 
@@ -161,16 +164,14 @@ impl JwtVerifier {
     }
 }
 
-fn file_stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+fn file_stamp(path: &std::path::Path) -> FileStamp {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }
 
 /// Reads a JWKS file, keeping the RSA and P-256 keys that carry a `kid`; other keys (symmetric
 /// ones above all) are skipped with a warning.
-fn read_key_set(
-    path: &std::path::Path,
-) -> Result<(HashMap<String, Key>, Option<(SystemTime, u64)>), String> {
+fn read_key_set(path: &std::path::Path) -> Result<(HashMap<String, Key>, FileStamp), String> {
     let stamp = file_stamp(path);
     let text = std::fs::read(path).map_err(|e| e.to_string())?;
     let set: JwkSet = serde_json::from_slice(&text).map_err(|e| e.to_string())?;

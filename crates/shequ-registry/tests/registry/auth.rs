@@ -379,11 +379,11 @@ async fn principals_act_only_inside_their_divisions() {
     );
     assert_eq!(
         w.list(&street, DONGCHENG_STREET).await.unwrap(),
-        [w.in_street.clone()]
+        std::slice::from_ref(&w.in_street)
     );
     assert_eq!(
         w.list(&street, DONGCHENG).await.unwrap(),
-        [w.in_street.clone()],
+        std::slice::from_ref(&w.in_street),
         "above the scope: filtered"
     );
     assert_eq!(

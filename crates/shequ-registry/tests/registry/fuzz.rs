@@ -99,16 +99,16 @@ proptest! {
 
     #[test]
     fn request_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        if let Ok(request) = pb::CreateFacilityRequest::decode(bytes.as_slice()) {
-            if let Some(facility) = &request.facility {
-                let _ = facility_spec_from_pb(facility);
-            }
+        if let Ok(request) = pb::CreateFacilityRequest::decode(bytes.as_slice())
+            && let Some(facility) = &request.facility
+        {
+            let _ = facility_spec_from_pb(facility);
         }
-        if let Ok(request) = pb::UpdateFacilityRequest::decode(bytes.as_slice()) {
-            if let Some(facility) = &request.facility {
-                let _ = facility_spec_from_pb(facility);
-                let _ = parse_facility_name("facility.name", &facility.name);
-            }
+        if let Ok(request) = pb::UpdateFacilityRequest::decode(bytes.as_slice())
+            && let Some(facility) = &request.facility
+        {
+            let _ = facility_spec_from_pb(facility);
+            let _ = parse_facility_name("facility.name", &facility.name);
         }
         let _ = pb::ImportDivisionsRequest::decode(bytes.as_slice());
         let _ = pb::ListFacilitiesRequest::decode(bytes.as_slice());
