@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = [
         "shequ/common/v1/common.proto",
+        "shequ/audit/v1/audit.proto",
         "shequ/registry/v1/division.proto",
         "shequ/registry/v1/facility.proto",
         "shequ/survey/v1/questionnaire.proto",

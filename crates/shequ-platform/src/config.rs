@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// How often readiness checks the database.
     pub readiness_interval_ms: u64,
+    /// TLS, and mutual TLS with a client CA; absent means plaintext.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl ServerConfig {

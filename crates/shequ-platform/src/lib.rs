@@ -1,7 +1,10 @@
 //! What every Shequ service gets by calling it: layered configuration, logs and OpenTelemetry,
-//! the gRPC server with health, readiness, reflection and graceful shutdown, the database
-//! connection with versioned migrations, and the mapping of failures to gRPC statuses.
+//! the gRPC server with health, readiness, reflection, TLS, authentication, role checks and
+//! graceful shutdown, the audit trail, the database connection with versioned migrations, and the
+//! mapping of failures to gRPC statuses.
 
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod database;
@@ -10,7 +13,9 @@ pub mod server;
 pub mod sql;
 pub mod status;
 pub mod telemetry;
+pub mod tls;
 
+pub use auth::{AuthConfig, Principal, Role};
 pub use config::{DatabaseConfig, ServerConfig, TelemetryConfig};
 pub use database::{Database, Migration};
 pub use server::{Readiness, Shutdown};

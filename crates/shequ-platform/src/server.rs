@@ -7,6 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::StreamExt as _;
@@ -17,6 +20,9 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
+use crate::auth::{
+    AuthConfig, AuthLayer, Authenticator, Policy, check_deployment, warn_development_mode,
+};
 use crate::config::ServerConfig;
 use crate::database::Database;
 use crate::telemetry::{RpcMetrics, server_span};
@@ -155,10 +161,57 @@ impl Readiness {
     }
 }
 
+/// How a server authenticates and authorizes calls: the [`Authenticator`] built from `[auth]`
+/// and the [`Policy`] naming the roles of every method it serves.
+#[derive(Debug, Clone)]
+pub struct Security {
+    pub authenticator: Arc<Authenticator>,
+    pub policy: Policy,
+}
+
+impl Security {
+    /// From `[auth]`, after checking it suits the database (development mode is refused on
+    /// PostgreSQL unless forced) and warning loudly when authentication is off.
+    pub fn configure(auth: &AuthConfig, policy: Policy, db: &Database) -> anyhow::Result<Self> {
+        check_deployment(auth, !db.is_sqlite())?;
+        Ok(Self {
+            authenticator: Arc::new(Authenticator::new(auth)?),
+            policy,
+        })
+    }
+
+    /// Development mode: every caller is the development principal; methods missing from
+    /// `policy` are still refused.
+    pub fn development(policy: Policy) -> Self {
+        Self {
+            authenticator: Arc::new(Authenticator::off()),
+            policy,
+        }
+    }
+}
+
 /// Serves a service: its `routes` (named `services` in health) plus health, readiness following
-/// `db`, and reflection, until `shutdown` fires and the calls in flight have drained.
+/// `db`, and reflection, until `shutdown` fires and the calls in flight have drained. Calls run as
+/// the development principal (authentication off, said loudly at start); a service with an
+/// `[auth]` section uses [`serve_secured`] instead.
 pub async fn serve_service(
     cfg: &ServerConfig,
+    db: Database,
+    listener: TcpListener,
+    routes: Routes,
+    services: Vec<&'static str>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    warn_development_mode();
+    let security = Security::development(Policy::all());
+    serve_secured(cfg, security, db, listener, routes, services, shutdown).await
+}
+
+/// As [`serve_service`], with every call authenticated and its roles checked by `security`
+/// before it reaches a service, which finds the caller with [`Principal::of`](crate::Principal::of).
+pub async fn serve_secured(
+    cfg: &ServerConfig,
+    security: Security,
     db: Database,
     listener: TcpListener,
     routes: Routes,
@@ -171,15 +224,21 @@ pub async fn serve_service(
     let monitor = readiness
         .clone()
         .spawn_monitor(db, cfg.readiness_interval(), shutdown.clone());
-    let result = serve(cfg, listener, routes, health, readiness, shutdown).await;
+    let result = serve(
+        cfg, &security, listener, routes, health, readiness, shutdown,
+    )
+    .await;
     monitor.abort();
     result
 }
 
 /// Serves `routes` plus health and reflection on `listener` until `shutdown` fires, then stops
-/// accepting, lets in-flight calls finish for up to the grace period, and returns.
+/// accepting, lets in-flight calls finish for up to the grace period, and returns. With
+/// `[server.tls]` the port speaks only TLS and health is also served in plaintext on
+/// `health_listen`.
 pub async fn serve(
     cfg: &ServerConfig,
+    security: &Security,
     listener: TcpListener,
     routes: Routes,
     health: tonic_health::pb::health_server::HealthServer<
@@ -204,18 +263,43 @@ pub async fn serve(
         })
     });
 
-    let router = Server::builder()
+    let mut builder = Server::builder();
+    let mut plaintext_health = None;
+    if let Some(tls) = &cfg.tls {
+        builder = builder.tls_config(tls.server_config()?)?;
+        let health_listener = TcpListener::bind(tls.health_listen)
+            .await
+            .with_context(|| format!("cannot listen on {} for health", tls.health_listen))?;
+        info!(listen = %health_listener.local_addr()?, "serving plaintext health");
+        let health = health.clone();
+        let stop = shutdown.wait();
+        plaintext_health = Some(tokio::spawn(async move {
+            let incoming = TcpListenerStream::new(health_listener);
+            if let Err(e) = Server::builder()
+                .add_service(health)
+                .serve_with_incoming_shutdown(incoming, stop)
+                .await
+            {
+                warn!(error = %e, "plaintext health server failed");
+            }
+        }));
+    }
+    let router = builder
         .trace_fn(server_span)
         .max_connection_age(cfg.max_connection_age())
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(MetricsLayer(RpcMetrics::new()))
+        .layer(AuthLayer::new(
+            security.authenticator.clone(),
+            security.policy.clone(),
+        ))
         .add_routes(routes)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
-    info!(listen = %local, "serving gRPC");
+    info!(listen = %local, tls = cfg.tls.is_some(), auth = ?security.authenticator.mode(), "serving gRPC");
     let drain_started = shutdown.wait();
     let not_ready = readiness.clone();
     let serving = router.serve_with_incoming_shutdown(incoming, async move {
@@ -237,6 +321,9 @@ pub async fn serve(
             info!("server stopped, all calls drained");
         }
         _ = cut => warn!(grace_secs = grace.as_secs(), "grace period over, cutting remaining calls"),
+    }
+    if let Some(task) = plaintext_health {
+        task.abort();
     }
     Ok(())
 }

@@ -12,6 +12,17 @@ pub mod common {
     }
 }
 
+pub mod audit {
+    pub mod v1 {
+        #![allow(
+            unused_qualifications,
+            clippy::doc_lazy_continuation,
+            clippy::large_enum_variant
+        )]
+        tonic::include_proto!("shequ.audit.v1");
+    }
+}
+
 pub mod registry {
     pub mod v1 {
         #![allow(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use shequ_platform::config::{self, ConfigError};
-use shequ_platform::{DatabaseConfig, ServerConfig, TelemetryConfig};
+use shequ_platform::{AuthConfig, DatabaseConfig, ServerConfig, TelemetryConfig};
 
 /// Compiled-in defaults: port 50051 and `registry.sqlite`.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -16,6 +16,8 @@ pub struct RegistryConfig {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
     pub registry: RegistrySettings,
 }
 

@@ -14,6 +14,9 @@ pub enum RegistryError {
     /// A resource named by the request does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The resource lies outside the divisions the caller may act in.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A referenced resource in a field does not exist.
     #[error("{message}")]
     ReferenceNotFound {
@@ -84,6 +87,7 @@ impl From<RegistryError> for Status {
         match err {
             RegistryError::Invalid(v) => status::invalid_argument(&v),
             RegistryError::NotFound(message) => Status::not_found(message),
+            RegistryError::PermissionDenied(message) => Status::permission_denied(message),
             RegistryError::ReferenceNotFound {
                 message,
                 violations,

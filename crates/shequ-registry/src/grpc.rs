@@ -1,6 +1,8 @@
-//! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
+//! The gRPC surface: parses requests, checks the caller's regional scope on the resource before
+//! anything else, calls the service, converts results. No logic lives here.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use shequ_domain::Violations;
@@ -16,10 +18,12 @@ use shequ_proto::registry::v1::division_service_server::DivisionService;
 use shequ_proto::registry::v1::facility_service_server::FacilityService;
 use tonic::{Request, Response, Status, Streaming};
 
+use shequ_platform::Principal;
 use shequ_platform::server::{deadline_of, within_deadline};
 
 use crate::error::RegistryError;
 use crate::service::Registry;
+use crate::service::access::{Reach, covers};
 use crate::service::facilities::{FacilityFilter, WriteContext, change_to_pb, record_to_pb};
 use crate::service::feed::parse_cursor;
 use crate::service::import::{DivisionFile, ImportRequest};
@@ -41,6 +45,18 @@ fn actor<T>(request: &Request<T>) -> String {
         .map(|s| s.chars().take(128).collect())
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| "anonymous".to_owned())
+}
+
+/// The caller and the name its writes are recorded under: a verified principal's subject, else
+/// (development mode) the `x-shequ-actor` header.
+fn caller<T>(request: &Request<T>) -> Result<(Arc<Principal>, String), Status> {
+    let principal = Principal::of(request)?;
+    let name = if principal.is_verified() {
+        principal.subject.chars().take(128).collect()
+    } else {
+        actor(request)
+    };
+    Ok((principal, name))
 }
 
 fn field<T>(result: Result<T, shequ_domain::FieldViolation>) -> Result<T, Status> {
@@ -97,8 +113,11 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<Streaming<pb::ImportDivisionsRequest>>,
     ) -> Rpc<pb::ImportDivisionsResponse> {
+        let (principal, who) = caller(&request)?;
+        self.0.require_national(&principal, "importing divisions")?;
         let mut import = ImportRequest {
-            actor: actor(&request),
+            actor: who,
+            principal: Some(principal),
             ..Default::default()
         };
         let mut stream = request.into_inner();
@@ -163,7 +182,9 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::GetDivisionRequest>,
     ) -> Rpc<pb::GetDivisionResponse> {
+        let principal = Principal::of(&request)?;
         let code = field(parse_division_name("name", &request.get_ref().name))?;
+        self.0.authorize_division(&principal, code).await?;
         let division = self.0.get_division(code).await?;
         Ok(Response::new(pb::GetDivisionResponse {
             division: Some(division_to_pb(&division)),
@@ -174,14 +195,21 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::ListDivisionsRequest>,
     ) -> Rpc<pb::ListDivisionsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let parent = field(parse_optional_division_name("parent", &r.parent))?;
+        let reach = self.0.reach(&principal, parent).await?;
         let page = self
             .0
             .list_divisions(parent, r.page_size, &r.page_token, r.show_retired)
             .await?;
         Ok(Response::new(pb::ListDivisionsResponse {
-            divisions: page.divisions.iter().map(division_to_pb).collect(),
+            divisions: page
+                .divisions
+                .iter()
+                .filter(|d| reach == Reach::Inside || covers(&principal, d))
+                .map(division_to_pb)
+                .collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -190,7 +218,9 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::ListDivisionAncestorsRequest>,
     ) -> Rpc<pb::ListDivisionAncestorsResponse> {
+        let principal = Principal::of(&request)?;
         let code = field(parse_division_name("name", &request.get_ref().name))?;
+        self.0.authorize_division(&principal, code).await?;
         let ancestors = self.0.division_ancestors(code).await?;
         Ok(Response::new(pb::ListDivisionAncestorsResponse {
             ancestors: ancestors.iter().map(division_to_pb).collect(),
@@ -201,8 +231,10 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::SearchDivisionsRequest>,
     ) -> Rpc<pb::SearchDivisionsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let parent = field(parse_optional_division_name("parent", &r.parent))?;
+        let reach = self.0.reach(&principal, parent).await?;
         let level = match common::DivisionLevel::try_from(r.level) {
             Ok(l) => level_from_pb(l),
             Err(_) => return Err(RegistryError::invalid("level", "is not a division level").into()),
@@ -212,7 +244,12 @@ impl DivisionService for DivisionApi {
             .search_divisions(&r.query, parent, level, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::SearchDivisionsResponse {
-            divisions: page.divisions.iter().map(division_to_pb).collect(),
+            divisions: page
+                .divisions
+                .iter()
+                .filter(|d| reach == Reach::Inside || covers(&principal, d))
+                .map(division_to_pb)
+                .collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -221,10 +258,17 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::CountLeafUnitsRequest>,
     ) -> Rpc<pb::CountLeafUnitsResponse> {
+        let principal = Principal::of(&request)?;
         let code = field(parse_optional_division_name(
             "name",
             &request.get_ref().name,
         ))?;
+        match code {
+            Some(code) => self.0.authorize_division(&principal, code).await?,
+            None => self
+                .0
+                .require_national(&principal, "counting the whole country")?,
+        }
         let counts = self.0.count_leaf_units(code).await?;
         Ok(Response::new(pb::CountLeafUnitsResponse {
             communities: counts.communities as i64,
@@ -237,10 +281,11 @@ impl DivisionService for DivisionApi {
         &self,
         request: Request<pb::UpdateDivisionRequest>,
     ) -> Rpc<pb::UpdateDivisionResponse> {
-        let who = actor(&request);
+        let (principal, who) = caller(&request)?;
         let r = request.into_inner();
         let division = r.division.unwrap_or_default();
         let code = field(parse_division_name("division.name", &division.name))?;
+        self.0.authorize_division(&principal, code).await?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         if paths != ["leaf_unit_kind"] {
             return Err(RegistryError::invalid(
@@ -259,7 +304,10 @@ impl DivisionService for DivisionApi {
             )
             .into());
         };
-        let updated = self.0.set_leaf_unit_kind(code, kind, &who).await?;
+        let updated = self
+            .0
+            .set_leaf_unit_kind(code, kind, &who, &principal)
+            .await?;
         Ok(Response::new(pb::UpdateDivisionResponse {
             division: Some(division_to_pb(&updated)),
         }))
@@ -280,14 +328,21 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateFacilityRequest>,
     ) -> Rpc<pb::CreateFacilityResponse> {
+        let (principal, who) = caller(&request)?;
         let ctx = WriteContext {
-            actor: actor(&request),
+            actor: who,
             reason: request.get_ref().reason.clone(),
+            principal: Some(principal.clone()),
         };
         let r = request.into_inner();
         let Some(facility) = r.facility else {
             return Err(RegistryError::invalid("facility", "is required").into());
         };
+        // A leaf unit that does not parse cannot be written anywhere; it is reported with the
+        // other bad fields.
+        if let Ok(leaf) = parse_division_name("facility.leaf_unit", &facility.leaf_unit) {
+            self.0.authorize_division(&principal, leaf).await?;
+        }
         let record = self
             .0
             .create_facility(&facility, &r.request_id, &ctx)
@@ -301,7 +356,9 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::GetFacilityRequest>,
     ) -> Rpc<pb::GetFacilityResponse> {
+        let principal = Principal::of(&request)?;
         let id = facility_id("name", &request.get_ref().name)?;
+        self.0.authorize_facility(&principal, &id).await?;
         let facility = self
             .0
             .read_facility(&id, request.get_ref().show_deleted)
@@ -315,16 +372,24 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::UpdateFacilityRequest>,
     ) -> Rpc<pb::UpdateFacilityResponse> {
+        let (principal, who) = caller(&request)?;
         let ctx = WriteContext {
-            actor: actor(&request),
+            actor: who,
             reason: request.get_ref().reason.clone(),
+            principal: Some(principal.clone()),
         };
         let r = request.into_inner();
         let Some(facility) = r.facility else {
             return Err(RegistryError::invalid("facility", "is required").into());
         };
         let id = facility_id("facility.name", &facility.name)?;
+        self.0.authorize_facility(&principal, &id).await?;
         let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let moves = mask.is_empty() || mask.iter().any(|p| p == "*" || p == "leaf_unit");
+        if moves && let Ok(leaf) = parse_division_name("facility.leaf_unit", &facility.leaf_unit) {
+            // Moving a facility needs scope at its destination as well.
+            self.0.authorize_division(&principal, leaf).await?;
+        }
         let record = self.0.update_facility(&id, &facility, &mask, &ctx).await?;
         Ok(Response::new(pb::UpdateFacilityResponse {
             facility: Some(record_to_pb(&record)),
@@ -335,11 +400,14 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::DeleteFacilityRequest>,
     ) -> Rpc<pb::DeleteFacilityResponse> {
+        let (principal, who) = caller(&request)?;
         let ctx = WriteContext {
-            actor: actor(&request),
+            actor: who,
             reason: request.get_ref().reason.clone(),
+            principal: Some(principal.clone()),
         };
         let id = facility_id("name", &request.get_ref().name)?;
+        self.0.authorize_facility(&principal, &id).await?;
         let record = self
             .0
             .set_deleted(&id, true, &request.get_ref().etag, &ctx)
@@ -353,11 +421,14 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::UndeleteFacilityRequest>,
     ) -> Rpc<pb::UndeleteFacilityResponse> {
+        let (principal, who) = caller(&request)?;
         let ctx = WriteContext {
-            actor: actor(&request),
+            actor: who,
             reason: request.get_ref().reason.clone(),
+            principal: Some(principal.clone()),
         };
         let id = facility_id("name", &request.get_ref().name)?;
+        self.0.authorize_facility(&principal, &id).await?;
         let record = self.0.set_deleted(&id, false, "", &ctx).await?;
         Ok(Response::new(pb::UndeleteFacilityResponse {
             facility: Some(record_to_pb(&record)),
@@ -368,8 +439,10 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::ListFacilitiesRequest>,
     ) -> Rpc<pb::ListFacilitiesResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let parent = field(parse_division_name("parent", &r.parent))?;
+        let reach = self.0.reach(&principal, Some(parent)).await?;
         let mut violations = Violations::new();
         let mut filter = FacilityFilter {
             show_deleted: r.show_deleted,
@@ -399,8 +472,21 @@ impl FacilityService for FacilityApi {
             .0
             .list_facilities(parent, &filter, r.page_size, &r.page_token)
             .await?;
+        let visible = match reach {
+            Reach::Inside => None,
+            Reach::Above => Some(
+                self.0
+                    .leaf_units_in_scope(&principal, page.facilities.iter().map(|f| f.leaf_code))
+                    .await?,
+            ),
+        };
         Ok(Response::new(pb::ListFacilitiesResponse {
-            facilities: page.facilities.iter().map(record_to_pb).collect(),
+            facilities: page
+                .facilities
+                .iter()
+                .filter(|f| visible.as_ref().is_none_or(|v| v.contains(&f.leaf_code)))
+                .map(record_to_pb)
+                .collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -409,8 +495,10 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::ListFacilityRevisionsRequest>,
     ) -> Rpc<pb::ListFacilityRevisionsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let id = facility_id("name", &r.name)?;
+        self.0.authorize_facility(&principal, &id).await?;
         let page = self
             .0
             .list_revisions(&id, r.page_size, &r.page_token)
@@ -427,11 +515,18 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::StreamLeafUnitFactsRequest>,
     ) -> Rpc<Self::StreamLeafUnitFactsStream> {
+        let principal = Principal::of(&request)?;
         let deadline = deadline_of(request.metadata());
         let parent = field(parse_optional_division_name(
             "parent",
             &request.get_ref().parent,
         ))?;
+        match parent {
+            Some(code) => self.0.authorize_division(&principal, code).await?,
+            None => self
+                .0
+                .require_national(&principal, "the facts of the whole country")?,
+        }
         let stream = self.0.leaf_unit_facts(parent).await?;
         Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),
@@ -445,10 +540,17 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::WatchFacilityChangesRequest>,
     ) -> Rpc<Self::WatchFacilityChangesStream> {
+        let principal = Principal::of(&request)?;
         let deadline = deadline_of(request.metadata());
         let r = request.into_inner();
         let after = parse_cursor(&r.after_cursor)?;
         let parent = field(parse_optional_division_name("parent", &r.parent))?;
+        match parent {
+            Some(code) => self.0.authorize_division(&principal, code).await?,
+            None => self
+                .0
+                .require_national(&principal, "the changes of the whole country")?,
+        }
         let stream = self.0.watch_changes(after, r.follow, parent).await?;
         Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),

@@ -9,9 +9,12 @@ pub mod service;
 pub mod store;
 
 use anyhow::Context as _;
+use shequ_platform::audit::AuditApi;
+use shequ_platform::auth::Policy;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
-use shequ_platform::server;
+use shequ_platform::server::{self, Security};
 use shequ_platform::{Database, Shutdown, telemetry};
+use shequ_proto::audit::v1::audit_service_server::AuditServiceServer;
 use shequ_proto::registry::v1::division_service_server::DivisionServiceServer;
 use shequ_proto::registry::v1::facility_service_server::FacilityServiceServer;
 use tokio::net::TcpListener;
@@ -50,7 +53,9 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let db = Database::open(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
+    let security = Security::configure(&cfg.auth, Policy::registry(), &db)?;
     let registry = Registry::new(db.clone(), cfg.registry.clone(), shutdown.clone());
+    let audit = AuditApi::new(registry.audit_log().clone(), shutdown.clone());
     let cache_follower = registry.clone();
     let max = cfg.server.max_message_bytes;
     let routes = Routes::new(
@@ -62,13 +67,24 @@ pub async fn serve(
         FacilityServiceServer::new(grpc::FacilityApi(registry))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
-    );
+    )
+    .add_service(AuditServiceServer::new(audit).max_encoding_message_size(max));
     let services = vec![
         "shequ.registry.v1.DivisionService",
         "shequ.registry.v1.FacilityService",
+        "shequ.audit.v1.AuditService",
     ];
     let follower = cache_follower.spawn_cache_follower();
-    let result = server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await;
+    let result = server::serve_secured(
+        &cfg.server,
+        security,
+        db,
+        listener,
+        routes,
+        services,
+        shutdown,
+    )
+    .await;
     follower.abort();
     result
 }

@@ -3,6 +3,9 @@
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
 
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
+
 use super::Registry;
 use crate::error::{RegistryError, Result};
 use crate::store::rows::{DIVISION_COLUMNS, DivisionRecord};
@@ -205,6 +208,7 @@ impl Registry {
         code: DivisionCode,
         kind: LeafUnitKind,
         actor: &str,
+        principal: &Principal,
     ) -> Result<DivisionRecord> {
         let division = self.get_division(code).await?;
         if !division.level().is_leaf() {
@@ -220,7 +224,21 @@ impl Registry {
             [kind.as_str().into(), code.as_i64().into()],
         ))
         .await?;
+        self.audit
+            .record(
+                &*txn,
+                &AuditEntry {
+                    principal,
+                    method: "/shequ.registry.v1.DivisionService/UpdateDivision",
+                    resource: format!("divisions/{code}"),
+                    division: Some(code),
+                    action: "updated",
+                    reason: "",
+                },
+            )
+            .await?;
         txn.commit().await?;
+        self.audit.committed();
         // Leaf-unit kinds shown on facilities may have changed.
         self.cache.clear();
         tracing::info!(division = %code, kind = kind.as_str(), actor, "leaf-unit kind overridden");

@@ -12,17 +12,33 @@ use shequ_proto::convert::{facility_spec_from_pb, facility_spec_to_pb, kind_to_p
 use shequ_proto::names::{division_name, facility_name};
 use shequ_proto::registry::v1 as pb;
 
+use std::sync::Arc;
+
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
+
 use super::Registry;
 use crate::error::{RegistryError, Result};
 use crate::store::rows::{CHANGE_COLUMNS, ChangeRecord, FACILITY_COLUMNS, FacilityRecord};
 use crate::store::{now_micros, stmt};
 use shequ_platform::page;
 
-/// Who writes and why, kept in the change log.
+/// Who writes and why, kept in the change log and the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct WriteContext {
     pub actor: String,
     pub reason: String,
+    /// The authenticated principal; `None` is the development principal.
+    pub principal: Option<Arc<Principal>>,
+}
+
+impl WriteContext {
+    /// The principal recorded in the audit trail.
+    pub fn principal(&self) -> Arc<Principal> {
+        self.principal
+            .clone()
+            .unwrap_or_else(|| Arc::new(Principal::development()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,6 +399,7 @@ impl Registry {
     /// After a committed write: wake following feeds and keep the result for readers.
     fn committed(&self, record: &FacilityRecord) {
         self.changed.notify_waiters();
+        self.audit.committed();
         self.cache.offer(record, self.cache.generation());
     }
 
@@ -536,6 +553,38 @@ impl Registry {
             ],
         ))
         .await?;
+        let (method, action) = match kind {
+            ChangeKind::Created => (
+                "/shequ.registry.v1.FacilityService/CreateFacility",
+                "created",
+            ),
+            ChangeKind::Updated => (
+                "/shequ.registry.v1.FacilityService/UpdateFacility",
+                "updated",
+            ),
+            ChangeKind::Deleted => (
+                "/shequ.registry.v1.FacilityService/DeleteFacility",
+                "deleted",
+            ),
+            ChangeKind::Undeleted => (
+                "/shequ.registry.v1.FacilityService/UndeleteFacility",
+                "undeleted",
+            ),
+        };
+        let principal = ctx.principal();
+        self.audit
+            .record(
+                txn,
+                &AuditEntry {
+                    principal: &principal,
+                    method,
+                    resource: format!("facilities/{}", record.id),
+                    division: DivisionCode::from_u64(record.leaf_code as u64).ok(),
+                    action,
+                    reason: &ctx.reason,
+                },
+            )
+            .await?;
         Ok(())
     }
 

@@ -105,6 +105,8 @@ pub struct ImportRequest {
     pub validate_only: bool,
     pub retire_missing: bool,
     pub actor: String,
+    /// The authenticated principal; `None` is the development principal.
+    pub principal: Option<std::sync::Arc<shequ_platform::Principal>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -631,7 +633,28 @@ impl Registry {
             ],
         ))
         .await?;
+        let principal = request
+            .principal
+            .unwrap_or_else(|| std::sync::Arc::new(shequ_platform::Principal::development()));
+        let reason = format!(
+            "vintage {vintage}: {} inserted, {} updated, {} retired",
+            report.inserted, report.updated, report.retired
+        );
+        self.audit
+            .record(
+                &*txn,
+                &shequ_platform::audit::AuditEntry {
+                    principal: &principal,
+                    method: "/shequ.registry.v1.DivisionService/ImportDivisions",
+                    resource: "divisions".to_owned(),
+                    division: None,
+                    action: "imported",
+                    reason: &reason,
+                },
+            )
+            .await?;
         txn.commit().await?;
+        self.audit.committed();
         // Leaf-unit kinds shown on facilities may have changed.
         self.cache.clear();
         if backend == DbBackend::Postgres {

@@ -4,10 +4,11 @@
 
 use shequ_platform::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "divisions, facilities and their change log",
-    sqlite: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "divisions, facilities and their change log",
+        sqlite: r#"
 CREATE TABLE registry_divisions (
     code BIGINT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -84,7 +85,7 @@ CREATE TABLE registry_facility_changes (
     UNIQUE (facility_id, revision)
 );
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE registry_divisions (
     code BIGINT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -161,4 +162,6 @@ CREATE TABLE registry_facility_changes (
     UNIQUE (facility_id, revision)
 );
 "#,
-}];
+    },
+    shequ_platform::audit_migration!(2, "registry_audit_records"),
+];

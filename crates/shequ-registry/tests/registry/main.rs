@@ -1,10 +1,13 @@
 //! Registry behaviour over real gRPC on loopback, on SQLite and (with `SHEQU_TEST_DATABASE_URL`)
 //! on PostgreSQL.
 
+mod auth;
 mod divisions;
 mod facilities;
 mod feed;
+mod fuzz;
 mod server;
+mod tls;
 
 use shequ_platform::status::field_violations;
 use tonic::{Code, Status};

@@ -216,6 +216,9 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
 #[tokio::test]
 async fn client_deadlines_are_honoured() {
     let registry = TestRegistry::start().await.unwrap();
+    // The deadline is for the stream, not for a server still migrating a fresh database.
+    let mut health = HealthClient::new(registry.channel().await.unwrap());
+    wait_for(&mut health, "readiness", ServingStatus::Serving).await;
     let mut client = registry.facilities().await.unwrap();
     let mut request = tonic::Request::new(pb::WatchFacilityChangesRequest {
         follow: true,
