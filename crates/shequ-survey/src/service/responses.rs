@@ -67,6 +67,14 @@ pub struct Prepared {
     pub hits: Vec<(u16, f64)>,
 }
 
+/// A batch that passed the checks that need no transaction, ready to write.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    ctx: Arc<RoundContext>,
+    ids: Vec<String>,
+    prepared: Vec<Result<Prepared>>,
+}
+
 /// What became of one response of a batch.
 #[derive(Debug)]
 pub enum Outcome {
@@ -243,6 +251,17 @@ impl Survey {
         round_id: &str,
         responses: &[pb::Response],
     ) -> Result<Vec<pb::SubmitResult>> {
+        let batch = self.check_batch(round_id, responses).await?;
+        self.write_checked(batch).await
+    }
+
+    /// Validates one batch without writing anything, so a stream can check the next batch while
+    /// the previous one commits.
+    pub async fn check_batch(
+        &self,
+        round_id: &str,
+        responses: &[pb::Response],
+    ) -> Result<CheckedBatch> {
         if responses.len() > self.settings.max_batch_responses {
             return Err(SurveyError::invalid(
                 "responses",
@@ -263,13 +282,23 @@ impl Survey {
                 other => prepared.push(other),
             }
         }
-        let outcomes = self.write_batch(&ctx, prepared).await?;
-        Ok(responses
-            .iter()
+        Ok(CheckedBatch {
+            ctx,
+            ids: responses.iter().map(|r| r.response_id.clone()).collect(),
+            prepared,
+        })
+    }
+
+    /// Writes a checked batch in one transaction; the results come back after it commits.
+    pub async fn write_checked(&self, batch: CheckedBatch) -> Result<Vec<pb::SubmitResult>> {
+        let outcomes = self.write_batch(&batch.ctx, batch.prepared).await?;
+        Ok(batch
+            .ids
+            .into_iter()
             .zip(outcomes)
-            .map(|(r, outcome)| {
+            .map(|(response_id, outcome)| {
                 let mut result = pb::SubmitResult {
-                    response_id: r.response_id.clone(),
+                    response_id,
                     ..Default::default()
                 };
                 match outcome {

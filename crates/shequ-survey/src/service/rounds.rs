@@ -14,6 +14,7 @@ use crate::names::{
 };
 use crate::store::rows::{ROUND_COLUMNS, RoundRecord};
 use crate::store::{now_micros, stmt};
+use shequ_platform::page::{self, page_size};
 
 pub const DRAFT: &str = "draft";
 pub const OPEN: &str = "open";
@@ -223,5 +224,50 @@ impl Survey {
         }
         txn.commit().await?;
         self.get_round(id).await
+    }
+
+    /// One page of rounds in id order, which is creation order, optionally only those in `state`
+    /// or over `questionnaire` (an id).
+    pub async fn list_rounds(
+        &self,
+        state: pb::RoundState,
+        questionnaire: Option<&str>,
+        requested_page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<pb::Round>, String)> {
+        let size = page_size(requested_page_size)?;
+        let query = format!(
+            "rounds {} {}",
+            state as i32,
+            questionnaire.unwrap_or_default()
+        );
+        let after = page::decode(&query, page_token)?.unwrap_or_default();
+        let mut sql = format!("SELECT {ROUND_COLUMNS} FROM survey_rounds WHERE id > $1");
+        let mut values: Vec<sea_orm::Value> = vec![after.into()];
+        let wanted = match state {
+            pb::RoundState::Unspecified => None,
+            pb::RoundState::Draft => Some(DRAFT),
+            pb::RoundState::Open => Some(OPEN),
+            pb::RoundState::Closed => Some(CLOSED),
+        };
+        if let Some(s) = wanted {
+            values.push(s.into());
+            sql.push_str(&format!(" AND state = ${}", values.len()));
+        }
+        if let Some(q) = questionnaire {
+            values.push(q.into());
+            sql.push_str(&format!(" AND questionnaire_id = ${}", values.len()));
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", size + 1));
+        let rows = RoundRecord::find_by_statement(stmt(self.backend(), sql, values))
+            .all(&self.db.conn)
+            .await?;
+        let more = rows.len() as u64 > size;
+        let page: Vec<pb::Round> = rows.iter().take(size as usize).map(round_to_pb).collect();
+        let next = match (more, rows.get(size as usize - 1)) {
+            (true, Some(last)) => page::encode(&query, &last.id),
+            _ => String::new(),
+        };
+        Ok((page, next))
     }
 }
