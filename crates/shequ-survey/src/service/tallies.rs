@@ -307,6 +307,19 @@ impl Survey {
             .store(false, std::sync::atomic::Ordering::Release);
         self.rebuild_if_marked(ctx).await?;
         let backend = self.backend();
+        // Nothing pending: no write transaction (and on SQLite no wait for the write turn).
+        let pending = self
+            .db
+            .conn
+            .query_one_raw(stmt(
+                backend,
+                "SELECT seq FROM survey_tally_deltas WHERE round_id = $1 LIMIT 1",
+                [ctx.id.clone().into()],
+            ))
+            .await?;
+        if pending.is_none() {
+            return Ok(());
+        }
         let lock = format!("survey_fold {}", ctx.id);
         loop {
             let txn = self.db.begin_write(Some(&lock)).await?;
