@@ -307,27 +307,32 @@ impl Survey {
             .store(false, std::sync::atomic::Ordering::Release);
         self.rebuild_if_marked(ctx).await?;
         let backend = self.backend();
-        // Nothing pending: no write transaction (and on SQLite no wait for the write turn).
-        let pending = self
+        // Only deltas already committed when the fold starts, so a fold ends even while batches
+        // keep coming (each commit asks for another); with nothing pending, no write transaction
+        // (and on SQLite no wait for the write turn).
+        let last: Option<i64> = self
             .db
             .conn
             .query_one_raw(stmt(
                 backend,
-                "SELECT seq FROM survey_tally_deltas WHERE round_id = $1 LIMIT 1",
+                "SELECT max(seq) FROM survey_tally_deltas WHERE round_id = $1",
                 [ctx.id.clone().into()],
             ))
-            .await?;
-        if pending.is_none() {
+            .await?
+            .map(|row| row.try_get_by_index::<Option<i64>>(0))
+            .transpose()?
+            .flatten();
+        let Some(last) = last else {
             return Ok(());
-        }
+        };
         let lock = format!("survey_fold {}", ctx.id);
         loop {
             let txn = self.db.begin_write(Some(&lock)).await?;
             let rows = txn
                 .query_all_raw(stmt(
                     backend,
-                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 ORDER BY seq LIMIT {DELTAS_PER_FOLD}"),
-                    [ctx.id.clone().into()],
+                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq <= $2 ORDER BY seq LIMIT {DELTAS_PER_FOLD}"),
+                    [ctx.id.clone().into(), last.into()],
                 ))
                 .await?;
             if rows.is_empty() {
