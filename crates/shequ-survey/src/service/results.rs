@@ -83,7 +83,7 @@ impl Survey {
             .remove(&key)
             .unwrap_or_default();
         let mut slots = tally.slots;
-        slots.resize(ctx.layout.len(), 0.0);
+        slots.resize(ctx.layout.slot_count(), 0.0);
         let mut questions = Vec::with_capacity(ctx.questions.len());
         let mut dimensions: BTreeMap<ServiceKind, (i64, f64)> = BTreeMap::new();
         for (i, q) in ctx.questions.iter().enumerate() {

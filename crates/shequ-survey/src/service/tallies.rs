@@ -57,7 +57,8 @@ impl Layout {
         Self { bases, index, len }
     }
 
-    pub fn len(&self) -> usize {
+    /// Slots a tally of this questionnaire holds.
+    pub fn slot_count(&self) -> usize {
         self.len
     }
 
@@ -338,7 +339,7 @@ impl Survey {
             if rows.is_empty() {
                 return Ok(());
             }
-            let len = ctx.layout.len();
+            let len = ctx.layout.slot_count();
             let mut seqs: Vec<i64> = Vec::with_capacity(rows.len());
             let mut changes: HashMap<i64, (i64, Tally)> = HashMap::new();
             let mut leaves: HashMap<i64, Ancestors> = HashMap::new();
