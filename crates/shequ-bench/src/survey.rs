@@ -29,9 +29,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::common::{
-    Backend, BackendArgs, DataArgs, DivisionData, MAX_MESSAGE, channels, import, leaf_units,
-    provinces, rate, secs, thousands, verdict,
+    Backend, BackendArgs, DataArgs, DivisionData, MAX_MESSAGE, channels, facility_client, import,
+    leaf_units, provinces, rate, secs, thousands, verdict,
 };
+use shequ_proto::registry::v1 as registry_pb;
 
 /// 2025-01-01T00:00:00Z and 2026-01-01T00:00:00Z: the round's collection window.
 const START: i64 = 1_735_689_600;
@@ -69,11 +70,76 @@ pub struct IngestArgs {
     /// Repetitions of each results / coverage call.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Survey the whole country (a round with an empty region) instead of the first province.
+    #[arg(long)]
+    pub national: bool,
+    /// Run this `shequ-survey` binary as a child process (memory is then the service's own, from
+    /// its `/proc/<pid>/status`) instead of serving the survey inside the benchmark process.
+    #[arg(long, value_name = "PATH")]
+    pub survey_binary: Option<std::path::PathBuf>,
+}
+
+/// The survey service measured: inside this process, or a child process of its own.
+enum Service {
+    InProcess(TestSurvey),
+    Child {
+        child: tokio::process::Child,
+        database: TestDatabase,
+        endpoint: String,
+    },
+}
+
+impl Service {
+    fn endpoint(&self) -> String {
+        match self {
+            Service::InProcess(s) => s.endpoint(),
+            Service::Child { endpoint, .. } => endpoint.clone(),
+        }
+    }
+
+    fn database_url(&self) -> &str {
+        match self {
+            Service::InProcess(s) => s.database.url(),
+            Service::Child { database, .. } => database.url(),
+        }
+    }
+
+    /// The process whose memory is reported: the child, or this one (`self`).
+    fn proc_name(&self) -> String {
+        match self {
+            Service::Child { child, .. } => child
+                .id()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "self".into()),
+            Service::InProcess(_) => "self".into(),
+        }
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        match self {
+            Service::InProcess(s) => s.stop().await,
+            Service::Child {
+                mut child,
+                database,
+                ..
+            } => {
+                if let Some(pid) = child.id() {
+                    std::process::Command::new("kill")
+                        .args(["-TERM", &pid.to_string()])
+                        .status()?;
+                }
+                let status = child.wait().await?;
+                drop(database);
+                anyhow::ensure!(status.success(), "shequ-survey exited with {status}");
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The region's leaf units, the region and the open round's clients.
 struct Setup {
-    survey: TestSurvey,
+    survey: Service,
     round: String,
     region: (String, String),
     leaves: Arc<Vec<String>>,
@@ -97,7 +163,7 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
             thousands(imported.rows() as u64),
             secs(imported.elapsed)
         );
-        let setup = setup(&args.backend, backend, &registry.endpoint(), ch).await?;
+        let setup = setup(args, backend, &registry.endpoint(), ch).await?;
         println!(
             "survey {name:<8}  round {} over {} {} ({} leaf units); 10 questions (8 satisfaction counting, 1 single choice, 1 free text)",
             setup.round,
@@ -123,11 +189,16 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
             }
         );
         println!(
-            "memory {name:<8}  VmHWM {} MiB before the ingest, {} MiB after (+{} MiB); VmRSS {} MiB after; process = client + registry + survey, responses generated lazily (at most {} batches in flight per stream)",
+            "memory {name:<8}  VmHWM {} MiB before the ingest, {} MiB after (+{} MiB); VmRSS {} MiB after; process = {}, responses generated lazily (at most {} batches in flight per stream)",
             ingest.hwm_before >> 10,
             ingest.hwm_after >> 10,
             (ingest.hwm_after.saturating_sub(ingest.hwm_before)) >> 10,
             ingest.rss_after >> 10,
+            if args.survey_binary.is_some() {
+                "the survey service alone (child process)"
+            } else {
+                "client + registry + survey"
+            },
             QUEUE + 1
         );
         println!(
@@ -202,7 +273,7 @@ async fn wait_ready(channel: Channel) -> anyhow::Result<()> {
 }
 
 async fn connect(endpoint: String) -> anyhow::Result<Channel> {
-    for _ in 0..100 {
+    for _ in 0..600 {
         match Endpoint::from_shared(endpoint.clone())?
             .tcp_nodelay(true)
             .http2_max_header_list_size(1 << 20)
@@ -265,27 +336,77 @@ fn questionnaire() -> pb::Questionnaire {
 }
 
 async fn setup(
-    args: &BackendArgs,
+    ingest: &IngestArgs,
     backend: Backend,
     registry_endpoint: &str,
     registry_channel: Channel,
 ) -> anyhow::Result<Setup> {
-    // The region: the first province of the data (Hebei for the slice).
-    let region = provinces(registry_channel.clone())
-        .await?
-        .into_iter()
-        .next()
-        .context("no province")?;
-    let mut leaves = Vec::new();
-    for leaf in leaf_units(registry_channel).await? {
-        leaves.push(leaf);
-    }
+    let args = &ingest.backend;
+    // The region: the whole country (an empty region), or the first province of the data (Hebei
+    // for the slice); responses go to the region's leaf units.
+    let (region, leaves) = if ingest.national {
+        (
+            (String::new(), "全国".to_owned()),
+            leaf_units(registry_channel).await?,
+        )
+    } else {
+        let region = provinces(registry_channel.clone())
+            .await?
+            .into_iter()
+            .next()
+            .context("no province")?;
+        let mut leaves = Vec::new();
+        let mut stream = facility_client(registry_channel)
+            .stream_leaf_unit_facts(registry_pb::StreamLeafUnitFactsRequest {
+                parent: region.0.clone(),
+            })
+            .await?
+            .into_inner();
+        while let Some(batch) = stream.message().await? {
+            leaves.extend(
+                batch
+                    .facts
+                    .iter()
+                    .map(|f| format!("divisions/{:012}", f.code)),
+            );
+        }
+        (region, leaves)
+    };
     let database = match backend {
         Backend::Sqlite => TestDatabase::fresh_sqlite()?,
         Backend::Postgres => TestDatabase::fresh_postgres(&args.postgres_admin_url).await?,
     };
-    let cfg = survey_config(database.url(), registry_endpoint)?;
-    let survey = TestSurvey::start_with(cfg, database).await?;
+    let survey = match &ingest.survey_binary {
+        None => {
+            let cfg = survey_config(database.url(), registry_endpoint)?;
+            Service::InProcess(TestSurvey::start_with(cfg, database).await?)
+        }
+        Some(binary) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            let child = tokio::process::Command::new(binary)
+                .args([
+                    "serve",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--database-url",
+                    database.url(),
+                ])
+                .env("SHEQU__SURVEY__REGISTRY_ENDPOINT", registry_endpoint)
+                .env("SHEQU__SURVEY__REGISTRY_TIMEOUT_MS", "60000")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?;
+            Service::Child {
+                child,
+                database,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            }
+        }
+    };
     let channel = connect(survey.endpoint()).await?;
     wait_ready(channel.clone()).await?;
     let mut questionnaires = QuestionnaireServiceClient::new(channel.clone());
@@ -325,6 +446,30 @@ async fn setup(
             name: round.name.clone(),
         })
         .await?;
+    // A large region may still be loading in the background: UNAVAILABLE until it is ready.
+    let started = Instant::now();
+    loop {
+        match rounds
+            .get_round_coverage(pb::GetRoundCoverageRequest {
+                round: round.name.clone(),
+                division: String::new(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+        {
+            Ok(_) => break,
+            Err(s)
+                if s.code() == tonic::Code::Unavailable
+                    && started.elapsed() < Duration::from_secs(900) => {}
+            Err(s) => bail!("waiting for the round's region: {s}"),
+        }
+    }
+    println!(
+        "region   round's region ready {} s after the round opened ({} leaf units)",
+        secs(started.elapsed()),
+        thousands(leaves.len() as u64)
+    );
     Ok(Setup {
         survey,
         round: round.name,
@@ -387,9 +532,9 @@ struct Ingest {
     trend: Vec<(u64, u64, u64)>,
 }
 
-/// `VmHWM` and `VmRSS` of this process, KiB.
-fn memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// `VmHWM` and `VmRSS` of process `proc` (a pid, or `self`), KiB.
+fn memory(proc: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{proc}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -402,7 +547,8 @@ fn memory() -> (u64, u64) {
 }
 
 async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
-    let (hwm_before, _) = memory();
+    let proc = setup.survey.proc_name();
+    let (hwm_before, _) = memory(&proc);
     let next_batch = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(AtomicU64::new(0));
     let batches = args.responses.div_ceil(args.batch as u64);
@@ -414,6 +560,7 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
     let sampler = {
         let acked = acked.clone();
         let trend = trend.clone();
+        let proc = proc.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
             loop {
@@ -421,7 +568,7 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
                 let sample = (
                     started.elapsed().as_secs(),
                     acked.load(Ordering::Relaxed),
-                    memory().1,
+                    memory(&proc).1,
                 );
                 trend.lock().unwrap().push(sample);
             }
@@ -500,7 +647,7 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
     }
     let elapsed = started.elapsed();
     sampler.abort();
-    let (hwm_after, rss_after) = memory();
+    let (hwm_after, rss_after) = memory(&proc);
     let mut trend = std::mem::take(&mut *trend.lock().unwrap());
     trend.push((
         elapsed.as_secs(),
@@ -524,7 +671,7 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
 /// scratch table `LIKE survey_responses INCLUDING ALL` (its primary key, the unique index).
 async fn copy_baseline(setup: &Setup) -> anyhow::Result<(u64, Duration)> {
     use sea_orm::sqlx::postgres::PgPoolCopyExt as _;
-    let db = sea_orm::Database::connect(setup.survey.database.url()).await?;
+    let db = sea_orm::Database::connect(setup.survey.database_url()).await?;
     let pool = db.get_postgres_connection_pool();
     let file = std::env::temp_dir().join(format!("shequ-bench-copy-{}.txt", std::process::id()));
     {
@@ -593,6 +740,7 @@ async fn results(
         let (mut pages, mut short) = (0u64, 0u64);
         let mut token = String::new();
         let mut last;
+        let mut first_page = Duration::ZERO;
         loop {
             last = rounds
                 .get_round_coverage(pb::GetRoundCoverageRequest {
@@ -604,6 +752,9 @@ async fn results(
                 .await?
                 .into_inner();
             pages += 1;
+            if pages == 1 {
+                first_page = started.elapsed();
+            }
             short += last.short_leaf_units.len() as u64;
             if last.next_page_token.is_empty() {
                 break;
@@ -612,9 +763,12 @@ async fn results(
         }
         let t = started.elapsed();
         println!(
-            "coverage {name:<8} #{} {}: {} s for {} page(s) of 1000; covered {} of {} leaf units ({:.3}), {} short; target <= {} s: {}",
+            "coverage {name:<8} #{} {}: first page {} s (target <= {} s: {}); {} s for {} page(s) of 1000; covered {} of {} leaf units ({:.3}), {} short; all pages <= {} s: {}",
             i + 1,
             setup.region.0,
+            secs(first_page),
+            TARGET_RESULTS.as_secs(),
+            verdict(first_page <= TARGET_RESULTS),
             secs(t),
             pages,
             thousands(last.covered_leaf_units as u64),

@@ -43,6 +43,27 @@ pub struct QuestionnaireApi(pub Survey);
 
 #[tonic::async_trait]
 impl QuestionnaireService for QuestionnaireApi {
+    async fn list_questionnaires(
+        &self,
+        request: Request<pb::ListQuestionnairesRequest>,
+    ) -> Rpc<pb::ListQuestionnairesResponse> {
+        let r = request.into_inner();
+        let state = pb::QuestionnaireState::try_from(r.state).map_err(|_| {
+            Status::from(SurveyError::invalid(
+                "state",
+                "must be unspecified, unpublished or published",
+            ))
+        })?;
+        let (questionnaires, next_page_token) = self
+            .0
+            .list_questionnaires(state, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListQuestionnairesResponse {
+            questionnaires,
+            next_page_token,
+        }))
+    }
+
     async fn create_questionnaire(
         &self,
         request: Request<pb::CreateQuestionnaireRequest>,
@@ -100,6 +121,35 @@ pub struct RoundApi(pub Survey);
 
 #[tonic::async_trait]
 impl RoundService for RoundApi {
+    async fn list_rounds(
+        &self,
+        request: Request<pb::ListRoundsRequest>,
+    ) -> Rpc<pb::ListRoundsResponse> {
+        let r = request.into_inner();
+        let state = pb::RoundState::try_from(r.state).map_err(|_| {
+            Status::from(SurveyError::invalid(
+                "state",
+                "must be unspecified, draft, open or closed",
+            ))
+        })?;
+        let questionnaire = if r.questionnaire.is_empty() {
+            None
+        } else {
+            Some(field(parse_questionnaire_name(
+                "questionnaire",
+                &r.questionnaire,
+            ))?)
+        };
+        let (rounds, next_page_token) = self
+            .0
+            .list_rounds(state, questionnaire, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListRoundsResponse {
+            rounds,
+            next_page_token,
+        }))
+    }
+
     async fn create_round(
         &self,
         request: Request<pb::CreateRoundRequest>,
@@ -228,27 +278,44 @@ impl ResponseService for ResponseApi {
     ) -> Rpc<Self::BulkSubmitResponsesStream> {
         let mut input = request.into_inner();
         let survey = self.0.clone();
-        let output = async_stream::try_stream! {
+        // Batch N+1 is checked while batch N commits; at most one checked batch waits.
+        let (checked_tx, mut checked) = tokio::sync::mpsc::channel(1);
+        let checker = self.0.clone();
+        tokio::spawn(async move {
             let mut parent: Option<String> = None;
             while let Some(message) = input.next().await {
-                let message = message?;
-                match &parent {
-                    None => {
-                        field(parse_round_name("parent", &message.parent))?;
-                        parent = Some(message.parent.clone());
+                let item = async {
+                    let message = message?;
+                    match &parent {
+                        None => {
+                            field(parse_round_name("parent", &message.parent))?;
+                            parent = Some(message.parent.clone());
+                        }
+                        Some(p) if message.parent.is_empty() || *p == message.parent => {}
+                        Some(_) => {
+                            return Err(Status::from(SurveyError::invalid(
+                                "parent",
+                                "must be the same in every message of a stream",
+                            )));
+                        }
                     }
-                    Some(p) if message.parent.is_empty() || *p == message.parent => {}
-                    Some(_) => Err(Status::from(SurveyError::invalid(
-                        "parent",
-                        "must be the same in every message of a stream",
-                    )))?,
+                    let name = parent.as_deref().unwrap_or_default();
+                    let round = name.trim_start_matches("rounds/");
+                    checker
+                        .check_batch(round, &message.responses)
+                        .await
+                        .map_err(Status::from)
                 }
-                let name = parent.as_deref().unwrap_or_default();
-                let round = name.trim_start_matches("rounds/");
-                let results = survey
-                    .submit_batch(round, &message.responses)
-                    .await
-                    .map_err(Status::from)?;
+                .await;
+                let failed = item.is_err();
+                if checked_tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let output = async_stream::try_stream! {
+            while let Some(batch) = checked.recv().await {
+                let results = survey.write_checked(batch?).await.map_err(Status::from)?;
                 yield pb::BulkSubmitResponsesResponse { results };
             }
         };

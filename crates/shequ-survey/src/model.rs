@@ -413,22 +413,6 @@ pub fn satisfaction_score(questions: &[QuestionDef], answers: &Answers) -> Optio
     }))
 }
 
-/// What an answer adds to the per-question counts: `(answer key, value)`. Ratings count per value
-/// ("1" to "5"), choices per option id, yes/no as "yes" or "no"; numbers, text and multiple-choice
-/// answers also count under "" (numbers with their value, so a mean can be taken).
-pub fn answer_keys(value: &AnswerValue) -> Vec<(String, f64)> {
-    match value {
-        AnswerValue::Rating(r) => vec![(r.to_string(), 0.0)],
-        AnswerValue::Option(o) => vec![(o.clone(), 0.0)],
-        AnswerValue::Options(o) => std::iter::once((String::new(), 0.0))
-            .chain(o.iter().map(|id| (id.clone(), 0.0)))
-            .collect(),
-        AnswerValue::Yes(y) => vec![(if *y { "yes" } else { "no" }.to_owned(), 0.0)],
-        AnswerValue::Number(n) => vec![(String::new(), *n)],
-        AnswerValue::Text(_) => vec![(String::new(), 0.0)],
-    }
-}
-
 /// The answer as one CSV cell.
 pub fn answer_cell(value: &AnswerValue) -> String {
     match value {

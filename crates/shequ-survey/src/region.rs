@@ -1,9 +1,10 @@
 //! Where leaf units lie, learnt only from the registry's gRPC API and cached per round: a round's
-//! region is loaded once through `StreamLeafUnitFacts(parent = region)`; a code missing from it is
-//! looked up with `GetDivision` and `ListDivisionAncestors`. A registry that cannot be reached is
+//! region (the whole country for a national round) is loaded once through
+//! `StreamLeafUnitFacts(parent = region)`; a code missing from it is looked up with `GetDivision`
+//! and `ListDivisionAncestors`, then remembered. A registry that cannot be reached is
 //! `RegistryUnavailable`, never a verdict on the unit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -32,40 +33,45 @@ pub struct Ancestors {
     pub township: Option<i64>,
 }
 
-/// Every leaf unit of a round's region with its ancestors, and the level of every division in it.
+/// Every leaf unit of a round's region with its ancestors, sorted by code, and the level of every
+/// other division in it. About 64 bytes a leaf unit: 40 MB for the whole country.
 #[derive(Debug, Default)]
 pub struct RegionMap {
-    pub units: BTreeMap<i64, Ancestors>,
+    pub units: Vec<(i64, Ancestors)>,
     pub levels: HashMap<i64, DivisionLevel>,
 }
 
 impl RegionMap {
-    /// Column of `survey_unit_aggregates` that holds `code` for the rows below it, or `None` when
-    /// the division is not the region or inside it.
-    pub fn scope_column(&self, code: i64) -> Option<&'static str> {
-        Some(match self.levels.get(&code)? {
-            DivisionLevel::Province => "province_code",
-            DivisionLevel::Prefecture => "prefecture_code",
-            DivisionLevel::County => "county_code",
-            DivisionLevel::Township => "township_code",
-            DivisionLevel::Village => "leaf_code",
-        })
+    /// The ancestors of a leaf unit of the region.
+    pub fn get(&self, unit: i64) -> Option<Ancestors> {
+        self.units
+            .binary_search_by_key(&unit, |u| u.0)
+            .ok()
+            .map(|i| self.units[i].1)
     }
 
-    /// Whether leaf unit `unit` lies in division `code` (or is it).
+    /// The level of `code` when it is the region or a division inside it.
+    pub fn level(&self, code: i64) -> Option<DivisionLevel> {
+        self.levels
+            .get(&code)
+            .copied()
+            .or_else(|| self.get(code).map(|_| DivisionLevel::Village))
+    }
+
+    /// Whether leaf unit `unit` lies in division `code` (or is it); code 0 is the whole country.
     pub fn contains(&self, code: i64, unit: i64, a: &Ancestors) -> bool {
-        unit == code
+        code == 0
+            || unit == code
             || a.province == code
             || a.prefecture == Some(code)
             || a.county == Some(code)
             || a.township == Some(code)
     }
 
-    /// Adds a leaf unit and its ancestors down from the region's level (those above it are not
-    /// divisions of the region).
-    fn insert(&mut self, code: i64, a: Ancestors, region_level: DivisionLevel) {
-        self.units.insert(code, a);
-        self.levels.insert(code, DivisionLevel::Village);
+    /// Adds a leaf unit's ancestors from the region's level down (those above it are not
+    /// divisions of the region; with no region level, the whole country, all are).
+    fn insert(&mut self, code: i64, a: Ancestors, region_level: Option<DivisionLevel>) {
+        self.units.push((code, a));
         for (c, level) in [
             (Some(a.province), DivisionLevel::Province),
             (a.prefecture, DivisionLevel::Prefecture),
@@ -73,7 +79,7 @@ impl RegionMap {
             (a.township, DivisionLevel::Township),
         ] {
             if let Some(c) = c
-                && level.number() >= region_level.number()
+                && region_level.is_none_or(|r| level.number() >= r.number())
             {
                 self.levels.insert(c, level);
             }
@@ -126,23 +132,25 @@ impl RegistryLink {
         }
     }
 
-    /// Every leaf unit under `region` with its ancestors.
+    /// Every leaf unit under `region` (the whole country when `None`) with its ancestors.
     pub async fn load_region(
         &self,
-        region: DivisionCode,
-        level: DivisionLevel,
+        region: Option<(DivisionCode, DivisionLevel)>,
     ) -> Result<RegionMap> {
         let mut stream = self
             .facilities
             .clone()
             .stream_leaf_unit_facts(registry::StreamLeafUnitFactsRequest {
-                parent: division_name(region),
+                parent: region.map(|r| division_name(r.0)).unwrap_or_default(),
             })
             .await
             .map_err(registry_failure)?
             .into_inner();
         let mut map = RegionMap::default();
-        map.levels.insert(region.as_i64(), level);
+        if let Some((code, level)) = region {
+            map.levels.insert(code.as_i64(), level);
+        }
+        let level = region.map(|r| r.1);
         while let Some(batch) = stream.next().await {
             for f in batch.map_err(registry_failure)?.facts {
                 let opt = |c: u64| (c != 0).then_some(c as i64);
@@ -158,15 +166,19 @@ impl RegistryLink {
                 );
             }
         }
+        map.units.sort_unstable_by_key(|u| u.0);
+        map.units.dedup_by_key(|u| u.0);
+        map.units.shrink_to_fit();
+        map.levels.shrink_to_fit();
         Ok(map)
     }
 
     /// Checks a leaf unit missing from the region map: `Ok(Err(description))` when it is not a
-    /// leaf unit inside `region`.
+    /// leaf unit inside `region` (the whole country when `None`).
     pub async fn check_unit(
         &self,
         unit: DivisionCode,
-        region: DivisionCode,
+        region: Option<DivisionCode>,
     ) -> Result<std::result::Result<Ancestors, String>> {
         let Some(division) = self.division(unit).await? else {
             return Ok(Err("is not a division in the registry".to_owned()));
@@ -187,11 +199,13 @@ impl RegistryLink {
             .map_err(registry_failure)?
             .into_inner()
             .ancestors;
-        let region_name = division_name(region);
-        if !ancestors.iter().any(|a| a.name == region_name) {
-            return Ok(Err(format!(
-                "lies outside the round's region `{region_name}`"
-            )));
+        if let Some(region) = region {
+            let region_name = division_name(region);
+            if !ancestors.iter().any(|a| a.name == region_name) {
+                return Ok(Err(format!(
+                    "lies outside the round's region `{region_name}`"
+                )));
+            }
         }
         let code_at = |level: common::DivisionLevel| {
             ancestors
@@ -208,9 +222,13 @@ impl RegistryLink {
     }
 }
 
-/// What is known of a round's region: the map once loaded, and units looked up one by one.
+/// What is known of a round's region: the map once loaded (in the background), the last failure
+/// to load it, and units looked up one by one since (leaf units the registry gained later).
 #[derive(Debug, Default)]
 pub struct RegionCache {
-    pub map: tokio::sync::OnceCell<std::sync::Arc<RegionMap>>,
+    pub map: std::sync::OnceLock<std::sync::Arc<RegionMap>>,
+    pub loading: std::sync::atomic::AtomicBool,
+    pub failure: Mutex<Option<String>>,
+    pub loaded: tokio::sync::Notify,
     pub extra: Mutex<HashMap<i64, std::result::Result<Ancestors, String>>>,
 }

@@ -5,9 +5,12 @@ pub mod questionnaires;
 pub mod responses;
 pub mod results;
 pub mod rounds;
+pub mod tallies;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use sea_orm::DbBackend;
 use shequ_domain::{DivisionCode, DivisionLevel};
@@ -18,9 +21,12 @@ use crate::config::SurveySettings;
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionDef;
 use crate::region::{Ancestors, RegionCache, RegionMap, RegistryLink};
+use tallies::Layout;
 
 /// Most leaf units looked up one by one that a round remembers.
 const MAX_UNITS_LOOKED_UP: usize = 100_000;
+/// How long a request waits for a round's region to load before it is told to retry.
+const REGION_WAIT: Duration = Duration::from_secs(5);
 
 /// Shared state of one survey service instance; cheap to clone.
 #[derive(Clone)]
@@ -32,17 +38,31 @@ pub struct Survey {
     rounds: Arc<std::sync::Mutex<HashMap<String, Arc<RoundContext>>>>,
 }
 
-/// What never changes about a round once created: its questionnaire version, region and window.
+/// What never changes about a round once created: its questionnaire version, region (`None`: the
+/// whole country) and window; with what this process knows of its region and its tallies.
 #[derive(Debug)]
 pub struct RoundContext {
     pub id: String,
-    pub region: DivisionCode,
-    pub region_level: DivisionLevel,
+    pub region: Option<(DivisionCode, DivisionLevel)>,
     pub start_time: i64,
     pub end_time: i64,
     pub min_valid_responses: i32,
     pub questions: Vec<QuestionDef>,
+    pub(crate) layout: Layout,
     pub(crate) region_cache: RegionCache,
+    /// Held while folding the round's pending tally deltas.
+    pub(crate) fold_turn: tokio::sync::Mutex<()>,
+    /// Set when a background fold is wanted or running.
+    pub(crate) fold_wanted: AtomicBool,
+    /// Whether the round's tallies are known not to need a rebuild.
+    pub(crate) rebuild_checked: AtomicBool,
+}
+
+impl RoundContext {
+    /// The region's code as tallies key it: 0 for the whole country.
+    pub fn region_key(&self) -> i64 {
+        self.region.map(|r| r.0.as_i64()).unwrap_or(0)
+    }
 }
 
 impl Survey {
@@ -79,17 +99,28 @@ impl Survey {
             .await?;
         let questions: Vec<QuestionDef> = serde_json::from_str(&version.questions)
             .map_err(|e| SurveyError::Internal(format!("stored questions: {e}")))?;
+        let region = if round.region_code == 0 {
+            None
+        } else {
+            Some((
+                DivisionCode::from_u64(round.region_code as u64)
+                    .map_err(|e| SurveyError::Internal(e.to_string()))?,
+                DivisionLevel::from_number(i64::from(round.region_level))
+                    .ok_or_else(|| SurveyError::Internal("stored region level".into()))?,
+            ))
+        };
         let ctx = Arc::new(RoundContext {
             id: round.id.clone(),
-            region: DivisionCode::from_u64(round.region_code as u64)
-                .map_err(|e| SurveyError::Internal(e.to_string()))?,
-            region_level: DivisionLevel::from_number(i64::from(round.region_level))
-                .ok_or_else(|| SurveyError::Internal("stored region level".into()))?,
+            region,
             start_time: round.start_time,
             end_time: round.end_time,
             min_valid_responses: round.min_valid_responses,
+            layout: Layout::new(&questions),
             questions,
             region_cache: RegionCache::default(),
+            fold_turn: tokio::sync::Mutex::new(()),
+            fold_wanted: AtomicBool::new(false),
+            rebuild_checked: AtomicBool::new(false),
         });
         Ok(self
             .rounds
@@ -100,29 +131,74 @@ impl Survey {
             .clone())
     }
 
-    /// The round's region map, loaded from the registry on first use.
-    pub(crate) async fn region_map(&self, ctx: &RoundContext) -> Result<Arc<RegionMap>> {
-        ctx.region_cache
-            .map
-            .get_or_try_init(|| async {
-                let map = self.registry.load_region(ctx.region, ctx.region_level).await?;
-                tracing::info!(round = %ctx.id, leaf_units = map.units.len(), "round region loaded");
-                Ok::<_, SurveyError>(Arc::new(map))
+    /// The round's region map. The first call starts loading it from the registry in the
+    /// background; until it is loaded a caller waits a few seconds, then gets `UNAVAILABLE`.
+    pub(crate) async fn region_map(&self, ctx: &Arc<RoundContext>) -> Result<Arc<RegionMap>> {
+        self.region_map_within(ctx, REGION_WAIT)
+            .await?
+            .ok_or_else(|| {
+                SurveyError::RegistryUnavailable(
+                    "the round's region is still loading from the registry; retry shortly".into(),
+                )
             })
-            .await
-            .cloned()
+    }
+
+    /// The round's region map, `None` while it is still loading after `wait`; a failed load is
+    /// the registry's error (and the next call tries again).
+    pub(crate) async fn region_map_within(
+        &self,
+        ctx: &Arc<RoundContext>,
+        wait: Duration,
+    ) -> Result<Option<Arc<RegionMap>>> {
+        let cache = &ctx.region_cache;
+        if let Some(map) = cache.map.get() {
+            return Ok(Some(map.clone()));
+        }
+        let loaded = cache.loaded.notified();
+        tokio::pin!(loaded);
+        loaded.as_mut().enable();
+        if !cache.loading.swap(true, Ordering::AcqRel) {
+            let survey = self.clone();
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                let cache = &ctx.region_cache;
+                match survey.registry.load_region(ctx.region).await {
+                    Ok(map) => {
+                        tracing::info!(round = %ctx.id, leaf_units = map.units.len(), "round region loaded");
+                        let _ = cache.map.set(Arc::new(map));
+                        *cache.failure.lock().expect("not poisoned") = None;
+                    }
+                    Err(e) => {
+                        tracing::warn!(round = %ctx.id, error = %e, "loading the round's region failed");
+                        *cache.failure.lock().expect("not poisoned") = Some(e.to_string());
+                    }
+                }
+                cache.loading.store(false, Ordering::Release);
+                cache.loaded.notify_waiters();
+            });
+        }
+        let _ = tokio::time::timeout(wait, loaded).await;
+        if let Some(map) = cache.map.get() {
+            return Ok(Some(map.clone()));
+        }
+        match cache.failure.lock().expect("not poisoned").clone() {
+            Some(failure) if !cache.loading.load(Ordering::Acquire) => {
+                Err(SurveyError::RegistryUnavailable(failure))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Where a leaf unit lies, if it is one inside the round's region: `Ok(Err(description))`
     /// when it is not, `RegistryUnavailable` when that cannot be known yet.
     pub(crate) async fn locate_unit(
         &self,
-        ctx: &RoundContext,
+        ctx: &Arc<RoundContext>,
         unit: DivisionCode,
     ) -> Result<std::result::Result<Ancestors, String>> {
         let map = self.region_map(ctx).await?;
-        if let Some(a) = map.units.get(&unit.as_i64()) {
-            return Ok(Ok(*a));
+        if let Some(a) = map.get(unit.as_i64()) {
+            return Ok(Ok(a));
         }
         if let Some(known) = ctx
             .region_cache
@@ -133,7 +209,10 @@ impl Survey {
         {
             return Ok(known.clone());
         }
-        let checked = self.registry.check_unit(unit, ctx.region).await?;
+        let checked = self
+            .registry
+            .check_unit(unit, ctx.region.map(|r| r.0))
+            .await?;
         let mut extra = ctx.region_cache.extra.lock().expect("not poisoned");
         // Codes outside the region are remembered too; bound what a stream of bad codes can hold.
         if extra.len() >= MAX_UNITS_LOOKED_UP {

@@ -10,6 +10,7 @@ use crate::model::{QuestionDef, questions_from_pb, questions_to_pb};
 use crate::names::{new_id, questionnaire_name, timestamp};
 use crate::store::rows::{QuestionnaireRecord, VersionRecord};
 use crate::store::{now_micros, stmt};
+use shequ_platform::page::{self, page_size};
 
 /// Longest questionnaire title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -191,5 +192,44 @@ impl Survey {
         .await?;
         txn.commit().await?;
         self.get_questionnaire(id, version).await
+    }
+
+    /// One page of questionnaires (their drafts) in id order, which is creation order; `state`
+    /// keeps only the never published (1) or the published (2).
+    pub async fn list_questionnaires(
+        &self,
+        state: pb::QuestionnaireState,
+        requested_page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<pb::Questionnaire>, String)> {
+        let size = page_size(requested_page_size)?;
+        let query = format!("questionnaires {}", state as i32);
+        let after = page::decode(&query, page_token)?.unwrap_or_default();
+        let filter = match state {
+            pb::QuestionnaireState::Unspecified => "",
+            pb::QuestionnaireState::Unpublished => " AND latest_version = 0",
+            pb::QuestionnaireState::Published => " AND latest_version > 0",
+        };
+        let rows = QuestionnaireRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT id, title, questions, latest_version, update_time FROM survey_questionnaires WHERE id > $1{filter} ORDER BY id LIMIT {}",
+                size + 1
+            ),
+            [after.into()],
+        ))
+        .all(&self.db.conn)
+        .await?;
+        let more = rows.len() as u64 > size;
+        let page: Vec<&QuestionnaireRecord> = rows.iter().take(size as usize).collect();
+        let next = match (more, page.last()) {
+            (true, Some(last)) => page::encode(&query, &last.id),
+            _ => String::new(),
+        };
+        let questionnaires = page
+            .into_iter()
+            .map(draft_to_pb)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((questionnaires, next))
     }
 }

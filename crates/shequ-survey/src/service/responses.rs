@@ -1,8 +1,9 @@
 //! Responses: validated against the round (questionnaire version, window, channel, region),
-//! masked, and written exactly once, each batch in one transaction together with the per-leaf-unit
-//! aggregates; invalidation keeps the response and takes it out of the aggregates.
+//! masked, and written exactly once, each batch in one transaction together with one tally delta
+//! row; invalidation keeps the response and records a delta that takes it out of the tallies.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
 use sha2::{Digest, Sha256};
@@ -11,20 +12,21 @@ use shequ_proto::names::{division_name, parse_division_name};
 use shequ_proto::survey::v1 as pb;
 
 use super::rounds::OPEN;
+use super::tallies::Entry;
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::mask::mask_identity_numbers;
 use crate::model::{
-    AnswerValue, Answers, answer_keys, answers_from_pb, answers_to_pb, is_response_id,
-    satisfaction_score,
+    AnswerValue, Answers, answers_from_pb, answers_to_pb, is_response_id, satisfaction_score,
 };
 use crate::names::{micros, response_name, round_name, timestamp};
 use crate::region::Ancestors;
 use crate::store::rows::{RESPONSE_COLUMNS, ResponseRecord};
 use crate::store::{now_micros, stmt, value_rows};
 
-/// Rows per multi-row statement, well under both backends' limit of bound values.
-const ROWS_PER_STATEMENT: usize = 300;
+/// Rows per multi-row statement (10 values a row), under both backends' limit of bound values,
+/// so a batch of the default maximum size is one statement.
+const ROWS_PER_STATEMENT: usize = 1_000;
 /// Longest invalidation reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
@@ -61,6 +63,16 @@ pub struct Prepared {
     /// Hash of the body as sent, to tell a retry from another body under the same id.
     pub hash: String,
     pub score: Option<f64>,
+    /// The tally slots the answers add to.
+    pub hits: Vec<(u16, f64)>,
+}
+
+/// A batch that passed the checks that need no transaction, ready to write.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    ctx: Arc<RoundContext>,
+    ids: Vec<String>,
+    prepared: Vec<Result<Prepared>>,
 }
 
 /// What became of one response of a batch.
@@ -97,38 +109,10 @@ pub fn prefixed(err: SurveyError, prefix: &str) -> SurveyError {
     }
 }
 
-/// Changes to the aggregates of a round, summed per leaf unit and per answer.
-#[derive(Debug, Default)]
-struct Deltas {
-    units: BTreeMap<i64, (Ancestors, i64, i64, f64)>,
-    answers: BTreeMap<(i64, String, String), (i64, f64)>,
-}
-
-impl Deltas {
-    fn add(&mut self, leaf: i64, ancestors: Ancestors, score: Option<f64>, answers: &Answers) {
-        let unit = self.units.entry(leaf).or_insert((ancestors, 0, 0, 0.0));
-        unit.1 += 1;
-        if let Some(s) = score {
-            unit.2 += 1;
-            unit.3 += s;
-        }
-        for (question, value) in answers {
-            for (key, v) in answer_keys(value) {
-                let a = self
-                    .answers
-                    .entry((leaf, question.clone(), key))
-                    .or_insert((0, 0.0));
-                a.0 += 1;
-                a.1 += v;
-            }
-        }
-    }
-}
-
 impl Survey {
     /// Checks one response against its round; fields are relative to the response. A leaf unit
     /// whose place cannot be learnt from the registry is `RegistryUnavailable`.
-    pub async fn prepare(&self, ctx: &RoundContext, r: &pb::Response) -> Result<Prepared> {
+    pub async fn prepare(&self, ctx: &Arc<RoundContext>, r: &pb::Response) -> Result<Prepared> {
         let mut v = Violations::new();
         if !is_response_id(&r.response_id) {
             v.push(
@@ -177,11 +161,9 @@ impl Survey {
         };
         let body = serde_json::to_vec(&(unit.as_i64(), channel, collect_time, &answers))
             .map_err(|e| SurveyError::Internal(e.to_string()))?;
-        let hash = Sha256::digest(&body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = hex(&Sha256::digest(&body));
         let score = satisfaction_score(&ctx.questions, &answers);
+        let hits = ctx.layout.hits(&ctx.questions, &answers);
         let answers = answers
             .into_iter()
             .map(|(q, value)| match value {
@@ -198,6 +180,7 @@ impl Survey {
             answers,
             hash,
             score,
+            hits,
         })
     }
 
@@ -268,6 +251,17 @@ impl Survey {
         round_id: &str,
         responses: &[pb::Response],
     ) -> Result<Vec<pb::SubmitResult>> {
+        let batch = self.check_batch(round_id, responses).await?;
+        self.write_checked(batch).await
+    }
+
+    /// Validates one batch without writing anything, so a stream can check the next batch while
+    /// the previous one commits.
+    pub async fn check_batch(
+        &self,
+        round_id: &str,
+        responses: &[pb::Response],
+    ) -> Result<CheckedBatch> {
         if responses.len() > self.settings.max_batch_responses {
             return Err(SurveyError::invalid(
                 "responses",
@@ -288,13 +282,23 @@ impl Survey {
                 other => prepared.push(other),
             }
         }
-        let outcomes = self.write_batch(&ctx, prepared).await?;
-        Ok(responses
-            .iter()
+        Ok(CheckedBatch {
+            ctx,
+            ids: responses.iter().map(|r| r.response_id.clone()).collect(),
+            prepared,
+        })
+    }
+
+    /// Writes a checked batch in one transaction; the results come back after it commits.
+    pub async fn write_checked(&self, batch: CheckedBatch) -> Result<Vec<pb::SubmitResult>> {
+        let outcomes = self.write_batch(&batch.ctx, batch.prepared).await?;
+        Ok(batch
+            .ids
+            .into_iter()
             .zip(outcomes)
-            .map(|(r, outcome)| {
+            .map(|(response_id, outcome)| {
                 let mut result = pb::SubmitResult {
-                    response_id: r.response_id.clone(),
+                    response_id,
                     ..Default::default()
                 };
                 match outcome {
@@ -325,7 +329,7 @@ impl Survey {
     /// Writes the prepared responses of one batch in one transaction with their aggregates.
     async fn write_batch(
         &self,
-        ctx: &RoundContext,
+        ctx: &Arc<RoundContext>,
         items: Vec<Result<Prepared>>,
     ) -> Result<Vec<Outcome>> {
         let backend = self.backend();
@@ -401,10 +405,16 @@ impl Survey {
                 stored_hashes.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
             }
         }
-        let mut deltas = Deltas::default();
-        for (i, p) in &fresh {
+        let mut entries: Vec<Entry> = Vec::with_capacity(inserted.len());
+        for (i, p) in &mut fresh {
             outcomes[*i] = Some(if inserted.contains(&p.response_id) {
-                deltas.add(p.leaf_code, p.ancestors, p.score, &p.answers);
+                entries.push(Entry {
+                    leaf: p.leaf_code,
+                    ancestors: p.ancestors,
+                    sign: 1,
+                    score: p.score,
+                    hits: std::mem::take(&mut p.hits),
+                });
                 Outcome::Accepted
             } else if stored_hashes.get(&p.response_id) == Some(&p.hash) {
                 Outcome::Duplicate
@@ -425,8 +435,11 @@ impl Survey {
                 Outcome::Rejected(already_exists(&id))
             });
         }
-        self.apply_deltas(&*txn, &ctx.id, &deltas).await?;
+        self.record_delta(&*txn, &ctx.id, &entries).await?;
         txn.commit().await?;
+        if !entries.is_empty() {
+            self.fold_later(ctx);
+        }
         Ok(outcomes
             .into_iter()
             .map(|o| {
@@ -435,61 +448,6 @@ impl Survey {
                 )))
             })
             .collect())
-    }
-
-    async fn apply_deltas(
-        &self,
-        conn: &impl ConnectionTrait,
-        round_id: &str,
-        deltas: &Deltas,
-    ) -> Result<()> {
-        let backend = self.backend();
-        let units: Vec<_> = deltas.units.iter().collect();
-        for chunk in units.chunks(ROWS_PER_STATEMENT) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 9);
-            for (leaf, (a, valid, scored, sum)) in chunk {
-                values.extend([
-                    round_id.into(),
-                    (**leaf).into(),
-                    a.province.into(),
-                    a.prefecture.into(),
-                    a.county.into(),
-                    a.township.into(),
-                    (*valid).into(),
-                    (*scored).into(),
-                    (*sum).into(),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO survey_unit_aggregates (round_id, leaf_code, province_code, prefecture_code, county_code, township_code, valid_responses, scored_responses, score_sum) VALUES {} \
-                 ON CONFLICT (round_id, leaf_code) DO UPDATE SET valid_responses = survey_unit_aggregates.valid_responses + excluded.valid_responses, \
-                 scored_responses = survey_unit_aggregates.scored_responses + excluded.scored_responses, score_sum = survey_unit_aggregates.score_sum + excluded.score_sum",
-                value_rows(chunk.len(), 9)
-            );
-            conn.execute_raw(stmt(backend, sql, values)).await?;
-        }
-        let answers: Vec<_> = deltas.answers.iter().collect();
-        for chunk in answers.chunks(ROWS_PER_STATEMENT) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-            for ((leaf, question, key), (n, sum)) in chunk {
-                values.extend([
-                    round_id.into(),
-                    (*leaf).into(),
-                    question.clone().into(),
-                    key.clone().into(),
-                    (*n).into(),
-                    (*sum).into(),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO survey_answer_counts (round_id, leaf_code, question_id, answer, responses, value_sum) VALUES {} \
-                 ON CONFLICT (round_id, leaf_code, question_id, answer) DO UPDATE SET responses = survey_answer_counts.responses + excluded.responses, \
-                 value_sum = survey_answer_counts.value_sum + excluded.value_sum",
-                value_rows(chunk.len(), 6)
-            );
-            conn.execute_raw(stmt(backend, sql, values)).await?;
-        }
-        Ok(())
     }
 
     pub async fn get_response(&self, round_id: &str, response_id: &str) -> Result<ResponseRecord> {
@@ -547,6 +505,7 @@ impl Survey {
             ));
         }
         let backend = self.backend();
+        let ctx = self.round_context(round_id).await?;
         let txn = self.begin_write().await?;
         let record = self
             .find_response(&*txn, round_id, response_id, true)
@@ -566,26 +525,25 @@ impl Survey {
             [round_id.into(), response_id.into(), actor.into(), reason.into(), now.into()],
         ))
         .await?;
-        let (scored, score) = match record.score {
-            Some(s) => (1i64, s),
-            None => (0, 0.0),
-        };
-        txn.execute_raw(stmt(
-            backend,
-            "UPDATE survey_unit_aggregates SET valid_responses = valid_responses - 1, scored_responses = scored_responses - $3, score_sum = score_sum - $4 WHERE round_id = $1 AND leaf_code = $2",
-            [round_id.into(), record.leaf_code.into(), scored.into(), score.into()],
-        ))
-        .await?;
-        for (question, value) in &answers {
-            for (key, v) in answer_keys(value) {
-                txn.execute_raw(stmt(
-                    backend,
-                    "UPDATE survey_answer_counts SET responses = responses - 1, value_sum = value_sum - $5 WHERE round_id = $1 AND leaf_code = $2 AND question_id = $3 AND answer = $4",
-                    [round_id.into(), record.leaf_code.into(), question.clone().into(), key.into(), v.into()],
-                ))
-                .await?;
+        let unit = shequ_domain::DivisionCode::from_u64(record.leaf_code as u64)
+            .map_err(|e| SurveyError::Internal(e.to_string()))?;
+        let ancestors = match self.locate_unit(&ctx, unit).await? {
+            Ok(a) => a,
+            Err(description) => {
+                return Err(SurveyError::Internal(format!(
+                    "stored response's leaf unit: {description}"
+                )));
             }
-        }
+        };
+        let entry = Entry {
+            leaf: record.leaf_code,
+            ancestors,
+            sign: -1,
+            score: record.score,
+            hits: ctx.layout.hits(&ctx.questions, &answers),
+        };
+        self.record_delta(&*txn, round_id, std::slice::from_ref(&entry))
+            .await?;
         txn.execute_raw(stmt(
             backend,
             "INSERT INTO survey_response_changes (round_id, response_id, kind, at, actor, reason) VALUES ($1, $2, 'invalidated', $3, $4, $5)",
@@ -593,8 +551,20 @@ impl Survey {
         ))
         .await?;
         txn.commit().await?;
+        self.fold_later(&ctx);
         self.get_response(round_id, response_id).await
     }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 pub fn response_to_pb(r: &ResponseRecord) -> pb::Response {

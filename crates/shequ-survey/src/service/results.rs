@@ -1,5 +1,5 @@
-//! What a round yields: results and coverage for any division of its region, summed over the
-//! per-leaf-unit aggregates, and the facts stream the plan monitor reads.
+//! What a round yields: results and coverage for any division of its region, read from the
+//! division's tally after folding pending deltas, and the facts stream the plan monitor reads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,35 +14,59 @@ use shequ_proto::survey::v1 as pb;
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionKind;
-use crate::region::RegionMap;
+use crate::region::{Ancestors, RegionMap};
 use crate::store::stmt;
 use shequ_platform::page::{self, page_size};
+
+/// Leaf units whose valid responses one coverage query reads.
+const UNITS_PER_QUERY: usize = 1_000;
 
 /// Mean of `sum` over `n`, absent when `n` is 0.
 fn mean(sum: f64, n: i64) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
 }
 
+/// The name of a tally key: `divisions/{code}`, or empty for the whole country (0).
+fn key_name(key: i64) -> String {
+    DivisionCode::from_u64(key as u64)
+        .map(division_name)
+        .unwrap_or_default()
+}
+
 impl Survey {
-    /// The division the request names (the region when `None`), with its aggregate column.
+    /// The tally key of the division the request names (the region when `None`).
     async fn scope(
         &self,
-        ctx: &RoundContext,
+        ctx: &Arc<RoundContext>,
         division: Option<DivisionCode>,
-    ) -> Result<(Arc<RegionMap>, DivisionCode, &'static str)> {
+    ) -> Result<(Arc<RegionMap>, i64)> {
         let map = self.region_map(ctx).await?;
-        let code = division.unwrap_or(ctx.region);
-        let column = map.scope_column(code.as_i64()).ok_or_else(|| {
-            SurveyError::invalid(
+        let Some(code) = division else {
+            return Ok((map, ctx.region_key()));
+        };
+        let key = code.as_i64();
+        let late = matches!(
+            ctx.region_cache
+                .extra
+                .lock()
+                .expect("not poisoned")
+                .get(&key),
+            Some(Ok(_))
+        );
+        if map.level(key).is_none() && !late {
+            return Err(SurveyError::invalid(
                 "division",
                 format!(
-                    "`{}` is not the round's region `{}` or a division inside it",
+                    "`{}` is not the round's region {} or a division inside it",
                     division_name(code),
-                    division_name(ctx.region)
+                    match ctx.region {
+                        Some((r, _)) => format!("`{}`", division_name(r)),
+                        None => "(the whole country)".to_owned(),
+                    }
                 ),
-            )
-        })?;
-        Ok((map, code, column))
+            ));
+        }
+        Ok((map, key))
     }
 
     pub async fn round_results(
@@ -51,101 +75,73 @@ impl Survey {
         division: Option<DivisionCode>,
     ) -> Result<pb::GetRoundResultsResponse> {
         let ctx = self.round_context(round_id).await?;
-        let (_, code, column) = self.scope(&ctx, division).await?;
-        let backend = self.backend();
-        let values = || -> Vec<Value> { vec![round_id.into(), code.as_i64().into()] };
-        let totals = self
-            .db
-            .conn
-            .query_one_raw(stmt(
-                backend,
-                format!(
-                    "SELECT CAST(coalesce(sum(valid_responses), 0) AS BIGINT), CAST(coalesce(sum(scored_responses), 0) AS BIGINT), coalesce(sum(score_sum), 0.0) \
-                     FROM survey_unit_aggregates WHERE round_id = $1 AND {column} = $2"
-                ),
-                values(),
-            ))
-            .await?;
-        let (valid, scored, score_sum) = match totals {
-            Some(row) => (
-                row.try_get_by_index::<i64>(0)?,
-                row.try_get_by_index::<i64>(1)?,
-                row.try_get_by_index::<f64>(2)?,
-            ),
-            None => (0, 0, 0.0),
-        };
-        let rows = self
-            .db
-            .conn
-            .query_all_raw(stmt(
-                backend,
-                format!(
-                    "SELECT c.question_id, c.answer, CAST(sum(c.responses) AS BIGINT), sum(c.value_sum) \
-                     FROM survey_answer_counts c JOIN survey_unit_aggregates u ON u.round_id = c.round_id AND u.leaf_code = c.leaf_code \
-                     WHERE c.round_id = $1 AND u.{column} = $2 GROUP BY c.question_id, c.answer"
-                ),
-                values(),
-            ))
-            .await?;
-        let mut counts: HashMap<String, BTreeMap<String, (i64, f64)>> = HashMap::new();
-        for row in rows {
-            let question: String = row.try_get_by_index(0)?;
-            let answer: String = row.try_get_by_index(1)?;
-            let n: i64 = row.try_get_by_index(2)?;
-            let sum: f64 = row.try_get_by_index(3)?;
-            counts.entry(question).or_default().insert(answer, (n, sum));
-        }
+        let (_, key) = self.scope(&ctx, division).await?;
+        self.fold(&ctx).await?;
+        let tally = self
+            .tallies(&self.db.conn, round_id, &[key])
+            .await?
+            .remove(&key)
+            .unwrap_or_default();
+        let mut slots = tally.slots;
+        slots.resize(ctx.layout.slot_count(), 0.0);
         let mut questions = Vec::with_capacity(ctx.questions.len());
         let mut dimensions: BTreeMap<ServiceKind, (i64, f64)> = BTreeMap::new();
-        for q in &ctx.questions {
-            let answers = counts.remove(&q.id).unwrap_or_default();
+        for (i, q) in ctx.questions.iter().enumerate() {
+            let own = ctx.layout.slots(i, &slots);
+            let count = |j: usize| own.get(j).copied().unwrap_or(0.0).round() as i64;
             let mut result = pb::QuestionResults {
                 question_id: q.id.clone(),
                 ..Default::default()
             };
+            let labelled = |keys: Vec<String>, offset: usize| -> Vec<pb::AnswerCount> {
+                keys.into_iter()
+                    .enumerate()
+                    .map(|(j, answer)| pb::AnswerCount {
+                        answer,
+                        responses: count(offset + j),
+                    })
+                    .collect()
+            };
             match q.kind {
-                QuestionKind::Number | QuestionKind::FreeText => {
-                    let (n, sum) = answers.get("").copied().unwrap_or((0, 0.0));
-                    result.answered = n;
-                    if q.kind == QuestionKind::Number {
-                        result.mean = mean(sum, n);
-                    }
+                QuestionKind::Number => {
+                    result.answered = count(0);
+                    result.mean = mean(own.get(1).copied().unwrap_or(0.0), result.answered);
                 }
-                _ => {
-                    let keys: Vec<String> = match q.kind {
-                        QuestionKind::Satisfaction => (1..=5).map(|r: u8| r.to_string()).collect(),
-                        QuestionKind::YesNo => vec!["yes".into(), "no".into()],
-                        _ => q.options.iter().map(|o| o.id.clone()).collect(),
-                    };
-                    result.counts = keys
-                        .iter()
-                        .map(|k| pb::AnswerCount {
-                            answer: k.clone(),
-                            responses: answers.get(k).map(|a| a.0).unwrap_or(0),
-                        })
-                        .collect();
-                    result.answered = if q.kind == QuestionKind::MultipleChoice {
-                        answers.get("").map(|a| a.0).unwrap_or(0)
-                    } else {
-                        result.counts.iter().map(|c| c.responses).sum()
-                    };
-                    if let (QuestionKind::Satisfaction, Some(d)) = (q.kind, q.dimension()) {
+                QuestionKind::FreeText => result.answered = count(0),
+                QuestionKind::MultipleChoice => {
+                    result.answered = count(0);
+                    result.counts = labelled(q.options.iter().map(|o| o.id.clone()).collect(), 1);
+                }
+                QuestionKind::SingleChoice => {
+                    result.counts = labelled(q.options.iter().map(|o| o.id.clone()).collect(), 0);
+                }
+                QuestionKind::YesNo => {
+                    result.counts = labelled(vec!["yes".into(), "no".into()], 0);
+                }
+                QuestionKind::Satisfaction => {
+                    result.counts = labelled((1..=5).map(|r: u8| r.to_string()).collect(), 0);
+                    if let Some(d) = q.dimension() {
                         let entry = dimensions.entry(d).or_insert((0, 0.0));
-                        for c in &result.counts {
-                            let rating: f64 = c.answer.parse().unwrap_or(1.0);
+                        for (rating, c) in result.counts.iter().enumerate() {
                             entry.0 += c.responses;
-                            entry.1 += c.responses as f64 * (rating - 1.0) * 25.0;
+                            entry.1 += c.responses as f64 * rating as f64 * 25.0;
                         }
                     }
                 }
             }
+            if !matches!(
+                q.kind,
+                QuestionKind::Number | QuestionKind::FreeText | QuestionKind::MultipleChoice
+            ) {
+                result.answered = result.counts.iter().map(|c| c.responses).sum();
+            }
             questions.push(result);
         }
         Ok(pb::GetRoundResultsResponse {
-            division: division_name(code),
-            valid_responses: valid,
-            scored_responses: scored,
-            satisfaction_index: mean(score_sum, scored),
+            division: key_name(key),
+            valid_responses: tally.valid,
+            scored_responses: tally.scored,
+            satisfaction_index: mean(tally.score_sum, tally.scored),
             questions,
             dimensions: dimensions
                 .into_iter()
@@ -158,32 +154,54 @@ impl Survey {
         })
     }
 
-    /// Valid responses per leaf unit of the round with any.
-    async fn valid_per_unit(
-        &self,
-        round_id: &str,
-        column: &str,
-        code: i64,
-    ) -> Result<HashMap<i64, (i64, i64, f64)>> {
-        let rows = self
-            .db
-            .conn
-            .query_all_raw(stmt(
-                self.backend(),
-                format!("SELECT leaf_code, valid_responses, scored_responses, score_sum FROM survey_unit_aggregates WHERE round_id = $1 AND {column} = $2"),
-                [round_id.into(), code.into()],
-            ))
-            .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in rows {
-            out.insert(
-                row.try_get_by_index(0)?,
-                (
-                    row.try_get_by_index(1)?,
-                    row.try_get_by_index(2)?,
-                    row.try_get_by_index(3)?,
-                ),
-            );
+    /// Every leaf unit of the round in division `key` (0: all of them), in code order: those of
+    /// the region map and those the registry confirmed one by one since.
+    fn scope_units(ctx: &RoundContext, map: &RegionMap, key: i64) -> Vec<(i64, Ancestors)> {
+        let mut units: Vec<(i64, Ancestors)> = map
+            .units
+            .iter()
+            .filter(|(u, a)| map.contains(key, *u, a))
+            .copied()
+            .collect();
+        let extra = ctx.region_cache.extra.lock().expect("not poisoned");
+        let before = units.len();
+        for (u, known) in extra.iter() {
+            if let Ok(a) = known
+                && map.contains(key, *u, a)
+                && map.get(*u).is_none()
+            {
+                units.push((*u, *a));
+            }
+        }
+        if units.len() > before {
+            units.sort_unstable_by_key(|u| u.0);
+        }
+        units
+    }
+
+    /// Valid responses of the given leaf units that have any.
+    async fn valid_of(&self, round_id: &str, codes: &[i64]) -> Result<HashMap<i64, i64>> {
+        let mut out = HashMap::with_capacity(codes.len());
+        for chunk in codes.chunks(UNITS_PER_QUERY) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut values: Vec<Value> = vec![round_id.into()];
+            values.extend(chunk.iter().map(|c| Value::from(*c)));
+            let rows = self
+                .db
+                .conn
+                .query_all_raw(stmt(
+                    self.backend(),
+                    format!(
+                        "SELECT code, valid_responses FROM survey_tallies WHERE round_id = $1 AND code IN ({})",
+                        placeholders.join(", ")
+                    ),
+                    values,
+                ))
+                .await?;
+            for row in rows {
+                out.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+            }
         }
         Ok(out)
     }
@@ -197,10 +215,10 @@ impl Survey {
     ) -> Result<pb::GetRoundCoverageResponse> {
         let size = page_size(requested_page_size)? as usize;
         let ctx = self.round_context(round_id).await?;
-        let (map, code, column) = self.scope(&ctx, division).await?;
-        let query = format!("coverage {round_id} {code}");
+        let (map, key) = self.scope(&ctx, division).await?;
+        let query = format!("coverage {round_id} {key}");
         let after: Option<i64> = match page::decode(&query, page_token)? {
-            Some(key) => Some(key.parse().map_err(|_| {
+            Some(k) => Some(k.parse().map_err(|_| {
                 SurveyError::invalid(
                     "page_token",
                     "is not a token from this query; start again without it",
@@ -208,42 +226,45 @@ impl Survey {
             })?),
             None => None,
         };
-        let valid = self.valid_per_unit(round_id, column, code.as_i64()).await?;
+        self.fold(&ctx).await?;
+        let covered = self
+            .tallies(&self.db.conn, round_id, &[key])
+            .await?
+            .remove(&key)
+            .map(|t| t.covered)
+            .unwrap_or(0);
+        let units = Self::scope_units(&ctx, &map, key);
         let min = i64::from(ctx.min_valid_responses);
-        let (mut units, mut covered) = (0i64, 0i64);
-        let mut short = Vec::new();
+        let start = after.map_or(0, |a| units.partition_point(|u| u.0 <= a));
+        let mut short: Vec<pb::ShortLeafUnit> = Vec::new();
         let mut next_page_token = String::new();
-        for (unit, ancestors) in &map.units {
-            if !map.contains(code.as_i64(), *unit, ancestors) {
-                continue;
-            }
-            units += 1;
-            let n = valid.get(unit).map(|v| v.0).unwrap_or(0);
-            if n >= min {
-                covered += 1;
-            } else if after.is_none_or(|a| *unit > a) {
-                if short.len() == size {
-                    if next_page_token.is_empty() {
-                        let last: &pb::ShortLeafUnit = short.last().expect("page is full");
-                        let last_code = last.leaf_unit.trim_start_matches("divisions/").to_owned();
-                        next_page_token = page::encode(&query, &last_code);
-                    }
-                } else {
-                    short.push(pb::ShortLeafUnit {
-                        leaf_unit: DivisionCode::from_u64(*unit as u64)
-                            .map(division_name)
-                            .unwrap_or_default(),
-                        valid_responses: n,
-                    });
+        'pages: for chunk in units[start..].chunks(UNITS_PER_QUERY) {
+            let codes: Vec<i64> = chunk.iter().map(|u| u.0).collect();
+            let valid = self.valid_of(round_id, &codes).await?;
+            for code in codes {
+                let n = valid.get(&code).copied().unwrap_or(0);
+                if n >= min {
+                    continue;
                 }
+                if short.len() == size {
+                    let last = short.last().expect("page is full");
+                    let last_code = last.leaf_unit.trim_start_matches("divisions/").to_owned();
+                    next_page_token = page::encode(&query, &last_code);
+                    break 'pages;
+                }
+                short.push(pb::ShortLeafUnit {
+                    leaf_unit: key_name(code),
+                    valid_responses: n,
+                });
             }
         }
+        let leaf_units = units.len() as i64;
         Ok(pb::GetRoundCoverageResponse {
-            division: division_name(code),
+            division: key_name(key),
             covered_leaf_units: covered,
-            leaf_units: units,
-            coverage: if units > 0 {
-                covered as f64 / units as f64
+            leaf_units,
+            coverage: if leaf_units > 0 {
+                covered as f64 / leaf_units as f64
             } else {
                 0.0
             },
@@ -259,14 +280,16 @@ impl Survey {
         round_id: &str,
     ) -> Result<impl Stream<Item = Result<pb::StreamRoundFactsResponse>> + Send + 'static> {
         let ctx = self.round_context(round_id).await?;
-        let (map, code, column) = self.scope(&ctx, None).await?;
-        let totals = self.valid_per_unit(round_id, column, code.as_i64()).await?;
+        let (map, key) = self.scope(&ctx, None).await?;
+        self.fold(&ctx).await?;
+        let totals = self.leaf_tallies(round_id).await?;
+        let units = Self::scope_units(&ctx, &map, key);
         let batch_size = self.settings.facts_batch_size.max(1);
         let min = ctx.min_valid_responses;
         Ok(async_stream::try_stream! {
             let mut batch = Vec::with_capacity(batch_size);
             let mut first = true;
-            for (unit, a) in &map.units {
+            for (unit, a) in &units {
                 let (valid, scored, sum) = totals.get(unit).copied().unwrap_or((0, 0, 0.0));
                 batch.push(pb::RoundUnitFacts {
                     code: *unit as u64,

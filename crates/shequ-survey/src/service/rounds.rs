@@ -4,7 +4,7 @@
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use shequ_domain::Violations;
 use shequ_proto::common::v1 as common;
-use shequ_proto::names::{division_name, parse_division_name};
+use shequ_proto::names::{division_name, parse_optional_division_name};
 use shequ_proto::survey::v1 as pb;
 
 use super::Survey;
@@ -14,6 +14,7 @@ use crate::names::{
 };
 use crate::store::rows::{ROUND_COLUMNS, RoundRecord};
 use crate::store::{now_micros, stmt};
+use shequ_platform::page::{self, page_size};
 
 pub const DRAFT: &str = "draft";
 pub const OPEN: &str = "open";
@@ -37,6 +38,7 @@ pub fn round_to_pb(r: &RoundRecord) -> pb::Round {
         display_name: r.display_name.clone(),
         questionnaire: questionnaire_name(&r.questionnaire_id),
         questionnaire_version: r.questionnaire_version,
+        // Region code 0 is the whole country, named by an empty region.
         region: shequ_domain::DivisionCode::from_u64(r.region_code as u64)
             .map(division_name)
             .unwrap_or_default(),
@@ -69,7 +71,7 @@ impl Survey {
                 "must name a published version, 1 or more",
             );
         }
-        let region = parse_division_name("round.region", &round.region)
+        let region = parse_optional_division_name("round.region", &round.region)
             .map_err(|e| v.push(e.field, e.description))
             .ok();
         let start = round.start_time.as_ref().and_then(micros);
@@ -106,22 +108,30 @@ impl Survey {
                 ),
             ));
         }
-        let Some(division) = self.registry.division(region).await? else {
-            return Err(SurveyError::reference_not_found(
-                "round.region",
-                format!(
-                    "`{}` is not a division in the registry",
-                    division_name(region)
-                ),
-            ));
+        // An empty region is the whole country: code 0, level 0.
+        let (region_code, level) = match region {
+            None => (0i64, 0i32),
+            Some(region) => {
+                let Some(division) = self.registry.division(region).await? else {
+                    return Err(SurveyError::reference_not_found(
+                        "round.region",
+                        format!(
+                            "`{}` is not a division in the registry",
+                            division_name(region)
+                        ),
+                    ));
+                };
+                let level = common::DivisionLevel::try_from(division.level)
+                    .unwrap_or(common::DivisionLevel::Unspecified)
+                    as i32;
+                if level == 0 {
+                    return Err(SurveyError::Internal(
+                        "registry division without a level".into(),
+                    ));
+                }
+                (region.as_i64(), level)
+            }
         };
-        let level = common::DivisionLevel::try_from(division.level)
-            .unwrap_or(common::DivisionLevel::Unspecified) as i32;
-        if level == 0 {
-            return Err(SurveyError::Internal(
-                "registry division without a level".into(),
-            ));
-        }
         let id = new_id();
         let now = now_micros();
         self.db
@@ -134,7 +144,7 @@ impl Survey {
                     round.display_name.trim().into(),
                     questionnaire.into(),
                     round.questionnaire_version.into(),
-                    region.as_i64().into(),
+                    region_code.into(),
                     level.into(),
                     start.into(),
                     end.into(),
@@ -166,8 +176,10 @@ impl Survey {
         .ok_or_else(|| SurveyError::NotFound(format!("round `{}` does not exist", round_name(id))))
     }
 
-    /// Opens a draft round. Its region is loaded from the registry first, so a round never opens
-    /// while the registry cannot say which leaf units it covers.
+    /// Opens a draft round. Its region starts loading from the registry first, and a round never
+    /// opens while the registry cannot be asked which leaf units it covers; a large region (the
+    /// whole country) may finish loading after the round opens, and until then requests that need
+    /// it are `UNAVAILABLE`.
     pub async fn open_round(&self, id: &str) -> Result<RoundRecord> {
         let round = self.get_round(id).await?;
         if round.state != DRAFT {
@@ -180,7 +192,8 @@ impl Survey {
             ));
         }
         let ctx = self.round_context(id).await?;
-        self.region_map(&ctx).await?;
+        self.region_map_within(&ctx, std::time::Duration::from_secs(5))
+            .await?;
         self.transition(id, DRAFT, OPEN).await
     }
 
@@ -211,5 +224,50 @@ impl Survey {
         }
         txn.commit().await?;
         self.get_round(id).await
+    }
+
+    /// One page of rounds in id order, which is creation order, optionally only those in `state`
+    /// or over `questionnaire` (an id).
+    pub async fn list_rounds(
+        &self,
+        state: pb::RoundState,
+        questionnaire: Option<&str>,
+        requested_page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<pb::Round>, String)> {
+        let size = page_size(requested_page_size)?;
+        let query = format!(
+            "rounds {} {}",
+            state as i32,
+            questionnaire.unwrap_or_default()
+        );
+        let after = page::decode(&query, page_token)?.unwrap_or_default();
+        let mut sql = format!("SELECT {ROUND_COLUMNS} FROM survey_rounds WHERE id > $1");
+        let mut values: Vec<sea_orm::Value> = vec![after.into()];
+        let wanted = match state {
+            pb::RoundState::Unspecified => None,
+            pb::RoundState::Draft => Some(DRAFT),
+            pb::RoundState::Open => Some(OPEN),
+            pb::RoundState::Closed => Some(CLOSED),
+        };
+        if let Some(s) = wanted {
+            values.push(s.into());
+            sql.push_str(&format!(" AND state = ${}", values.len()));
+        }
+        if let Some(q) = questionnaire {
+            values.push(q.into());
+            sql.push_str(&format!(" AND questionnaire_id = ${}", values.len()));
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", size + 1));
+        let rows = RoundRecord::find_by_statement(stmt(self.backend(), sql, values))
+            .all(&self.db.conn)
+            .await?;
+        let more = rows.len() as u64 > size;
+        let page: Vec<pb::Round> = rows.iter().take(size as usize).map(round_to_pb).collect();
+        let next = match (more, rows.get(size as usize - 1)) {
+            (true, Some(last)) => page::encode(&query, &last.id),
+            _ => String::new(),
+        };
+        Ok((page, next))
     }
 }

@@ -1,14 +1,16 @@
 //! Versioned schema of the survey service. Tables carry the `survey_` prefix; no other service
 //! reads them. Flags are integers and times are microseconds since the epoch, so both backends
-//! share every query. Per-leaf-unit aggregates are kept in the same transaction as the responses,
-//! so results for any division are sums over `survey_unit_aggregates`.
+//! share every query. Version 2 replaces the per-leaf-unit aggregates and answer counts of
+//! version 1 with tallies per division (`survey_tallies`), fed by one delta row per committed batch
+//! (`survey_tally_deltas`); rounds that already hold responses are marked for a rebuild.
 
 use shequ_platform::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "questionnaires, rounds, responses and their aggregates",
-    sqlite: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "questionnaires, rounds, responses and their aggregates",
+        sqlite: r#"
 CREATE TABLE survey_questionnaires (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -99,7 +101,7 @@ CREATE TABLE survey_response_changes (
 );
 CREATE INDEX survey_response_changes_response ON survey_response_changes (round_id, response_id);
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE survey_questionnaires (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -190,4 +192,65 @@ CREATE TABLE survey_response_changes (
 );
 CREATE INDEX survey_response_changes_response ON survey_response_changes (round_id, response_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "tallies per division fed by one delta per batch",
+        sqlite: r#"
+CREATE TABLE survey_tallies (
+    round_id TEXT NOT NULL,
+    code BIGINT NOT NULL,
+    level INTEGER NOT NULL,
+    valid_responses BIGINT NOT NULL,
+    scored_responses BIGINT NOT NULL,
+    score_sum DOUBLE PRECISION NOT NULL,
+    covered_units BIGINT NOT NULL,
+    answers BLOB NOT NULL,
+    PRIMARY KEY (round_id, code)
+);
+
+CREATE TABLE survey_tally_deltas (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    round_id TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX survey_tally_deltas_round ON survey_tally_deltas (round_id, seq);
+
+CREATE TABLE survey_tally_rebuilds (
+    round_id TEXT PRIMARY KEY
+);
+INSERT INTO survey_tally_rebuilds (round_id) SELECT DISTINCT round_id FROM survey_responses;
+
+DROP TABLE survey_answer_counts;
+DROP TABLE survey_unit_aggregates;
+"#,
+        postgres: r#"
+CREATE TABLE survey_tallies (
+    round_id TEXT NOT NULL,
+    code BIGINT NOT NULL,
+    level INTEGER NOT NULL,
+    valid_responses BIGINT NOT NULL,
+    scored_responses BIGINT NOT NULL,
+    score_sum DOUBLE PRECISION NOT NULL,
+    covered_units BIGINT NOT NULL,
+    answers BYTEA NOT NULL,
+    PRIMARY KEY (round_id, code)
+);
+
+CREATE TABLE survey_tally_deltas (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    round_id TEXT NOT NULL,
+    body BYTEA NOT NULL
+);
+CREATE INDEX survey_tally_deltas_round ON survey_tally_deltas (round_id, seq);
+
+CREATE TABLE survey_tally_rebuilds (
+    round_id TEXT PRIMARY KEY
+);
+INSERT INTO survey_tally_rebuilds (round_id) SELECT DISTINCT round_id FROM survey_responses;
+
+DROP TABLE survey_answer_counts;
+DROP TABLE survey_unit_aggregates;
+"#,
+    },
+];

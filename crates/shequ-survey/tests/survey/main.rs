@@ -2,6 +2,7 @@
 //! divisions, on SQLite and (with `SHEQU_TEST_DATABASE_URL`) on PostgreSQL.
 
 mod bulk;
+mod listing;
 mod questionnaires;
 mod registry;
 mod responses;

@@ -343,3 +343,111 @@ async fn large_exports_come_in_bounded_chunks() {
     assert_eq!(ids.len(), 1200);
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
 }
+
+/// A round with an empty region covers the whole country: leaf units of every province are
+/// accepted, and results, coverage and facts are for the country or any division in it.
+#[tokio::test]
+async fn a_national_round_covers_the_whole_country() {
+    let mut env = crate::env().await;
+    let round = open_round(&mut env, "", 1).await;
+    let got = env
+        .rounds
+        .get_round(pb::GetRoundRequest {
+            name: round.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    assert_eq!(got.region, "", "a national round has no region");
+    submit(&mut env, &round, response("a1", UNIT_A, 5))
+        .await
+        .unwrap();
+    submit(&mut env, &round, response("o1", OUTSIDE, 1))
+        .await
+        .unwrap();
+    submit(&mut env, &round, response("o2", OUTSIDE, 2))
+        .await
+        .unwrap();
+    let country = results(&mut env, &round, "").await;
+    assert_eq!(country.division, "");
+    assert_eq!(country.valid_responses, 3);
+    assert_eq!(country.scored_responses, 3);
+    // Overall 5, 1, 2 → 100, 0, 25.
+    assert_eq!(country.satisfaction_index, Some(125.0 / 3.0));
+    let beijing = results(&mut env, &round, REGION).await;
+    assert_eq!(beijing.valid_responses, 1);
+    assert_eq!(beijing.satisfaction_index, Some(100.0));
+    let hubei = results(&mut env, &round, "divisions/42").await;
+    assert_eq!(hubei.division, "divisions/420000000000");
+    assert_eq!(hubei.valid_responses, 2);
+    let unit = results(&mut env, &round, OUTSIDE).await;
+    assert_eq!(unit.valid_responses, 2);
+    let overall = unit
+        .questions
+        .iter()
+        .find(|q| q.question_id == "q_overall")
+        .unwrap();
+    let counts: Vec<i64> = overall.counts.iter().map(|c| c.responses).collect();
+    assert_eq!(counts, vec![1, 1, 0, 0, 0]);
+    // Coverage of the country: every leaf unit of the sample, two of them covered.
+    let mut facts = 0i64;
+    let mut valid = 0i64;
+    let mut stream = env
+        .rounds
+        .stream_round_facts(pb::StreamRoundFactsRequest {
+            round: round.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(batch) = stream.next().await {
+        for f in batch.unwrap().facts {
+            facts += 1;
+            valid += f.valid_responses;
+        }
+    }
+    assert_eq!(valid, 3);
+    assert!(
+        facts > REGION_LEAF_UNITS,
+        "{facts} leaf units in the country"
+    );
+    let coverage = env
+        .rounds
+        .get_round_coverage(pb::GetRoundCoverageRequest {
+            round: round.clone(),
+            division: String::new(),
+            page_size: 1000,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(coverage.division, "");
+    assert_eq!(coverage.leaf_units, facts);
+    assert_eq!(coverage.covered_leaf_units, 2);
+    let short_listed = coverage.short_leaf_units.len() as i64;
+    assert!(short_listed == (facts - 2).min(1000));
+    assert!(
+        coverage
+            .short_leaf_units
+            .iter()
+            .all(|u| u.leaf_unit != UNIT_A && u.leaf_unit != OUTSIDE)
+    );
+    // Invalidating one of Hubei's responses takes it out of every level.
+    env.responses
+        .invalidate_response(pb::InvalidateResponseRequest {
+            name: format!("{round}/responses/o1"),
+            reason: "重复提交".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(results(&mut env, &round, "").await.valid_responses, 2);
+    assert_eq!(
+        results(&mut env, &round, "divisions/42")
+            .await
+            .satisfaction_index,
+        Some(25.0)
+    );
+}

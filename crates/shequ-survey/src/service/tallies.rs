@@ -1,0 +1,635 @@
+//! Tallies of a round: valid and scored responses, the score sum, covered leaf units and every
+//! answer count, per leaf unit, per ancestor division and for the whole round (code 0), each in
+//! one row with the answer counts packed into a blob.
+//!
+//! A batch of responses commits with one `survey_tally_deltas` row that lists what it adds (an
+//! invalidation, what it takes away); folding moves pending deltas into `survey_tallies` in
+//! large groups, one transaction per group, after commits in the background and before every
+//! read, so reads see every acknowledged response and writers never contend on tally rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, Value};
+use shequ_domain::DivisionLevel;
+
+use super::{RoundContext, Survey};
+use crate::error::{Result, SurveyError};
+use crate::model::{AnswerValue, Answers, QuestionDef, QuestionKind};
+use crate::region::Ancestors;
+use crate::store::{stmt, value_rows};
+
+/// Pending delta rows folded per transaction (each holds one batch, at most 1,000 responses).
+const DELTAS_PER_FOLD: usize = 64;
+/// Codes per `IN (...)` list and rows per multi-row upsert.
+const ROWS_PER_STATEMENT: usize = 1_000;
+/// `level` of the row that tallies the whole round.
+pub const ROUND_LEVEL: i64 = 0;
+
+/// Where each answer of a round's questionnaire is counted in a tally's slots.
+#[derive(Debug)]
+pub struct Layout {
+    /// First slot of each question, in questionnaire order, and the slot count after the last.
+    bases: Vec<usize>,
+    index: HashMap<String, usize>,
+    len: usize,
+}
+
+impl Layout {
+    /// Satisfaction: ratings 1 to 5; yes/no: yes, no; single choice: its options; multiple
+    /// choice: answered, then its options; number: answered, value sum; free text: answered.
+    pub fn new(questions: &[QuestionDef]) -> Self {
+        let mut bases = Vec::with_capacity(questions.len() + 1);
+        let mut index = HashMap::with_capacity(questions.len());
+        let mut len = 0;
+        for (i, q) in questions.iter().enumerate() {
+            bases.push(len);
+            index.insert(q.id.clone(), i);
+            len += match q.kind {
+                QuestionKind::Satisfaction => 5,
+                QuestionKind::YesNo | QuestionKind::Number => 2,
+                QuestionKind::SingleChoice => q.options.len(),
+                QuestionKind::MultipleChoice => 1 + q.options.len(),
+                QuestionKind::FreeText => 1,
+            };
+        }
+        bases.push(len);
+        Self { bases, index, len }
+    }
+
+    /// Slots a tally of this questionnaire holds.
+    pub fn slot_count(&self) -> usize {
+        self.len
+    }
+
+    /// The slots of question `i`.
+    pub fn slots<'a>(&self, i: usize, slots: &'a [f64]) -> &'a [f64] {
+        slots.get(self.bases[i]..self.bases[i + 1]).unwrap_or(&[])
+    }
+
+    /// The `(slot, amount)` pairs one response's answers add.
+    pub fn hits(&self, questions: &[QuestionDef], answers: &Answers) -> Vec<(u16, f64)> {
+        let mut out = Vec::with_capacity(answers.len() + 2);
+        for (id, value) in answers {
+            let Some(&i) = self.index.get(id) else {
+                continue;
+            };
+            let q = &questions[i];
+            let base = self.bases[i];
+            let option = |o: &str| q.options.iter().position(|d| d.id == o);
+            match value {
+                AnswerValue::Rating(r) if (1..=5).contains(r) => {
+                    out.push(((base + usize::from(*r) - 1) as u16, 1.0));
+                }
+                AnswerValue::Yes(y) => out.push(((base + usize::from(!*y)) as u16, 1.0)),
+                AnswerValue::Option(o) => {
+                    if let Some(p) = option(o) {
+                        out.push(((base + p) as u16, 1.0));
+                    }
+                }
+                AnswerValue::Options(os) => {
+                    out.push((base as u16, 1.0));
+                    for o in os {
+                        if let Some(p) = option(o) {
+                            out.push(((base + 1 + p) as u16, 1.0));
+                        }
+                    }
+                }
+                AnswerValue::Number(n) => {
+                    out.push((base as u16, 1.0));
+                    out.push(((base + 1) as u16, *n));
+                }
+                AnswerValue::Text(_) => out.push((base as u16, 1.0)),
+                AnswerValue::Rating(_) => {}
+            }
+        }
+        out
+    }
+}
+
+/// One response's contribution to the tallies, added (`sign` 1) or taken away (`sign` -1).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub leaf: i64,
+    pub ancestors: Ancestors,
+    pub sign: i8,
+    pub score: Option<f64>,
+    pub hits: Vec<(u16, f64)>,
+}
+
+fn put_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_f64(out: &mut Vec<u8>, v: f64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// The body of a delta row: its entries, little-endian.
+pub fn encode(entries: &[Entry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 96);
+    for e in entries {
+        put_i64(&mut out, e.leaf);
+        put_i64(&mut out, e.ancestors.province);
+        put_i64(&mut out, e.ancestors.prefecture.unwrap_or(0));
+        put_i64(&mut out, e.ancestors.county.unwrap_or(0));
+        put_i64(&mut out, e.ancestors.township.unwrap_or(0));
+        out.push(e.sign as u8);
+        put_f64(&mut out, e.score.unwrap_or(f64::NAN));
+        out.extend_from_slice(&(e.hits.len() as u16).to_le_bytes());
+        for (slot, amount) in &e.hits {
+            out.extend_from_slice(&slot.to_le_bytes());
+            put_f64(&mut out, *amount);
+        }
+    }
+    out
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
+        if self.0.len() < N {
+            return Err(SurveyError::Internal("truncated tally delta".into()));
+        }
+        let (head, rest) = self.0.split_at(N);
+        self.0 = rest;
+        Ok(head.try_into().expect("length checked"))
+    }
+    fn i64(&mut self) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.take()?))
+    }
+    fn f64(&mut self) -> Result<f64> {
+        Ok(f64::from_le_bytes(self.take()?))
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.take()?))
+    }
+}
+
+pub fn decode(body: &[u8]) -> Result<Vec<Entry>> {
+    let mut r = Reader(body);
+    let mut out = Vec::new();
+    let opt = |c: i64| (c != 0).then_some(c);
+    while !r.0.is_empty() {
+        let leaf = r.i64()?;
+        let ancestors = Ancestors {
+            province: r.i64()?,
+            prefecture: opt(r.i64()?),
+            county: opt(r.i64()?),
+            township: opt(r.i64()?),
+        };
+        let sign = r.take::<1>()?[0] as i8;
+        let score = r.f64()?;
+        let n = r.u16()?;
+        let mut hits = Vec::with_capacity(usize::from(n));
+        for _ in 0..n {
+            hits.push((r.u16()?, r.f64()?));
+        }
+        out.push(Entry {
+            leaf,
+            ancestors,
+            sign,
+            score: (!score.is_nan()).then_some(score),
+            hits,
+        });
+    }
+    Ok(out)
+}
+
+/// What a round's responses add up to for one division.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub valid: i64,
+    pub scored: i64,
+    pub score_sum: f64,
+    /// Leaf units at or below the division with at least the round's minimum of valid responses.
+    pub covered: i64,
+    pub slots: Vec<f64>,
+}
+
+impl Tally {
+    fn add_entry(&mut self, e: &Entry, len: usize) {
+        let sign = f64::from(e.sign);
+        self.valid += i64::from(e.sign);
+        if let Some(s) = e.score {
+            self.scored += i64::from(e.sign);
+            self.score_sum += sign * s;
+        }
+        if self.slots.len() < len {
+            self.slots.resize(len, 0.0);
+        }
+        for (slot, amount) in &e.hits {
+            if let Some(v) = self.slots.get_mut(usize::from(*slot)) {
+                *v += sign * amount;
+            }
+        }
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.valid += other.valid;
+        self.scored += other.scored;
+        self.score_sum += other.score_sum;
+        self.covered += other.covered;
+        if self.slots.len() < other.slots.len() {
+            self.slots.resize(other.slots.len(), 0.0);
+        }
+        for (a, b) in self.slots.iter_mut().zip(&other.slots) {
+            *a += b;
+        }
+    }
+}
+
+fn pack(slots: &[f64]) -> Vec<u8> {
+    slots.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn unpack(blob: &[u8]) -> Vec<f64> {
+    blob.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
+        .collect()
+}
+
+/// The codes an entry counts under, with their levels: the leaf, its ancestors, the round.
+fn keys(e: &Entry) -> [(i64, i64); 6] {
+    let a = &e.ancestors;
+    [
+        (e.leaf, i64::from(DivisionLevel::Village.number())),
+        (a.township.unwrap_or(-1), 4),
+        (a.county.unwrap_or(-1), 3),
+        (a.prefecture.unwrap_or(-1), 2),
+        (a.province, 1),
+        (0, ROUND_LEVEL),
+    ]
+}
+
+impl Survey {
+    /// Adds a delta row in the caller's transaction.
+    pub(crate) async fn record_delta(
+        &self,
+        conn: &impl ConnectionTrait,
+        round_id: &str,
+        entries: &[Entry],
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        conn.execute_raw(stmt(
+            self.backend(),
+            "INSERT INTO survey_tally_deltas (round_id, body) VALUES ($1, $2)",
+            [round_id.into(), encode(entries).into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Folds in the background unless this process is already folding the round.
+    pub(crate) fn fold_later(&self, ctx: &Arc<RoundContext>) {
+        if ctx
+            .fold_wanted
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        let survey = self.clone();
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = survey.fold(&ctx).await {
+                tracing::warn!(round = %ctx.id, error = %e, "folding tallies failed; the next read retries");
+            }
+        });
+    }
+
+    /// Moves every pending delta of the round into its tallies. One process folds a round at a
+    /// time; on PostgreSQL an advisory lock also keeps other replicas out.
+    pub(crate) async fn fold(&self, ctx: &Arc<RoundContext>) -> Result<()> {
+        let _turn = ctx.fold_turn.lock().await;
+        ctx.fold_wanted
+            .store(false, std::sync::atomic::Ordering::Release);
+        self.rebuild_if_marked(ctx).await?;
+        let backend = self.backend();
+        // Only deltas already committed when the fold starts, so a fold ends even while batches
+        // keep coming (each commit asks for another); with nothing pending, no write transaction
+        // (and on SQLite no wait for the write turn).
+        let last: Option<i64> = self
+            .db
+            .conn
+            .query_one_raw(stmt(
+                backend,
+                "SELECT max(seq) FROM survey_tally_deltas WHERE round_id = $1",
+                [ctx.id.clone().into()],
+            ))
+            .await?
+            .map(|row| row.try_get_by_index::<Option<i64>>(0))
+            .transpose()?
+            .flatten();
+        let Some(last) = last else {
+            return Ok(());
+        };
+        let lock = format!("survey_fold {}", ctx.id);
+        loop {
+            let txn = self.db.begin_write(Some(&lock)).await?;
+            let rows = txn
+                .query_all_raw(stmt(
+                    backend,
+                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq <= $2 ORDER BY seq LIMIT {DELTAS_PER_FOLD}"),
+                    [ctx.id.clone().into(), last.into()],
+                ))
+                .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let len = ctx.layout.slot_count();
+            let mut seqs: Vec<i64> = Vec::with_capacity(rows.len());
+            let mut changes: HashMap<i64, (i64, Tally)> = HashMap::new();
+            let mut leaves: HashMap<i64, Ancestors> = HashMap::new();
+            for row in rows {
+                seqs.push(row.try_get_by_index(0)?);
+                let body: Vec<u8> = row.try_get_by_index(1)?;
+                for e in decode(&body)? {
+                    leaves.insert(e.leaf, e.ancestors);
+                    for (code, level) in keys(&e) {
+                        if code >= 0 {
+                            changes
+                                .entry(code)
+                                .or_insert_with(|| (level, Tally::default()))
+                                .1
+                                .add_entry(&e, len);
+                        }
+                    }
+                }
+            }
+            let codes: Vec<i64> = changes.keys().copied().collect();
+            let mut stored = self.tallies(&*txn, &ctx.id, &codes).await?;
+            // Leaf units crossing the minimum change the covered count of every division above.
+            let min = i64::from(ctx.min_valid_responses);
+            let mut covered: Vec<(i64, i64)> = Vec::new();
+            for (code, (level, change)) in &changes {
+                if *level != i64::from(DivisionLevel::Village.number()) {
+                    continue;
+                }
+                let before = stored.get(code).map(|t| t.valid).unwrap_or(0);
+                let after = before + change.valid;
+                let step = i64::from(after >= min) - i64::from(before >= min);
+                if step != 0 {
+                    covered.push((*code, step));
+                }
+            }
+            for (leaf, step) in covered {
+                let Some(a) = leaves.get(&leaf) else {
+                    continue;
+                };
+                let e = Entry {
+                    leaf,
+                    ancestors: *a,
+                    sign: 1,
+                    score: None,
+                    hits: Vec::new(),
+                };
+                for (code, _) in keys(&e) {
+                    if let Some((_, t)) = changes.get_mut(&code) {
+                        t.covered += step;
+                    }
+                }
+            }
+            let mut merged: Vec<(i64, i64, Tally)> = Vec::with_capacity(changes.len());
+            for (code, (level, change)) in changes {
+                let mut t = stored.remove(&code).unwrap_or_default();
+                t.add(&change);
+                merged.push((code, level, t));
+            }
+            merged.sort_by_key(|m| m.0);
+            for chunk in merged.chunks(ROWS_PER_STATEMENT) {
+                let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
+                for (code, level, t) in chunk {
+                    values.extend([
+                        ctx.id.clone().into(),
+                        (*code).into(),
+                        (*level).into(),
+                        t.valid.into(),
+                        t.scored.into(),
+                        t.score_sum.into(),
+                        t.covered.into(),
+                        pack(&t.slots).into(),
+                    ]);
+                }
+                let sql = format!(
+                    "INSERT INTO survey_tallies (round_id, code, level, valid_responses, scored_responses, score_sum, covered_units, answers) VALUES {} \
+                     ON CONFLICT (round_id, code) DO UPDATE SET valid_responses = excluded.valid_responses, scored_responses = excluded.scored_responses, \
+                     score_sum = excluded.score_sum, covered_units = excluded.covered_units, answers = excluded.answers",
+                    value_rows(chunk.len(), 8)
+                );
+                txn.execute_raw(stmt(backend, sql, values)).await?;
+            }
+            let placeholders: Vec<String> =
+                (0..seqs.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut values: Vec<Value> = vec![ctx.id.clone().into()];
+            values.extend(seqs.iter().map(|s| Value::from(*s)));
+            txn.execute_raw(stmt(
+                backend,
+                format!(
+                    "DELETE FROM survey_tally_deltas WHERE round_id = $1 AND seq IN ({})",
+                    placeholders.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+            txn.commit().await?;
+        }
+    }
+
+    /// Stored tallies of the given codes.
+    pub(crate) async fn tallies(
+        &self,
+        conn: &impl ConnectionTrait,
+        round_id: &str,
+        codes: &[i64],
+    ) -> Result<HashMap<i64, Tally>> {
+        let mut out = HashMap::with_capacity(codes.len());
+        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut values: Vec<Value> = vec![round_id.into()];
+            values.extend(chunk.iter().map(|c| Value::from(*c)));
+            let rows = conn
+                .query_all_raw(stmt(
+                    self.backend(),
+                    format!(
+                        "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND code IN ({})",
+                        placeholders.join(", ")
+                    ),
+                    values,
+                ))
+                .await?;
+            for row in rows {
+                let blob: Vec<u8> = row.try_get_by_index(5)?;
+                out.insert(
+                    row.try_get_by_index::<i64>(0)?,
+                    Tally {
+                        valid: row.try_get_by_index(1)?,
+                        scored: row.try_get_by_index(2)?,
+                        score_sum: row.try_get_by_index(3)?,
+                        covered: row.try_get_by_index(4)?,
+                        slots: unpack(&blob),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Valid and scored responses and the score sum of every leaf unit of the round with any.
+    pub(crate) async fn leaf_tallies(
+        &self,
+        round_id: &str,
+    ) -> Result<HashMap<i64, (i64, i64, f64)>> {
+        let rows = self
+            .db
+            .conn
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT code, valid_responses, scored_responses, score_sum FROM survey_tallies WHERE round_id = $1 AND level = $2",
+                [round_id.into(), i64::from(DivisionLevel::Village.number()).into()],
+            ))
+            .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            out.insert(
+                row.try_get_by_index(0)?,
+                (
+                    row.try_get_by_index(1)?,
+                    row.try_get_by_index(2)?,
+                    row.try_get_by_index(3)?,
+                ),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the tallies of a round whose responses predate them (marked by the migration
+    /// that introduced tallies): one delta per page of stored valid responses, then unmarks it.
+    async fn rebuild_if_marked(&self, ctx: &Arc<RoundContext>) -> Result<()> {
+        if ctx
+            .rebuild_checked
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Ok(());
+        }
+        let backend = self.backend();
+        let marked = self
+            .db
+            .conn
+            .query_one_raw(stmt(
+                backend,
+                "SELECT round_id FROM survey_tally_rebuilds WHERE round_id = $1",
+                [ctx.id.clone().into()],
+            ))
+            .await?
+            .is_some();
+        if !marked {
+            ctx.rebuild_checked
+                .store(true, std::sync::atomic::Ordering::Release);
+            return Ok(());
+        }
+        let txn = self.begin_write().await?;
+        let mut after = String::new();
+        loop {
+            let rows = txn
+                .query_all_raw(stmt(
+                    backend,
+                    format!("SELECT response_id, leaf_code, answers, score FROM survey_responses WHERE round_id = $1 AND valid = 1 AND response_id > $2 ORDER BY response_id LIMIT {ROWS_PER_STATEMENT}"),
+                    [ctx.id.clone().into(), after.clone().into()],
+                ))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut entries = Vec::with_capacity(rows.len());
+            for row in rows {
+                after = row.try_get_by_index(0)?;
+                let leaf: i64 = row.try_get_by_index(1)?;
+                let answers: String = row.try_get_by_index(2)?;
+                let answers: Answers = serde_json::from_str(&answers)
+                    .map_err(|e| SurveyError::Internal(format!("stored answers: {e}")))?;
+                let unit = shequ_domain::DivisionCode::from_u64(leaf as u64)
+                    .map_err(|e| SurveyError::Internal(e.to_string()))?;
+                let ancestors = match self.locate_unit(ctx, unit).await? {
+                    Ok(a) => a,
+                    Err(description) => {
+                        tracing::warn!(round = %ctx.id, leaf, %description, "stored response's unit left out of the rebuilt tallies");
+                        continue;
+                    }
+                };
+                entries.push(Entry {
+                    leaf,
+                    ancestors,
+                    sign: 1,
+                    score: row.try_get_by_index(3)?,
+                    hits: ctx.layout.hits(&ctx.questions, &answers),
+                });
+            }
+            self.record_delta(&*txn, &ctx.id, &entries).await?;
+        }
+        txn.execute_raw(stmt(
+            backend,
+            "DELETE FROM survey_tally_rebuilds WHERE round_id = $1",
+            [ctx.id.clone().into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        ctx.rebuild_checked
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_round_trip() {
+        let entries = vec![
+            Entry {
+                leaf: 130102001001,
+                ancestors: Ancestors {
+                    province: 130000000000,
+                    prefecture: Some(130100000000),
+                    county: Some(130102000000),
+                    township: None,
+                },
+                sign: -1,
+                score: Some(75.0),
+                hits: vec![(0, 1.0), (7, 2.5)],
+            },
+            Entry {
+                leaf: 110101001001,
+                ancestors: Ancestors {
+                    province: 110000000000,
+                    prefecture: None,
+                    county: None,
+                    township: None,
+                },
+                sign: 1,
+                score: None,
+                hits: Vec::new(),
+            },
+        ];
+        let back = decode(&encode(&entries)).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].leaf, 130102001001);
+        assert_eq!(back[0].ancestors, entries[0].ancestors);
+        assert_eq!(back[0].sign, -1);
+        assert_eq!(back[0].score, Some(75.0));
+        assert_eq!(back[0].hits, vec![(0, 1.0), (7, 2.5)]);
+        assert_eq!(back[1].ancestors, entries[1].ancestors);
+        assert_eq!(back[1].score, None);
+        assert!(decode(&encode(&entries)[..20]).is_err());
+    }
+
+    #[test]
+    fn packed_slots_round_trip() {
+        let slots = vec![0.0, 3.0, -1.5, 1e9];
+        assert_eq!(unpack(&pack(&slots)), slots);
+    }
+}
