@@ -101,6 +101,10 @@ pub const SURVEY: &[(&str, Access)] = &[
         SURVEY_READ,
     ),
     (
+        "/shequ.survey.v1.QuestionnaireService/ListQuestionnaires",
+        SURVEY_READ,
+    ),
+    (
         "/shequ.survey.v1.QuestionnaireService/UpdateQuestionnaire",
         SURVEY_DESIGN,
     ),
@@ -110,6 +114,7 @@ pub const SURVEY: &[(&str, Access)] = &[
     ),
     ("/shequ.survey.v1.RoundService/CreateRound", SURVEY_DESIGN),
     ("/shequ.survey.v1.RoundService/GetRound", SURVEY_READ),
+    ("/shequ.survey.v1.RoundService/ListRounds", SURVEY_READ),
     ("/shequ.survey.v1.RoundService/OpenRound", SURVEY_DESIGN),
     ("/shequ.survey.v1.RoundService/CloseRound", SURVEY_DESIGN),
     ("/shequ.survey.v1.RoundService/GetRoundResults", SURVEY_READ),
