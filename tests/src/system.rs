@@ -47,6 +47,8 @@ impl System {
         };
         let registry = with_env(Launch::new("shequ-registry").database_url(databases[0].url()))
             .env("SHEQU__REGISTRY__WATCH_POLL_INTERVAL_MS", "100")
+            // These tests call without tokens: development mode, forced on PostgreSQL.
+            .env("SHEQU__AUTH__ALLOW_OFF_WITH_POSTGRES", "true")
             .start()
             .await?;
         let mut divisions = DivisionServiceClient::new(registry.channel().await?)

@@ -67,6 +67,11 @@ fn manifest_env(
     env.extend(env_file(
         &deploy_dir().join("overlays/production/postgres.env"),
     ));
+    if service == "registry" {
+        env.extend(env_file(
+            &deploy_dir().join("overlays/production/registry-postgres.env"),
+        ));
+    }
     assert_eq!(
         env.get("SHEQU__DATABASE__MIGRATE_ON_START")
             .map(String::as_str),
