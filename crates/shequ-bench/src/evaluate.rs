@@ -1,5 +1,6 @@
 //! `evaluate`: the built-in national plan evaluated over the whole country by the monitoring
-//! service, which streams the registry's facts over gRPC; then reads of one division's results.
+//! service, which streams the registry's facts and (with `--survey-responses`) a national survey
+//! round's facts over gRPC; then reads of one division's results.
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,9 @@ pub async fn run(
     facilities: u64,
     create: &CreateArgs,
     reads: u64,
+    survey_responses: u64,
 ) -> anyhow::Result<()> {
+    let data_args = data;
     let data = DivisionData::load(data)?;
     println!("data: {}", data.label);
     for backend in backends.backends() {
@@ -49,9 +52,33 @@ pub async fn run(
                 TestDatabase::fresh_postgres(&backends.postgres_admin_url).await?
             }
         };
-        // No survey round covers the whole country, so the survey indicators have no data here.
-        let mut cfg =
-            monitoring_config(database.url(), &registry.endpoint(), "http://127.0.0.1:9")?;
+        // The survey data: a national round with responses spread over every leaf unit, held by a
+        // survey service on the backend measured. Without it the survey indicators have no data.
+        let survey = if survey_responses > 0 {
+            let held = national_round(
+                data_args,
+                backends,
+                backend,
+                survey_responses,
+                &registry.endpoint(),
+                setup[0].clone(),
+            )
+            .await?;
+            println!(
+                "{:<18} {name:<8}  national round {}: {} responses acknowledged in {} s (not part of the evaluation)",
+                "survey",
+                held.round(),
+                thousands(held.accepted),
+                secs(held.elapsed)
+            );
+            Some(held)
+        } else {
+            None
+        };
+        let survey_endpoint = survey
+            .as_ref()
+            .map_or_else(|| "http://127.0.0.1:9".to_owned(), HeldRound::endpoint);
+        let mut cfg = monitoring_config(database.url(), &registry.endpoint(), &survey_endpoint)?;
         cfg.monitoring.source_timeout_ms = 300_000;
         let monitor = TestMonitoring::start_with(cfg, database).await?;
         let channel = monitor.channel().await?;
@@ -69,7 +96,10 @@ pub async fn run(
             .evaluate_plan(pb::EvaluatePlanRequest {
                 plan: plan.name.clone(),
                 evaluation_date: "2024-06-30".into(),
-                survey_round: String::new(),
+                survey_round: survey
+                    .as_ref()
+                    .map(|s| s.round().to_owned())
+                    .unwrap_or_default(),
             })
             .await?
             .into_inner()
@@ -77,10 +107,15 @@ pub async fn run(
             .context("no evaluation")?;
         let took = started.elapsed();
         println!(
-            "{:<18} {name:<8}  national plan: {} leaf units, {} divisions in {} s; target <= {} s: {}",
+            "{:<18} {name:<8}  national plan: {} leaf units, {} divisions, {} in {} s; target <= {} s: {}",
             "evaluate",
             thousands(evaluation.leaf_units as u64),
             thousands(evaluation.divisions as u64),
+            if survey.is_some() {
+                "registry and survey facts streamed"
+            } else {
+                "registry facts streamed, no survey round"
+            },
             secs(took),
             TARGET.as_secs(),
             verdict(took <= TARGET)
@@ -115,6 +150,9 @@ pub async fn run(
             verdict(p99 <= READ_TARGET)
         );
         monitor.stop().await?;
+        if let Some(survey) = survey {
+            survey.stop().await?;
+        }
         registry.stop().await?;
     }
     Ok(())

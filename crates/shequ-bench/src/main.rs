@@ -45,6 +45,10 @@ enum Command {
         /// Reads of one division's results after the evaluation.
         #[arg(long, default_value_t = 2000)]
         reads: u64,
+        /// Responses to a national survey round submitted before evaluating (0: no round, so the
+        /// survey indicators have no data and no survey facts are streamed).
+        #[arg(long, default_value_t = 0)]
+        survey_responses: u64,
     },
     /// Import the five division files over gRPC, then import them again.
     Import {
@@ -153,7 +157,8 @@ async fn main() -> anyhow::Result<()> {
             facilities,
             create,
             reads,
-        } => evaluate::run(&data, &backend, facilities, &create, reads).await,
+            survey_responses,
+        } => evaluate::run(&data, &backend, facilities, &create, reads, survey_responses).await,
         Command::SurveyIngest(args) => survey::run(&args).await,
         Command::SurveyResults(mut args) => {
             args.results = true;

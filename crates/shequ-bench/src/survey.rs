@@ -786,3 +786,71 @@ async fn results(
     );
     Ok(())
 }
+
+/// A national round (empty region) with responses already ingested and folded, held by a survey
+/// service on the backend measured: the survey data another benchmark starts from.
+pub(crate) struct HeldRound {
+    setup: Setup,
+    /// Responses acknowledged.
+    pub(crate) accepted: u64,
+    /// Time the ingest took.
+    pub(crate) elapsed: Duration,
+}
+
+impl HeldRound {
+    pub(crate) fn endpoint(&self) -> String {
+        self.setup.survey.endpoint()
+    }
+
+    pub(crate) fn round(&self) -> &str {
+        &self.setup.round
+    }
+
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        self.setup.survey.stop().await
+    }
+}
+
+/// Opens a national round in a survey service on `backend` against the registry at
+/// `registry_endpoint`, submits `responses` responses spread over every leaf unit, and reads the
+/// country's results once so that everything acknowledged is folded before the caller measures.
+pub(crate) async fn national_round(
+    data: &DataArgs,
+    backends: &BackendArgs,
+    backend: Backend,
+    responses: u64,
+    registry_endpoint: &str,
+    registry_channel: Channel,
+) -> anyhow::Result<HeldRound> {
+    let args = IngestArgs {
+        data: data.clone(),
+        backend: backends.clone(),
+        responses,
+        ingest_secs: u64::MAX / 4,
+        batch: 1000,
+        streams: 4,
+        no_copy: true,
+        results: false,
+        repeat: 1,
+        national: true,
+        survey_binary: None,
+    };
+    let setup = setup(&args, backend, registry_endpoint, registry_channel).await?;
+    let ingest = ingest(&args, &setup).await?;
+    anyhow::ensure!(
+        ingest.rejected == 0,
+        "{} responses were rejected",
+        ingest.rejected
+    );
+    RoundServiceClient::new(connect(setup.survey.endpoint()).await?)
+        .get_round_results(pb::GetRoundResultsRequest {
+            round: setup.round.clone(),
+            division: String::new(),
+        })
+        .await?;
+    Ok(HeldRound {
+        setup,
+        accepted: ingest.accepted,
+        elapsed: ingest.elapsed,
+    })
+}
