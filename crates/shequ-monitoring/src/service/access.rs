@@ -37,15 +37,17 @@ use crate::store::stmt;
 /// How long an ancestry the registry gave is used before it is asked again.
 const ANCESTRY_TTL: Duration = Duration::from_secs(60);
 
-/// Ancestries the registry gave, by division code: the division itself and its ancestors, or
-/// `None` for a code the registry does not know.
+/// A division itself and its ancestors, or `None` for a code the registry does not know.
+type Ancestry = Option<Vec<DivisionCode>>;
+
+/// Ancestries the registry gave, by division code, with when they were asked for.
 #[derive(Debug, Default)]
 pub struct AncestryCache {
-    entries: Mutex<HashMap<i64, (Instant, Option<Vec<DivisionCode>>)>>,
+    entries: Mutex<HashMap<i64, (Instant, Ancestry)>>,
 }
 
 impl AncestryCache {
-    fn get(&self, code: DivisionCode) -> Option<Option<Vec<DivisionCode>>> {
+    fn get(&self, code: DivisionCode) -> Option<Ancestry> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(&code.as_i64())
@@ -53,7 +55,7 @@ impl AncestryCache {
             .map(|(_, a)| a.clone())
     }
 
-    fn put(&self, code: DivisionCode, ancestry: Option<Vec<DivisionCode>>) {
+    fn put(&self, code: DivisionCode, ancestry: Ancestry) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= 10_000 {
             entries.retain(|_, (at, _)| at.elapsed() < ANCESTRY_TTL);
@@ -92,7 +94,7 @@ impl Monitoring {
 
     /// `code` and its ancestors by the registry's parent links; `None` when the registry does not
     /// know it.
-    async fn ancestry(&self, code: DivisionCode) -> Result<Option<Vec<DivisionCode>>> {
+    async fn ancestry(&self, code: DivisionCode) -> Result<Ancestry> {
         if let Some(known) = self.ancestry.get(code) {
             return Ok(known);
         }
