@@ -473,8 +473,7 @@ async fn officers_write_plans_at_their_level_only() {
         w.list_evaluations(&national, "plans/hubei").await.unwrap(),
         3
     );
-    // Officers have no national scope and so cannot report for others either: see the region
-    // test; here plan readers cannot write at all.
+    // Readers cannot write at all, whatever their scope.
     let reader = w.token(&["plan.reader"], &[NATIONAL]);
     assert_eq!(
         code_of(&w.evaluate(&reader, "plans/hubei").await),
@@ -965,7 +964,7 @@ async fn writes_are_audited_with_their_principal() {
         "{by_schedule:?}"
     );
     assert!(records.windows(2).all(|p| p[0].position < p[1].position));
-    // Refused writes leave no record.
+    // One record per evaluation made: the national one, the Hubei one, the scheduled one.
     assert_eq!(
         records.iter().filter(|r| r.action == "evaluated").count(),
         3,
