@@ -72,6 +72,11 @@ fn manifest_env(
             &deploy_dir().join("overlays/production/registry-postgres.env"),
         ));
     }
+    if service == "monitoring" {
+        env.extend(env_file(
+            &deploy_dir().join("overlays/production/monitoring-postgres.env"),
+        ));
+    }
     assert_eq!(
         env.get("SHEQU__DATABASE__MIGRATE_ON_START")
             .map(String::as_str),

@@ -1,12 +1,14 @@
-//! Configuration of the monitoring service: the platform sections and its own `[monitoring]`
-//! section (source endpoints and the schedule).
+//! Configuration of the monitoring service: the platform sections, `[auth]` for its callers,
+//! `[client]` for its own calls to the sources, and its own `[monitoring]` section (source
+//! endpoints and the schedule).
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use shequ_platform::client::ClientConfig;
 use shequ_platform::config::{self, ConfigError};
-use shequ_platform::{DatabaseConfig, ServerConfig, TelemetryConfig};
+use shequ_platform::{AuthConfig, DatabaseConfig, ServerConfig, TelemetryConfig};
 
 /// Compiled-in defaults: port 50053, `monitoring.sqlite`, the registry on 50051, the survey on 50052.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -17,6 +19,12 @@ pub struct MonitoringConfig {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
+    /// How callers of the monitor are authenticated.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// How the monitor authenticates to the registry and the survey service.
+    #[serde(default)]
+    pub client: ClientConfig,
     pub monitoring: MonitoringSettings,
 }
 

@@ -20,6 +20,10 @@ pub enum MonitoringError {
         message: String,
         violations: Violations,
     },
+    /// The caller may not act on this resource (it lies outside the caller's divisions, or needs
+    /// a wider scope).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A plan id already taken.
     #[error("{0}")]
     AlreadyExists(String),
@@ -79,6 +83,7 @@ impl From<MonitoringError> for Status {
                 message,
                 violations,
             } => status::with_violations(Code::NotFound, &message, &violations),
+            MonitoringError::PermissionDenied(message) => Status::permission_denied(message),
             MonitoringError::AlreadyExists(message) => Status::already_exists(message),
             MonitoringError::Unavailable => status::unavailable("the monitoring database"),
             MonitoringError::SourceUnavailable { what, cause } => {

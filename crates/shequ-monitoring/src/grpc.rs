@@ -1,6 +1,7 @@
-//! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
+//! The gRPC surface: finds the caller, parses requests, checks the caller's scope first, calls the
+//! service, converts results. No other logic lives here.
 
-use shequ_platform::page;
+use shequ_platform::{Principal, page};
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_server::EvaluationService;
 use shequ_proto::monitoring::v1::indicator_service_server::IndicatorService;
@@ -20,12 +21,16 @@ use crate::service::evaluations::Trigger;
 use crate::service::reported::reported_to_pb;
 use crate::service::results::{ChildPage, evaluation_to_pb};
 
-/// Header naming who makes a write, recorded in history.
+/// Header naming who makes a write, recorded in history; it counts only in development mode,
+/// otherwise the history names the authenticated principal.
 pub const ACTOR_HEADER: &str = "x-shequ-actor";
 
 type Rpc<T> = Result<Response<T>, Status>;
 
-fn actor<T>(request: &Request<T>) -> String {
+fn actor<T>(request: &Request<T>, principal: &Principal) -> String {
+    if principal.is_verified() {
+        return principal.subject.chars().take(128).collect();
+    }
     request
         .metadata()
         .get(ACTOR_HEADER)
@@ -49,6 +54,7 @@ impl IndicatorService for IndicatorApi {
         &self,
         request: Request<pb::ListIndicatorsRequest>,
     ) -> Rpc<pb::ListIndicatorsResponse> {
+        let principal = Principal::of(&request)?;
         let plan = &request.get_ref().plan;
         let plan = if plan.is_empty() {
             None
@@ -56,7 +62,7 @@ impl IndicatorService for IndicatorApi {
             Some(field(parse_plan_name("plan", plan))?)
         };
         Ok(Response::new(pb::ListIndicatorsResponse {
-            indicators: self.0.list_indicators(plan).await?,
+            indicators: self.0.list_indicators(&principal, plan).await?,
         }))
     }
 
@@ -75,11 +81,12 @@ impl IndicatorService for IndicatorApi {
         &self,
         request: Request<pb::ReportValueRequest>,
     ) -> Rpc<pb::ReportValueResponse> {
-        let actor = actor(&request);
+        let principal = Principal::of(&request)?;
+        let actor = actor(&request, &principal);
         let Some(value) = request.into_inner().value else {
             return Err(MonitoringError::invalid("value", "is required").into());
         };
-        let record = self.0.report_value(&value, &actor).await?;
+        let record = self.0.report_value(&principal, &value, &actor).await?;
         Ok(Response::new(pb::ReportValueResponse {
             value: Some(reported_to_pb(&record)),
         }))
@@ -89,9 +96,11 @@ impl IndicatorService for IndicatorApi {
         &self,
         request: Request<pb::ListReportedValueHistoryRequest>,
     ) -> Rpc<pb::ListReportedValueHistoryResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let code = field(parse_indicator_name("indicator", &r.indicator))?;
         let division = field(parse_division_name("division", &r.division))?;
+        self.0.authorize_division(&principal, division).await?;
         let rows = self.0.reported_history(code, division).await?;
         Ok(Response::new(pb::ListReportedValueHistoryResponse {
             values: rows.iter().map(reported_to_pb).collect(),
@@ -109,18 +118,23 @@ impl PlanService for PlanApi {
         &self,
         request: Request<pb::CreatePlanRequest>,
     ) -> Rpc<pb::CreatePlanResponse> {
+        let principal = Principal::of(&request)?;
         let Some(plan) = request.into_inner().plan else {
             return Err(MonitoringError::invalid("plan", "is required").into());
         };
-        let plan = self.0.create_plan(&plan).await?;
+        let plan = self
+            .0
+            .create_plan(&principal, crate::service::plans::CREATE_PLAN, &plan)
+            .await?;
         Ok(Response::new(pb::CreatePlanResponse {
             plan: Some(plan_to_pb(&plan)),
         }))
     }
 
     async fn get_plan(&self, request: Request<pb::GetPlanRequest>) -> Rpc<pb::GetPlanResponse> {
+        let principal = Principal::of(&request)?;
         let id = field(parse_plan_name("name", &request.get_ref().name))?;
-        let plan = self.0.get_plan(id).await?;
+        let plan = self.0.readable_plan(&principal, id).await?;
         Ok(Response::new(pb::GetPlanResponse {
             plan: Some(plan_to_pb(&plan)),
         }))
@@ -130,17 +144,21 @@ impl PlanService for PlanApi {
         &self,
         request: Request<pb::ListPlansRequest>,
     ) -> Rpc<pb::ListPlansResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         Ok(Response::new(
-            self.0.list_plans(r.page_size, &r.page_token).await?,
+            self.0
+                .list_plans(&principal, r.page_size, &r.page_token)
+                .await?,
         ))
     }
 
     async fn load_national_plan(
         &self,
-        _request: Request<pb::LoadNationalPlanRequest>,
+        request: Request<pb::LoadNationalPlanRequest>,
     ) -> Rpc<pb::LoadNationalPlanResponse> {
-        let plan = self.0.load_national_plan().await?;
+        let principal = Principal::of(&request)?;
+        let plan = self.0.load_national_plan(&principal).await?;
         Ok(Response::new(pb::LoadNationalPlanResponse {
             plan: Some(plan_to_pb(&plan)),
         }))
@@ -150,7 +168,11 @@ impl PlanService for PlanApi {
         &self,
         request: Request<pb::LoadPlanFileRequest>,
     ) -> Rpc<pb::LoadPlanFileResponse> {
-        let plan = self.0.load_plan_file(&request.get_ref().content).await?;
+        let principal = Principal::of(&request)?;
+        let plan = self
+            .0
+            .load_plan_file(&principal, &request.get_ref().content)
+            .await?;
         Ok(Response::new(pb::LoadPlanFileResponse {
             plan: Some(plan_to_pb(&plan)),
         }))
@@ -160,8 +182,9 @@ impl PlanService for PlanApi {
         &self,
         request: Request<pb::CheckPlanAlignmentRequest>,
     ) -> Rpc<pb::CheckPlanAlignmentResponse> {
+        let principal = Principal::of(&request)?;
         let id = field(parse_plan_name("name", &request.get_ref().name))?;
-        Ok(Response::new(self.0.check_alignment(id).await?))
+        Ok(Response::new(self.0.check_alignment(&principal, id).await?))
     }
 }
 
@@ -175,14 +198,15 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::EvaluatePlanRequest>,
     ) -> Rpc<pb::EvaluatePlanResponse> {
-        let actor = actor(&request);
+        let principal = Principal::of(&request)?;
+        let actor = actor(&request, &principal);
         let r = request.into_inner();
         let plan = field(parse_plan_name("plan", &r.plan))?;
         let date = field(parse_date("evaluation_date", &r.evaluation_date))?;
         let round = field(parse_optional_round_name("survey_round", &r.survey_round))?;
         let record = self
             .0
-            .evaluate(plan, date, round, Trigger::Request, &actor)
+            .evaluate(&principal, plan, date, round, Trigger::Request, &actor)
             .await?;
         Ok(Response::new(pb::EvaluatePlanResponse {
             evaluation: Some(evaluation_to_pb(&record)),
@@ -193,7 +217,9 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::GetEvaluationRequest>,
     ) -> Rpc<pb::GetEvaluationResponse> {
+        let principal = Principal::of(&request)?;
         let (plan, id) = field(parse_evaluation_name("name", &request.get_ref().name))?;
+        self.0.readable_plan(&principal, plan).await?;
         let record = self.0.get_evaluation(plan, id).await?;
         Ok(Response::new(pb::GetEvaluationResponse {
             evaluation: Some(evaluation_to_pb(&record)),
@@ -204,8 +230,10 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::ListEvaluationsRequest>,
     ) -> Rpc<pb::ListEvaluationsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let plan = field(parse_plan_name("parent", &r.parent))?;
+        self.0.readable_plan(&principal, plan).await?;
         let (rows, next_page_token) = self
             .0
             .list_evaluations(plan, r.page_size, &r.page_token)
@@ -220,10 +248,12 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::GetDivisionResultRequest>,
     ) -> Rpc<pb::GetDivisionResultResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
         let division = field(parse_optional_division_name("division", &r.division))?;
-        let eval = self.0.load_evaluation(plan, id).await?;
+        let eval = self.0.readable_evaluation(&principal, plan, id).await?;
+        self.0.authorize_result(&principal, &eval, division).await?;
         let row = self.0.division_row(&eval, division).await?;
         Ok(Response::new(pb::GetDivisionResultResponse {
             result: Some(eval.division_to_pb(&row)),
@@ -234,6 +264,7 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::ListChildResultsRequest>,
     ) -> Rpc<pb::ListChildResultsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
         let division = field(parse_optional_division_name("division", &r.division))?;
@@ -251,7 +282,8 @@ impl EvaluationService for EvaluationApi {
             page_size: field(page::page_size(r.page_size))? as usize,
             page_token: &r.page_token,
         };
-        let eval = self.0.load_evaluation(plan, id).await?;
+        let eval = self.0.readable_evaluation(&principal, plan, id).await?;
+        self.0.authorize_result(&principal, &eval, division).await?;
         Ok(Response::new(
             self.0.list_child_results(&eval, division, page).await?,
         ))
@@ -261,6 +293,7 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::CompareEvaluationsRequest>,
     ) -> Rpc<pb::CompareEvaluationsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let (base_plan, base_id) = field(parse_evaluation_name("base", &r.base))?;
         let (other_plan, other_id) = field(parse_evaluation_name("other", &r.other))?;
@@ -272,8 +305,18 @@ impl EvaluationService for EvaluationApi {
             .into());
         }
         let division = field(parse_optional_division_name("division", &r.division))?;
-        let base = self.0.load_evaluation(base_plan, base_id).await?;
-        let other = self.0.load_evaluation(other_plan, other_id).await?;
+        let base = self
+            .0
+            .readable_evaluation(&principal, base_plan, base_id)
+            .await?;
+        let other = self
+            .0
+            .readable_evaluation(&principal, other_plan, other_id)
+            .await?;
+        self.0.authorize_result(&principal, &base, division).await?;
+        self.0
+            .authorize_result(&principal, &other, division)
+            .await?;
         let changes = self.0.compare(&base, &other, division).await?;
         Ok(Response::new(pb::CompareEvaluationsResponse { changes }))
     }
@@ -282,6 +325,7 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::RenderReportRequest>,
     ) -> Rpc<pb::RenderReportResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
         let division = field(parse_optional_division_name("division", &r.division))?;
@@ -296,7 +340,8 @@ impl EvaluationService for EvaluationApi {
         } else {
             r.worst_regions as usize
         };
-        let eval = self.0.load_evaluation(plan, id).await?;
+        let eval = self.0.readable_evaluation(&principal, plan, id).await?;
+        self.0.authorize_result(&principal, &eval, division).await?;
         Ok(Response::new(
             self.0.render_report(&eval, division, format, worst).await?,
         ))

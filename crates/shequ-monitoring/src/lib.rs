@@ -16,9 +16,12 @@ pub mod sources;
 pub mod store;
 
 use anyhow::Context as _;
+use shequ_platform::audit::AuditApi;
+use shequ_platform::auth::Policy;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
-use shequ_platform::server;
+use shequ_platform::server::{self, Security};
 use shequ_platform::{Database, Shutdown, telemetry};
+use shequ_proto::audit::v1::audit_service_server::AuditServiceServer;
 use shequ_proto::monitoring::v1::evaluation_service_server::EvaluationServiceServer;
 use shequ_proto::monitoring::v1::indicator_service_server::IndicatorServiceServer;
 use shequ_proto::monitoring::v1::plan_service_server::PlanServiceServer;
@@ -52,14 +55,16 @@ pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {
 }
 
 /// Connects, migrates where configured, starts the schedule, and serves on `listener` until
-/// `shutdown` fires.
+/// `shutdown` fires, authenticating callers as `[auth]` says.
 pub async fn serve(
     cfg: MonitoringConfig,
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let db = Database::open(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
-    let monitoring = Monitoring::new(db.clone(), cfg.monitoring.clone())?;
+    let security = Security::configure(&cfg.auth, Policy::monitoring(), &db)?;
+    let monitoring = Monitoring::new(db.clone(), &cfg)?;
+    let audit = AuditApi::new(monitoring.audit_log().clone(), shutdown.clone());
     if cfg.monitoring.schedule().map_err(anyhow::Error::msg)? != config::Schedule::Off {
         tokio::spawn(monitoring.clone().run_schedule(shutdown.wait()));
     }
@@ -78,11 +83,22 @@ pub async fn serve(
         EvaluationServiceServer::new(grpc::EvaluationApi(monitoring))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
-    );
+    )
+    .add_service(AuditServiceServer::new(audit).max_encoding_message_size(max));
     let services = vec![
         "shequ.monitoring.v1.IndicatorService",
         "shequ.monitoring.v1.PlanService",
         "shequ.monitoring.v1.EvaluationService",
+        "shequ.audit.v1.AuditService",
     ];
-    server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await
+    server::serve_secured(
+        &cfg.server,
+        security,
+        db,
+        listener,
+        routes,
+        services,
+        shutdown,
+    )
+    .await
 }

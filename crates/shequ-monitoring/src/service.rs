@@ -1,19 +1,36 @@
 //! The monitor's logic, independent of gRPC: plans, reported values, evaluations, reading and
-//! rendering them, and the schedule.
+//! rendering them, regional authorization, and the schedule.
 
+pub mod access;
 pub mod evaluations;
 pub mod plans;
 pub mod reported;
 pub mod results;
 pub mod schedule;
 
-use sea_orm::DbBackend;
-use shequ_platform::Database;
-use shequ_platform::database::WriteTxn;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::MonitoringSettings;
+use sea_orm::DbBackend;
+use shequ_platform::audit::AuditLog;
+use shequ_platform::auth::{PrincipalKind, Scope};
+use shequ_platform::database::WriteTxn;
+use shequ_platform::{Database, Principal, Role};
+
+use crate::config::{MonitoringConfig, MonitoringSettings};
 use crate::error::Result;
 use crate::sources::Sources;
+
+/// The audit table.
+pub const AUDIT_TABLE: &str = "monitoring_audit_records";
+
+/// The advisory lock every write takes on PostgreSQL, so audit positions commit in order and a
+/// follower of the audit stream never skips one.
+const WRITE_LOCK: &str = "monitoring_audit_records";
+
+/// How often a following audit stream looks for records other replicas committed.
+const AUDIT_POLL: Duration = Duration::from_secs(1);
 
 /// Shared state of one monitoring service instance; cheap to clone.
 #[derive(Clone)]
@@ -23,21 +40,46 @@ pub struct Monitoring {
     pub(crate) sources: Sources,
     /// Who this replica is, for the schedule lease.
     pub(crate) holder: String,
+    /// Every write with its principal, in the write's transaction.
+    pub(crate) audit: AuditLog,
+    /// The monitor itself, as the principal of the writes it makes on its own (the schedule).
+    pub(crate) itself: Arc<Principal>,
+    pub(crate) ancestry: Arc<access::AncestryCache>,
 }
 
 impl Monitoring {
-    pub fn new(db: Database, settings: MonitoringSettings) -> anyhow::Result<Self> {
+    pub fn new(db: Database, cfg: &MonitoringConfig) -> anyhow::Result<Self> {
+        let settings = cfg.monitoring.clone();
         settings.schedule().map_err(anyhow::Error::msg)?;
         let sources = Sources::new(
+            &cfg.client,
             &settings.registry_endpoint,
             &settings.survey_endpoint,
             settings.source_timeout(),
         )?;
+        // The schedule acts on the monitor's own authority: the `service` role nationally, proved
+        // to the sources by the credentials of `[client]`.
+        let kind = if !cfg.client.token_file.is_empty() {
+            PrincipalKind::Token
+        } else if !cfg.client.cert_file.is_empty() {
+            PrincipalKind::Certificate
+        } else {
+            PrincipalKind::Development
+        };
+        let itself = Principal {
+            subject: "shequ-monitoring".to_owned(),
+            kind,
+            roles: BTreeSet::from([Role::Service]),
+            scope: Scope::National,
+        };
         Ok(Self {
+            audit: AuditLog::new(db.clone(), AUDIT_TABLE, AUDIT_POLL),
             db,
             settings,
             sources,
             holder: uuid::Uuid::new_v4().simple().to_string(),
+            itself: Arc::new(itself),
+            ancestry: Arc::default(),
         })
     }
 
@@ -45,11 +87,18 @@ impl Monitoring {
         &self.db
     }
 
+    /// The monitor's audit trail.
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
     pub(crate) fn backend(&self) -> DbBackend {
         self.db.backend()
     }
 
-    pub(crate) async fn begin_write(&self, serialize_on: Option<&str>) -> Result<WriteTxn> {
-        Ok(self.db.begin_write(serialize_on).await?)
+    /// Begins a write transaction; on PostgreSQL every writer takes the same advisory lock, so
+    /// audit positions commit in order.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTxn> {
+        Ok(self.db.begin_write(Some(WRITE_LOCK)).await?)
     }
 }

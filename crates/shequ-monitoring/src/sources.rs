@@ -1,12 +1,14 @@
-//! The source services, reached only through their generated gRPC clients with trace context:
-//! the registry's `StreamLeafUnitFacts` and the survey's `StreamRoundFacts`. Any failure of a
-//! source, including one mid-stream, fails the whole read.
+//! The source services, reached only through their generated gRPC clients with trace context and
+//! the monitor's own credentials (`[client]`: a service token, or a client certificate), so the
+//! sources see the `service` principal whoever asked the monitor: the registry's
+//! `StreamLeafUnitFacts` and the survey's `StreamRoundFacts`. Any failure of a source, including
+//! one mid-stream, fails the whole read.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use shequ_domain::DivisionCode;
-use shequ_platform::telemetry::TraceContextInterceptor;
+use shequ_platform::client::{ClientConfig, ServiceChannel};
 use shequ_proto::common::v1 as common;
 use shequ_proto::names::division_name;
 use shequ_proto::registry::v1 as registry;
@@ -15,15 +17,11 @@ use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_proto::survey::v1 as survey;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
 use tokio_stream::StreamExt;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::error::{MonitoringError, Result};
 use crate::indicators::{REGISTRY_FIELDS, SURVEY_FIELDS};
 use crate::rollup::LeafFacts;
-
-type Intercepted = InterceptedService<Channel, TraceContextInterceptor>;
 
 /// The registry's facts of a scope, with what identifies the snapshot.
 #[derive(Debug, Default)]
@@ -35,16 +33,9 @@ pub struct RegistryFacts {
 
 #[derive(Clone)]
 pub struct Sources {
-    divisions: DivisionServiceClient<Intercepted>,
-    facilities: FacilityServiceClient<Intercepted>,
-    rounds: RoundServiceClient<Intercepted>,
-}
-
-fn channel(endpoint: &str, timeout: Duration) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(endpoint.to_owned())?
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .timeout(timeout)
-        .connect_lazy())
+    divisions: DivisionServiceClient<ServiceChannel>,
+    facilities: FacilityServiceClient<ServiceChannel>,
+    rounds: RoundServiceClient<ServiceChannel>,
 }
 
 fn failure(what: &'static str, status: Status) -> MonitoringError {
@@ -65,29 +56,71 @@ fn failure(what: &'static str, status: Status) -> MonitoringError {
 }
 
 impl Sources {
-    /// Clients for the two endpoints; connections are made on first use and remade after failures.
+    /// Clients for the two endpoints, calling with the credentials of `client`; connections are
+    /// made on first use and remade after failures. A token file that cannot be read, or TLS
+    /// settings that do not fit an endpoint, are configuration errors naming the field.
     pub fn new(
+        client: &ClientConfig,
         registry_endpoint: &str,
         survey_endpoint: &str,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let registry_channel = channel(registry_endpoint, timeout)?;
+        let interceptor = client.interceptor()?;
+        let registry_channel = client.channel(registry_endpoint, timeout)?;
         Ok(Self {
             divisions: DivisionServiceClient::with_interceptor(
                 registry_channel.clone(),
-                TraceContextInterceptor,
+                interceptor.clone(),
             ),
             facilities: FacilityServiceClient::with_interceptor(
                 registry_channel,
-                TraceContextInterceptor,
+                interceptor.clone(),
             )
             .max_decoding_message_size(64 << 20),
             rounds: RoundServiceClient::with_interceptor(
-                channel(survey_endpoint, timeout)?,
-                TraceContextInterceptor,
+                client.channel(survey_endpoint, timeout)?,
+                interceptor,
             )
             .max_decoding_message_size(64 << 20),
         })
+    }
+
+    /// The ancestors of `division` by the registry's parent links (province first); `None` when
+    /// the registry does not know it.
+    pub async fn division_ancestors(
+        &self,
+        division: DivisionCode,
+    ) -> Result<Option<Vec<DivisionCode>>> {
+        const WHAT: &str = "the facility registry";
+        let answer = self
+            .divisions
+            .clone()
+            .list_division_ancestors(registry::ListDivisionAncestorsRequest {
+                name: division_name(division),
+            })
+            .await;
+        let ancestors = match answer {
+            Ok(r) => r.into_inner().ancestors,
+            Err(s) if s.code() == Code::NotFound => return Ok(None),
+            Err(s) => {
+                return Err(MonitoringError::SourceUnavailable {
+                    what: WHAT,
+                    cause: format!("{}: {}", s.code(), s.message()),
+                });
+            }
+        };
+        ancestors
+            .iter()
+            .map(|d| {
+                DivisionCode::parse(&d.code).ok().ok_or_else(|| {
+                    MonitoringError::SourceUnavailable {
+                        what: WHAT,
+                        cause: format!("ancestor code `{}` is not a division code", d.code),
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
     }
 
     /// Every leaf unit under `scope` (the country when `None`).

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{TestDatabase, init_test_logs};
+use crate::{TestDatabase, TestIssuer, init_test_logs};
 
 /// Configuration for a monitor on an ephemeral port with `database_url`, reading the registry at
 /// `registry_endpoint` and the survey service at `survey_endpoint`; the schedule is off.
@@ -31,8 +31,22 @@ pub fn monitoring_config(
             ("monitoring.registry_endpoint", registry_endpoint.to_owned()),
             ("monitoring.survey_endpoint", survey_endpoint.to_owned()),
             ("monitoring.source_timeout_ms", "5000".to_owned()),
+            // The PostgreSQL lane runs in development mode, which is otherwise refused there.
+            ("auth.allow_off_with_postgres", "true".to_owned()),
         ],
     )?)
+}
+
+/// As [`monitoring_config`], authenticating callers with tokens of `issuer`.
+pub fn monitoring_config_with_auth(
+    database_url: &str,
+    registry_endpoint: &str,
+    survey_endpoint: &str,
+    issuer: &TestIssuer,
+) -> anyhow::Result<MonitoringConfig> {
+    let mut cfg = monitoring_config(database_url, registry_endpoint, survey_endpoint)?;
+    cfg.auth = issuer.auth_config();
+    Ok(cfg)
 }
 
 /// A monitoring service serving on loopback until stopped or dropped.

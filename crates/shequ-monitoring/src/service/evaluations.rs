@@ -5,6 +5,8 @@
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::{Deserialize, Serialize};
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
 
 use crate::error::{MonitoringError, Result};
 use crate::indicators::{Better, Compiled, Formula, Source};
@@ -86,17 +88,22 @@ fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
     out
 }
 
+/// The RPC that evaluates plans, as the audit trail names it (scheduled evaluations included).
+pub const EVALUATE_PLAN: &str = "/shequ.monitoring.v1.EvaluationService/EvaluatePlan";
+
 impl Monitoring {
-    /// Evaluates `plan_id` on `date` and stores the result.
+    /// Evaluates `plan_id` on `date` and stores the result, for `principal` (an officer at the
+    /// plan's level, or the monitor itself on schedule).
     pub async fn evaluate(
         &self,
+        principal: &Principal,
         plan_id: &str,
         date: NaiveDate,
         round_override: Option<&str>,
         trigger: Trigger,
         actor: &str,
     ) -> Result<EvaluationRecord> {
-        let plan = self.get_plan(plan_id).await?;
+        let plan = self.writable_plan(principal, plan_id).await?;
         let defs = plan.indicators();
         let compiled = Compiled::new(&defs);
         let round = round_override.unwrap_or(&plan.survey_round).to_owned();
@@ -155,7 +162,8 @@ impl Monitoring {
             indicators: serde_json::to_string(&columns)
                 .map_err(|e| MonitoringError::Internal(e.to_string()))?,
         };
-        self.store_evaluation(&record, &rolled, &compiled).await?;
+        self.store_evaluation(principal, plan.scope, &record, &rolled, &compiled)
+            .await?;
         tracing::info!(
             plan = %plan.id,
             evaluation = %record.id,
@@ -170,18 +178,17 @@ impl Monitoring {
 
     async fn store_evaluation(
         &self,
+        principal: &Principal,
+        scope: Option<shequ_domain::DivisionCode>,
         record: &EvaluationRecord,
         rolled: &Rollup,
         compiled: &Compiled,
     ) -> Result<()> {
         let backend = self.backend();
         let keep = self.settings.keep_evaluations as usize;
-        // With retention, evaluations of one plan are stored one at a time so that exactly the
-        // newest `keep` survive.
-        let lock = format!("monitoring_evaluations/{}", record.plan_id);
-        let txn = self
-            .begin_write((keep > 0).then_some(lock.as_str()))
-            .await?;
+        // Writers take turns (one advisory lock on PostgreSQL), so with retention exactly the
+        // newest `keep` evaluations of a plan survive.
+        let txn = self.begin_write().await?;
         txn.execute_raw(stmt(
             backend,
             format!(
@@ -227,6 +234,23 @@ impl Monitoring {
             ))
             .await?;
         }
+        self.audit
+            .record(
+                &*txn,
+                &AuditEntry {
+                    principal,
+                    method: EVALUATE_PLAN,
+                    resource: crate::names::evaluation_name(&record.plan_id, &record.id),
+                    division: scope,
+                    action: "evaluated",
+                    reason: &format!(
+                        "{} evaluation as of {}",
+                        record.trigger_kind, record.evaluation_date
+                    ),
+                },
+            )
+            .await?;
+        let retention = format!("beyond the newest {keep} kept (keep_evaluations)");
         let mut pruned = 0;
         if keep > 0 {
             let ids: Vec<String> = txn
@@ -247,10 +271,24 @@ impl Monitoring {
                     txn.execute_raw(stmt(backend, sql, [id.clone().into()]))
                         .await?;
                 }
+                self.audit
+                    .record(
+                        &*txn,
+                        &AuditEntry {
+                            principal,
+                            method: EVALUATE_PLAN,
+                            resource: crate::names::evaluation_name(&record.plan_id, &id),
+                            division: scope,
+                            action: "deleted",
+                            reason: &retention,
+                        },
+                    )
+                    .await?;
                 pruned += 1;
             }
         }
         txn.commit().await?;
+        self.audit.committed();
         if pruned > 0 {
             tracing::info!(
                 plan = %record.plan_id,
@@ -280,7 +318,8 @@ impl Monitoring {
         })
     }
 
-    /// A plan's evaluations, newest first, paged by (create time, id).
+    /// A plan's evaluations, newest first, paged by (create time, id). The caller checks the
+    /// plan may be read.
     pub async fn list_evaluations(
         &self,
         plan_id: &str,

@@ -3,6 +3,8 @@
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use shequ_domain::DivisionCode;
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
 use shequ_platform::database::is_unique_violation;
 use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
@@ -17,6 +19,11 @@ use crate::plan::{
 use crate::service::Monitoring;
 use crate::store::rows::{PLAN_COLUMNS, PlanRecord};
 use crate::store::{now_micros, stmt};
+
+/// The plan-writing RPCs, as the audit trail names them.
+pub const CREATE_PLAN: &str = "/shequ.monitoring.v1.PlanService/CreatePlan";
+pub const LOAD_NATIONAL_PLAN: &str = "/shequ.monitoring.v1.PlanService/LoadNationalPlan";
+pub const LOAD_PLAN_FILE: &str = "/shequ.monitoring.v1.PlanService/LoadPlanFile";
 
 fn plan_from_record(r: PlanRecord) -> Result<PlanDef> {
     let body: PlanBody = serde_json::from_str(&r.body)
@@ -60,9 +67,17 @@ impl Monitoring {
             .ok_or_else(|| MonitoringError::NotFound(format!("plan `plans/{id}` not found")))
     }
 
-    /// Checks and stores a plan; a provincial plan's parent must exist and cover its scope.
-    pub async fn create_plan(&self, plan: &pb::Plan) -> Result<PlanDef> {
+    /// Checks and stores a plan; a provincial plan's parent must exist and cover its scope. Only
+    /// an officer at the plan's level may: its province in scope, or national scope. `method` is
+    /// the RPC recorded in the audit trail.
+    pub async fn create_plan(
+        &self,
+        principal: &Principal,
+        method: &'static str,
+        plan: &pb::Plan,
+    ) -> Result<PlanDef> {
         let mut def = plan_from_pb(plan)?;
+        self.authorize_plan_level(principal, def.scope).await?;
         if let Some(parent_id) = &def.parent {
             let Some(parent) = self.find_plan(parent_id).await? else {
                 return Err(MonitoringError::reference_not_found(
@@ -83,7 +98,7 @@ impl Monitoring {
         def.create_time = now_micros();
         let body = serde_json::to_string(&def.body)
             .map_err(|e| MonitoringError::Internal(e.to_string()))?;
-        let txn = self.begin_write(None).await?;
+        let txn = self.begin_write().await?;
         let inserted = txn
             .execute_raw(stmt(
                 self.backend(),
@@ -114,41 +129,72 @@ impl Monitoring {
             }
             Err(e) => return Err(e.into()),
         }
+        self.audit
+            .record(
+                &*txn,
+                &AuditEntry {
+                    principal,
+                    method,
+                    resource: plan_name(&def.id),
+                    division: def.scope,
+                    action: "created",
+                    reason: "",
+                },
+            )
+            .await?;
         txn.commit().await?;
+        self.audit.committed();
         tracing::info!(plan = %def.id, "plan created");
         Ok(def)
     }
 
-    /// The built-in national plan, stored on first call.
-    pub async fn load_national_plan(&self) -> Result<PlanDef> {
+    /// The built-in national plan, stored on first call (by a national officer).
+    pub async fn load_national_plan(&self, principal: &Principal) -> Result<PlanDef> {
+        self.require_national(principal, "the national plan")?;
         if let Some(plan) = self.find_plan(NATIONAL_PLAN_ID).await? {
             return Ok(plan);
         }
-        match self.create_plan(&national_plan()).await {
+        match self
+            .create_plan(principal, LOAD_NATIONAL_PLAN, &national_plan())
+            .await
+        {
             Err(MonitoringError::AlreadyExists(_)) => self.get_plan(NATIONAL_PLAN_ID).await,
             other => other,
         }
     }
 
     /// Loads a plan file, TOML or YAML as `PlanFileFormat::detect` tells.
-    pub async fn load_plan_file(&self, content: &str) -> Result<PlanDef> {
+    pub async fn load_plan_file(&self, principal: &Principal, content: &str) -> Result<PlanDef> {
         let plan = parse_plan_file(content, PlanFileFormat::detect(content))?;
-        self.create_plan(&plan).await
+        self.create_plan(principal, LOAD_PLAN_FILE, &plan).await
     }
 
+    /// The plans the principal may read (see `access`), by id.
     pub async fn list_plans(
         &self,
+        principal: &Principal,
         page_size: i32,
         page_token: &str,
     ) -> Result<pb::ListPlansResponse> {
         let size = page::page_size(page_size)?;
         let after = page::decode("plans", page_token)?.unwrap_or_default();
+        let readable = self.readable_plan_scopes(principal).await?;
+        let mut values: Vec<sea_orm::Value> = vec![after.into(), (size as i64 + 1).into()];
+        let filter = match &readable {
+            None => String::new(),
+            Some(codes) => {
+                let placeholders: Vec<String> =
+                    (0..codes.len()).map(|i| format!("${}", i + 3)).collect();
+                values.extend(codes.iter().map(|&c| c.into()));
+                format!(" AND scope_code IN ({})", placeholders.join(", "))
+            }
+        };
         let rows = PlanRecord::find_by_statement(stmt(
             self.backend(),
             format!(
-                "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1 ORDER BY id LIMIT $2"
+                "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1{filter} ORDER BY id LIMIT $2"
             ),
-            [after.into(), (size as i64 + 1).into()],
+            values,
         ))
         .all(&self.db.conn)
         .await?;
@@ -168,23 +214,35 @@ impl Monitoring {
         })
     }
 
-    /// The built-in catalogue, then the plans' own indicators by plan id; with `plan`, what that
-    /// plan evaluates.
-    pub async fn list_indicators(&self, plan: Option<&str>) -> Result<Vec<pb::Indicator>> {
+    /// The built-in catalogue, then the own indicators of the plans the principal may read, by
+    /// plan id; with `plan`, what that plan evaluates.
+    pub async fn list_indicators(
+        &self,
+        principal: &Principal,
+        plan: Option<&str>,
+    ) -> Result<Vec<pb::Indicator>> {
         let plans = match plan {
-            Some(id) => vec![self.find_plan(id).await?.ok_or_else(|| {
-                MonitoringError::reference_not_found("plan", format!("plan `plans/{id}` not found"))
-            })?],
-            None => PlanRecord::find_by_statement(stmt(
-                self.backend(),
-                format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans ORDER BY id"),
-                [],
-            ))
-            .all(&self.db.conn)
-            .await?
-            .into_iter()
-            .map(plan_from_record)
-            .collect::<Result<Vec<_>>>()?,
+            Some(id) => match self.readable_plan(principal, id).await {
+                Ok(plan) => vec![plan],
+                Err(MonitoringError::NotFound(message)) => {
+                    return Err(MonitoringError::reference_not_found("plan", message));
+                }
+                Err(e) => return Err(e),
+            },
+            None => {
+                let readable = self.readable_plan_scopes(principal).await?;
+                PlanRecord::find_by_statement(stmt(
+                    self.backend(),
+                    format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans ORDER BY id"),
+                    [],
+                ))
+                .all(&self.db.conn)
+                .await?
+                .into_iter()
+                .filter(|r| readable.as_ref().is_none_or(|c| c.contains(&r.scope_code)))
+                .map(plan_from_record)
+                .collect::<Result<Vec<_>>>()?
+            }
         };
         let mut out: Vec<pb::Indicator> = catalogue().iter().map(indicator_to_pb).collect();
         for p in &plans {
@@ -196,8 +254,12 @@ impl Monitoring {
         Ok(out)
     }
 
-    pub async fn check_alignment(&self, id: &str) -> Result<pb::CheckPlanAlignmentResponse> {
-        let plan = self.get_plan(id).await?;
+    pub async fn check_alignment(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<pb::CheckPlanAlignmentResponse> {
+        let plan = self.readable_plan(principal, id).await?;
         let Some(parent_id) = &plan.parent else {
             return Ok(pb::CheckPlanAlignmentResponse::default());
         };

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use shequ_domain::{DivisionCode, Violations};
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::{division_name, parse_division_name};
 
@@ -15,6 +17,9 @@ use crate::names::{day_number, indicator_name, parse_indicator_name, parse_perio
 use crate::service::Monitoring;
 use crate::store::rows::{REPORTED_COLUMNS, ReportedRecord};
 use crate::store::{now_micros, stmt};
+
+/// The RPC that writes reported values, as the audit trail names it.
+pub const REPORT_VALUE: &str = "/shequ.monitoring.v1.IndicatorService/ReportValue";
 
 pub fn reported_to_pb(r: &ReportedRecord) -> pb::ReportedValue {
     pb::ReportedValue {
@@ -32,9 +37,10 @@ pub fn reported_to_pb(r: &ReportedRecord) -> pb::ReportedValue {
 }
 
 impl Monitoring {
-    /// Records a reported value as a new revision.
+    /// Records a reported value as a new revision, for a division in the principal's scope.
     pub async fn report_value(
         &self,
+        principal: &Principal,
         value: &pb::ReportedValue,
         actor: &str,
     ) -> Result<ReportedRecord> {
@@ -67,10 +73,14 @@ impl Monitoring {
         if value.reason.chars().count() > 1000 {
             v.push("value.reason", "must be at most 1000 characters");
         }
+        // The division's scope first: outside it nothing else is said about the request.
+        if let Some(division) = division {
+            self.authorize_division(principal, division).await?;
+        }
         let Some(division) = division.filter(|_| v.is_empty()) else {
             return Err(v.into());
         };
-        let txn = self.begin_write(Some("monitoring_reported_values")).await?;
+        let txn = self.begin_write().await?;
         let revision: i64 = txn
             .query_one_raw(stmt(
                 self.backend(),
@@ -111,7 +121,26 @@ impl Monitoring {
             ],
         ))
         .await?;
+        self.audit
+            .record(
+                &*txn,
+                &AuditEntry {
+                    principal,
+                    method: REPORT_VALUE,
+                    resource: format!(
+                        "{}/{}/revisions/{}",
+                        indicator_name(indicator),
+                        division_name(division),
+                        revision
+                    ),
+                    division: Some(division),
+                    action: "reported",
+                    reason: &record.reason,
+                },
+            )
+            .await?;
         txn.commit().await?;
+        self.audit.committed();
         Ok(record)
     }
 

@@ -97,7 +97,8 @@ impl Monitoring {
             return Ok(None);
         }
         let today = Utc::now().date_naive();
-        self.evaluate(plan, today, None, Trigger::Schedule, "schedule")
+        let itself = self.itself.clone();
+        self.evaluate(&itself, plan, today, None, Trigger::Schedule, "schedule")
             .await
             .map(Some)
     }

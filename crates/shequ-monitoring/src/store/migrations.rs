@@ -2,6 +2,7 @@
 //! service reads them. Times are microseconds since the epoch, so both backends share every query.
 //! An evaluation's results are one row per (evaluation, division) holding every indicator's
 //! result as JSON, so one division is one primary-key lookup and its children one indexed range.
+//! Every write is also recorded with its principal in `monitoring_audit_records`.
 
 use shequ_platform::Migration;
 
@@ -66,9 +67,12 @@ CREATE TABLE monitoring_leases (
 );
 "#;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "plans, reported values, evaluations, results and leases",
-    sqlite: SCHEMA,
-    postgres: SCHEMA,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "plans, reported values, evaluations, results and leases",
+        sqlite: SCHEMA,
+        postgres: SCHEMA,
+    },
+    shequ_platform::audit_migration!(2, "monitoring_audit_records"),
+];

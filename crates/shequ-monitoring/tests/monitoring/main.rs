@@ -2,6 +2,7 @@
 //! divisions and a test survey service, on SQLite and (with `SHEQU_TEST_DATABASE_URL`) on
 //! PostgreSQL.
 
+mod auth;
 mod evaluations;
 mod failures;
 mod plans;
@@ -121,7 +122,12 @@ fn ts(seconds: i64) -> Option<Timestamp> {
 /// An open round over 前门 with a minimum of 2 valid responses, answered: …001 twice (5 and 3),
 /// …006 once (4), …010 not at all. Its name.
 pub async fn answered_round(env: &Env) -> String {
-    let mut questionnaires = env.survey.questionnaires().await.unwrap();
+    answered_round_on(&env.survey).await
+}
+
+/// [`answered_round`] on any survey service.
+pub async fn answered_round_on(survey: &TestSurvey) -> String {
+    let mut questionnaires = survey.questionnaires().await.unwrap();
     let q = questionnaires
         .create_questionnaire(survey::CreateQuestionnaireRequest {
             questionnaire: Some(survey::Questionnaire {
@@ -148,7 +154,7 @@ pub async fn answered_round(env: &Env) -> String {
         })
         .await
         .unwrap();
-    let mut rounds = env.survey.rounds().await.unwrap();
+    let mut rounds = survey.rounds().await.unwrap();
     let round = rounds
         .create_round(survey::CreateRoundRequest {
             round: Some(survey::Round {
@@ -173,7 +179,7 @@ pub async fn answered_round(env: &Env) -> String {
         })
         .await
         .unwrap();
-    let mut responses = env.survey.responses().await.unwrap();
+    let mut responses = survey.responses().await.unwrap();
     for (id, unit, rating) in [
         ("r1", QIANMEN_1, 5),
         ("r2", QIANMEN_1, 3),

@@ -22,7 +22,7 @@ async fn replica(env: &Env, schedule: &str) -> Monitoring {
     )
     .await
     .unwrap();
-    Monitoring::new(db, cfg.monitoring).unwrap()
+    Monitoring::new(db, &cfg).unwrap()
 }
 
 #[tokio::test]

@@ -1,0 +1,258 @@
+//! Regional authorization: a principal acts only inside its divisions, by the hierarchy's parent
+//! links, never by the digits of codes. The check runs on the resource's division before anything
+//! else, so for a regional principal a resource outside the scope is PERMISSION_DENIED whether or
+//! not it exists; only a national principal sees NOT_FOUND.
+//!
+//! Where a resource's ancestry comes from:
+//! - a stored evaluation's results: each row names its parent (`parent_code`), taken from the
+//!   ancestor codes the registry's facts carry, so a division's ancestry in an evaluation is the
+//!   chain of parents up to the evaluation's root;
+//! - any other division (a reported value's, a plan's scope, the principal's own divisions): the
+//!   registry's `ListDivisionAncestors`, called with the monitor's own credentials and remembered
+//!   for a minute.
+//!
+//! Plans: writing one (create, load, evaluate) needs a `plan.officer` at its level: its province
+//! in scope for a provincial plan, national scope for the national plan. Reading one (and its
+//! evaluations' list) needs the plan to overlap the scope: the national plan, a province in scope,
+//! or the province some division of the scope lies in. Reading results needs the division in
+//! scope; a division above the scope (the whole evaluation of a plan wider than the scope
+//! included) is refused, since its aggregate covers what lies outside.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sea_orm::FromQueryResult;
+use shequ_domain::DivisionCode;
+use shequ_platform::Principal;
+use shequ_platform::auth::Scope;
+use shequ_proto::names::division_name;
+
+use crate::error::{MonitoringError, Result};
+use crate::plan::PlanDef;
+use crate::service::Monitoring;
+use crate::service::results::LoadedEvaluation;
+use crate::store::stmt;
+
+/// How long an ancestry the registry gave is used before it is asked again.
+const ANCESTRY_TTL: Duration = Duration::from_secs(60);
+
+/// A division itself and its ancestors, or `None` for a code the registry does not know.
+type Ancestry = Option<Vec<DivisionCode>>;
+
+/// Ancestries the registry gave, by division code, with when they were asked for.
+#[derive(Debug, Default)]
+pub struct AncestryCache {
+    entries: Mutex<HashMap<i64, (Instant, Ancestry)>>,
+}
+
+impl AncestryCache {
+    fn get(&self, code: DivisionCode) -> Option<Ancestry> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&code.as_i64())
+            .filter(|(at, _)| at.elapsed() < ANCESTRY_TTL)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, code: DivisionCode, ancestry: Ancestry) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= 10_000 {
+            entries.retain(|_, (at, _)| at.elapsed() < ANCESTRY_TTL);
+            if entries.len() >= 10_000 {
+                entries.clear();
+            }
+        }
+        entries.insert(code.as_i64(), (Instant::now(), ancestry));
+    }
+}
+
+pub(crate) fn denied(principal: &Principal, resource: &str) -> MonitoringError {
+    MonitoringError::PermissionDenied(format!(
+        "`{resource}` is outside the divisions `{}` may act in",
+        principal.subject
+    ))
+}
+
+#[derive(FromQueryResult)]
+struct ParentOf {
+    parent_code: Option<i64>,
+}
+
+impl Monitoring {
+    /// The whole country: only a principal with national scope.
+    pub fn require_national(&self, principal: &Principal, what: &str) -> Result<()> {
+        if principal.scope.is_national() {
+            Ok(())
+        } else {
+            Err(MonitoringError::PermissionDenied(format!(
+                "{what} needs national scope; `{}` acts only in some divisions",
+                principal.subject
+            )))
+        }
+    }
+
+    /// `code` and its ancestors by the registry's parent links; `None` when the registry does not
+    /// know it.
+    async fn ancestry(&self, code: DivisionCode) -> Result<Ancestry> {
+        if let Some(known) = self.ancestry.get(code) {
+            return Ok(known);
+        }
+        let ancestry = self.sources.division_ancestors(code).await?.map(|mut a| {
+            a.push(code);
+            a
+        });
+        self.ancestry.put(code, ancestry.clone());
+        Ok(ancestry)
+    }
+
+    /// Division `code` must lie in scope. For a regional principal a code the registry does not
+    /// know is refused the same way.
+    pub async fn authorize_division(
+        &self,
+        principal: &Principal,
+        code: DivisionCode,
+    ) -> Result<()> {
+        let Scope::Within(scope) = &principal.scope else {
+            return Ok(());
+        };
+        if scope.contains(&code) {
+            return Ok(());
+        }
+        match self.ancestry(code).await? {
+            Some(ancestry) if principal.scope.contains_any(ancestry.iter().copied()) => Ok(()),
+            _ => Err(denied(principal, &division_name(code))),
+        }
+    }
+
+    /// The plan scopes (`monitoring_plans.scope_code`) a regional principal may read: the country
+    /// (0), every division of the scope and every ancestor of one. `None`: all (national scope).
+    pub async fn readable_plan_scopes(&self, principal: &Principal) -> Result<Option<Vec<i64>>> {
+        let Scope::Within(scope) = &principal.scope else {
+            return Ok(None);
+        };
+        let mut codes = vec![0];
+        for &own in scope {
+            match self.ancestry(own).await? {
+                Some(ancestry) => codes.extend(ancestry.iter().map(|c| c.as_i64())),
+                None => codes.push(own.as_i64()),
+            }
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        Ok(Some(codes))
+    }
+
+    /// Whether `plan` overlaps the principal's scope (see the module's rules).
+    pub async fn plan_readable(&self, principal: &Principal, plan: &PlanDef) -> Result<bool> {
+        let Some(province) = plan.scope else {
+            return Ok(true);
+        };
+        if principal.scope.contains_any([province]) {
+            return Ok(true);
+        }
+        Ok(match self.readable_plan_scopes(principal).await? {
+            None => true,
+            Some(codes) => codes.contains(&province.as_i64()),
+        })
+    }
+
+    /// Plan `id`, which the principal may read; refused when it does not overlap the scope (for
+    /// a regional principal also when it does not exist).
+    pub async fn readable_plan(&self, principal: &Principal, id: &str) -> Result<PlanDef> {
+        match self.find_plan(id).await? {
+            Some(plan) if self.plan_readable(principal, &plan).await? => Ok(plan),
+            None if principal.scope.is_national() => Err(MonitoringError::NotFound(format!(
+                "plan `plans/{id}` not found"
+            ))),
+            _ => Err(denied(principal, &format!("plans/{id}"))),
+        }
+    }
+
+    /// A plan at `scope` (`None`: the national plan) may be written only by a principal at that
+    /// level: holding the province, or national.
+    pub async fn authorize_plan_level(
+        &self,
+        principal: &Principal,
+        scope: Option<DivisionCode>,
+    ) -> Result<()> {
+        match scope {
+            None => self.require_national(principal, "the national plan"),
+            Some(province) => self.authorize_division(principal, province).await,
+        }
+    }
+
+    /// Plan `id`, which the principal may write (evaluate): it exists and lies at the principal's
+    /// level. For a regional principal an unknown plan is refused.
+    pub async fn writable_plan(&self, principal: &Principal, id: &str) -> Result<PlanDef> {
+        let plan = self.readable_plan(principal, id).await?;
+        self.authorize_plan_level(principal, plan.scope).await?;
+        Ok(plan)
+    }
+
+    /// Evaluation `id` of plan `plan_id`, once the plan may be read.
+    pub async fn readable_evaluation(
+        &self,
+        principal: &Principal,
+        plan_id: &str,
+        id: &str,
+    ) -> Result<LoadedEvaluation> {
+        self.readable_plan(principal, plan_id).await?;
+        self.load_evaluation(plan_id, id).await
+    }
+
+    /// The results of `division` in `eval` (`None`: its root) may be read only when the division
+    /// lies in scope by the evaluation's own parent links. A division the evaluation does not hold
+    /// is refused for a regional principal.
+    pub async fn authorize_result(
+        &self,
+        principal: &Principal,
+        eval: &LoadedEvaluation,
+        division: Option<DivisionCode>,
+    ) -> Result<()> {
+        if principal.scope.is_national() {
+            return Ok(());
+        }
+        let resource = match division {
+            Some(code) => format!(
+                "{}/{}",
+                crate::names::evaluation_name(&eval.record.plan_id, &eval.record.id),
+                division_name(code)
+            ),
+            None => crate::names::evaluation_name(&eval.record.plan_id, &eval.record.id),
+        };
+        let start = match division {
+            Some(code) => code.as_i64(),
+            None => {
+                // The root: the plan's scope, or the country (never inside a regional scope).
+                let root = self.division_row(eval, None).await?;
+                if root.code == 0 {
+                    return Err(denied(principal, &resource));
+                }
+                root.code
+            }
+        };
+        let mut code = start;
+        // At most the five levels; the bound guards against a cycle in stored data.
+        for _ in 0..6 {
+            let Ok(division) = DivisionCode::from_u64(code as u64) else {
+                break;
+            };
+            if principal.scope.contains_any([division]) {
+                return Ok(());
+            }
+            let row = ParentOf::find_by_statement(stmt(
+                self.backend(),
+                "SELECT parent_code FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
+                [eval.record.id.clone().into(), code.into()],
+            ))
+            .one(&self.db.conn)
+            .await?;
+            match row.and_then(|r| r.parent_code) {
+                Some(parent) if parent != 0 => code = parent,
+                _ => break,
+            }
+        }
+        Err(denied(principal, &resource))
+    }
+}
