@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::survey::{HeldRound, national_round};
 use anyhow::Context as _;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;

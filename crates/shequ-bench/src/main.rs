@@ -158,7 +158,17 @@ async fn main() -> anyhow::Result<()> {
             create,
             reads,
             survey_responses,
-        } => evaluate::run(&data, &backend, facilities, &create, reads, survey_responses).await,
+        } => {
+            evaluate::run(
+                &data,
+                &backend,
+                facilities,
+                &create,
+                reads,
+                survey_responses,
+            )
+            .await
+        }
         Command::SurveyIngest(args) => survey::run(&args).await,
         Command::SurveyResults(mut args) => {
             args.results = true;
