@@ -1,5 +1,6 @@
 //! The services as the production manifests run them: three processes configured only through
-//! the environment `deploy/kustomize` gives them, migrated by `migrate` as the Job does, on
+//! the environment `deploy/kustomize` gives them, authenticating every call with the key set and
+//! service tokens the pods get from their Secrets, migrated by `migrate` as the Job does, on
 //! PostgreSQL reached through a proxy the test cuts and restores, and stopped with SIGTERM.
 
 use std::collections::BTreeMap;
@@ -9,16 +10,20 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use shequ_proto::monitoring::v1::ListPlansRequest;
+use prost_types::Timestamp;
+use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;
 use shequ_proto::monitoring::v1::plan_service_client::PlanServiceClient;
+use shequ_proto::monitoring::v1::{EvaluatePlanRequest, ListPlansRequest, LoadNationalPlanRequest};
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_proto::registry::v1::{ListDivisionsRequest, StreamLeafUnitFactsRequest};
+use shequ_proto::survey::v1 as survey;
 use shequ_proto::survey::v1::GetQuestionnaireRequest;
 use shequ_proto::survey::v1::questionnaire_service_client::QuestionnaireServiceClient;
-use shequ_testkit::TestDatabase;
+use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
 use shequ_testkit::fixtures;
 use shequ_testkit::proxy::TcpProxy;
+use shequ_testkit::{TestDatabase, TestIssuer, with_token};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
@@ -33,6 +38,11 @@ const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const POSTGRES: &str = "127.0.0.1:5432";
 /// Longest any single step may take before the test gives up.
 const STEP: Duration = Duration::from_secs(60);
+/// The `divisions` claim of a principal acting in the whole country.
+const NATIONAL: &str = "000000000000";
+/// Where the production overlay mounts the issuer's key set and the service tokens.
+const JWKS_MOUNT: &str = "/etc/shequ/jwks/";
+const TOKEN_MOUNT: &str = "/etc/shequ/token/";
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kustomize")
@@ -54,28 +64,92 @@ fn env_file(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// What the pods' Secrets hold, as files of this test: the issuer's key set (Secret
+/// `shequ-auth-jwks`) and the survey and monitoring services' own tokens (`shequ-<service>-token`:
+/// role `service`, national scope, signed by the same issuer).
+struct Mounts {
+    issuer: TestIssuer,
+    dir: tempfile::TempDir,
+}
+
+impl Mounts {
+    fn new() -> Self {
+        Self {
+            issuer: TestIssuer::new().expect("a test issuer"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The token file of `service`, written on first use.
+    fn token_file(&self, service: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{service}-token"));
+        if !path.exists() {
+            let token = self
+                .issuer
+                .token(&format!("shequ-{service}"), &["service"], &[NATIONAL]);
+            std::fs::write(&path, format!("{token}\n")).unwrap();
+        }
+        path
+    }
+
+    /// A token for an official holding `roles` across the whole country.
+    fn official(&self, roles: &[&str]) -> String {
+        self.issuer.token("operator", roles, &[NATIONAL])
+    }
+}
+
 /// The environment the production overlay gives `service`'s pods (its ConfigMap), with the
-/// addresses that only exist in a cluster replaced by this test's: the listen address (same
-/// shape, an ephemeral loopback port), the other services' Service names, and the database URL
-/// the Secret holds. The collector endpoint is left out: no collector runs here.
+/// addresses and files that only exist in a cluster replaced by this test's: the listen address
+/// (same shape, an ephemeral loopback port), the other services' Service names, the database URL
+/// the Secret holds, and the mounted key set, issuer and service token (`mounts`). The collector
+/// endpoint is left out: no collector runs here.
 fn manifest_env(
     service: &str,
     database_url: &str,
     endpoints: &BTreeMap<&str, String>,
+    mounts: &Mounts,
 ) -> BTreeMap<String, String> {
+    let production = deploy_dir().join("overlays/production");
     let mut env = env_file(&deploy_dir().join(format!("base/{service}/config.env")));
-    env.extend(env_file(
-        &deploy_dir().join("overlays/production/postgres.env"),
-    ));
-    if service == "registry" {
-        env.extend(env_file(
-            &deploy_dir().join("overlays/production/registry-postgres.env"),
-        ));
+    env.extend(env_file(&production.join("postgres.env")));
+    env.extend(env_file(&production.join("auth.env")));
+    if service != "registry" {
+        env.extend(env_file(&production.join("client.env")));
     }
-    if service == "monitoring" {
-        env.extend(env_file(
-            &deploy_dir().join("overlays/production/monitoring-postgres.env"),
-        ));
+    assert!(
+        !env.contains_key("SHEQU__AUTH__ALLOW_OFF_WITH_POSTGRES"),
+        "production never forces development mode"
+    );
+    assert_eq!(
+        env.get("SHEQU__AUTH__MODE").map(String::as_str),
+        Some("jwt"),
+        "production authenticates every call of {service}"
+    );
+    assert_eq!(
+        env.get("SHEQU__AUTH__AUDIENCE").map(String::as_str),
+        Some(TestIssuer::AUDIENCE),
+        "the tokens' audience"
+    );
+    // The issuer the overlay names is the operator's; here it is the test issuer.
+    let issuer = env
+        .get_mut("SHEQU__AUTH__ISSUER")
+        .expect("the overlay names the issuer");
+    assert!(!issuer.is_empty());
+    *issuer = TestIssuer::ISSUER.to_owned();
+    let jwks = env
+        .get_mut("SHEQU__AUTH__JWKS_FILE")
+        .expect("the overlay names the key set");
+    assert!(jwks.starts_with(JWKS_MOUNT), "{jwks} is on the JWKS mount");
+    *jwks = mounts.issuer.jwks_path().display().to_string();
+    match env.get_mut("SHEQU__CLIENT__TOKEN_FILE") {
+        Some(token) => {
+            assert!(
+                token.starts_with(TOKEN_MOUNT),
+                "{token} is on the token mount"
+            );
+            *token = mounts.token_file(service).display().to_string();
+        }
+        None => assert_eq!(service, "registry", "{service} calls others with a token"),
     }
     assert_eq!(
         env.get("SHEQU__DATABASE__MIGRATE_ON_START")
@@ -255,35 +329,167 @@ async fn wait_readiness(addr: SocketAddr, wanted: ServingStatus) {
     );
 }
 
-/// One call per service that needs the database. Ok(()) on an answer from the database
-/// (NOT_FOUND included), else the status code.
-async fn call_each(registry: SocketAddr, survey: SocketAddr, monitoring: SocketAddr) -> [Code; 3] {
+/// `message` with `authorization: Bearer <token>`, or without credentials for `None`.
+fn request<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
+    match token {
+        Some(token) => with_token(message, token),
+        None => tonic::Request::new(message),
+    }
+}
+
+/// One call per service that needs the database, made with `token`. Ok(()) on an answer from
+/// the database (NOT_FOUND included), else the status code.
+async fn call_each(
+    registry: SocketAddr,
+    survey: SocketAddr,
+    monitoring: SocketAddr,
+    token: Option<&str>,
+) -> [Code; 3] {
     let divisions = DivisionServiceClient::new(connect(registry).await)
-        .list_divisions(ListDivisionsRequest {
-            parent: "divisions/130000000000".into(),
-            page_size: 5,
-            ..Default::default()
-        })
+        .list_divisions(request(
+            ListDivisionsRequest {
+                parent: "divisions/130000000000".into(),
+                page_size: 5,
+                ..Default::default()
+            },
+            token,
+        ))
         .await
         .map(|_| Code::Ok)
         .unwrap_or_else(|s| s.code());
     let questionnaire = QuestionnaireServiceClient::new(connect(survey).await)
-        .get_questionnaire(GetQuestionnaireRequest {
-            name: "questionnaires/0194f1b0c0de7000a000000000000000".into(),
-            version: 0,
-        })
+        .get_questionnaire(request(
+            GetQuestionnaireRequest {
+                name: "questionnaires/0194f1b0c0de7000a000000000000000".into(),
+                version: 0,
+            },
+            token,
+        ))
         .await
         .map(|_| Code::Ok)
         .unwrap_or_else(|s| s.code());
     let plans = PlanServiceClient::new(connect(monitoring).await)
-        .list_plans(ListPlansRequest {
-            page_size: 10,
-            ..Default::default()
-        })
+        .list_plans(request(
+            ListPlansRequest {
+                page_size: 10,
+                ..Default::default()
+            },
+            token,
+        ))
         .await
         .map(|_| Code::Ok)
         .unwrap_or_else(|s| s.code());
     [divisions, questionnaire, plans]
+}
+
+/// Calls that make the survey and monitoring services call the others with their service
+/// tokens: a round over 长安区 (the survey service looks the region up in the registry and loads
+/// its leaf units), then the national plan evaluated with that round (the monitor streams the
+/// registry's facts and the round's). Returns the evaluation's name.
+async fn calls_between_services(
+    survey: SocketAddr,
+    monitoring: SocketAddr,
+    official: &str,
+) -> String {
+    let token = Some(official);
+    let mut questionnaires = QuestionnaireServiceClient::new(connect(survey).await);
+    let questionnaire = questionnaires
+        .create_questionnaire(request(
+            survey::CreateQuestionnaireRequest {
+                questionnaire: Some(survey::Questionnaire {
+                    title: "社区服务满意度".into(),
+                    questions: vec![survey::Question {
+                        id: "q_overall".into(),
+                        text: "总体满意度".into(),
+                        r#type: survey::QuestionType::Satisfaction as i32,
+                        required: true,
+                        counts_towards_satisfaction: true,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            },
+            token,
+        ))
+        .await
+        .expect("a questionnaire is created")
+        .into_inner()
+        .questionnaire
+        .expect("the questionnaire");
+    questionnaires
+        .publish_questionnaire(request(
+            survey::PublishQuestionnaireRequest {
+                name: questionnaire.name.clone(),
+            },
+            token,
+        ))
+        .await
+        .expect("the questionnaire is published");
+    let mut rounds = RoundServiceClient::new(connect(survey).await);
+    let round = rounds
+        .create_round(request(
+            survey::CreateRoundRequest {
+                round: Some(survey::Round {
+                    display_name: "2025 年度满意度调查".into(),
+                    questionnaire: questionnaire.name,
+                    questionnaire_version: 1,
+                    region: "divisions/130102000000".into(),
+                    start_time: Some(Timestamp {
+                        seconds: 1_735_689_600,
+                        nanos: 0,
+                    }),
+                    end_time: Some(Timestamp {
+                        seconds: 1_767_225_600,
+                        nanos: 0,
+                    }),
+                    min_valid_responses: 1,
+                    ..Default::default()
+                }),
+            },
+            token,
+        ))
+        .await
+        .expect("the survey service checks the round's region with the registry")
+        .into_inner()
+        .round
+        .expect("the round")
+        .name;
+    rounds
+        .open_round(request(
+            survey::OpenRoundRequest {
+                name: round.clone(),
+            },
+            token,
+        ))
+        .await
+        .expect("the survey service loads the round's region from the registry");
+
+    let plan = PlanServiceClient::new(connect(monitoring).await)
+        .load_national_plan(request(LoadNationalPlanRequest {}, token))
+        .await
+        .expect("the national plan loads")
+        .into_inner()
+        .plan
+        .expect("the plan")
+        .name;
+    let evaluation = EvaluationServiceClient::new(connect(monitoring).await)
+        .evaluate_plan(request(
+            EvaluatePlanRequest {
+                plan: plan.clone(),
+                evaluation_date: "2023-12-31".into(),
+                survey_round: round.clone(),
+            },
+            token,
+        ))
+        .await
+        .unwrap_or_else(|s| {
+            panic!("the monitor reads the registry's and the survey's facts for {plan}: {s:?}")
+        })
+        .into_inner()
+        .evaluation
+        .expect("the evaluation");
+    assert_eq!(evaluation.survey_round, round);
+    evaluation.name
 }
 
 /// PostgreSQL's admin URL, or None (after saying so loudly) when none is reachable outside CI.
@@ -309,6 +515,9 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
     let Some(admin) = postgres_admin().await else {
         return;
     };
+    let mounts = Mounts::new();
+    let official = mounts.official(&["registry.editor", "survey.collector", "plan.officer"]);
+    let token = Some(official.as_str());
     let proxy = TcpProxy::start(POSTGRES.parse().unwrap()).await.unwrap();
     let mut databases = BTreeMap::new();
     for service in ["registry", "survey", "monitoring"] {
@@ -336,7 +545,7 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
     let mut processes = BTreeMap::new();
     let mut addrs = BTreeMap::new();
     for service in ["registry", "survey", "monitoring"] {
-        let env = manifest_env(service, &databases[service].1, &endpoints);
+        let env = manifest_env(service, &databases[service].1, &endpoints, &mounts);
         let mut process = Process::spawn(&format!("shequ-{service}"), &["serve"], &env);
         let addr = process.serving_addr().await;
         wait_readiness(addr, ServingStatus::Serving).await;
@@ -346,16 +555,31 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
     }
     let (registry, survey, monitoring) = (addrs["registry"], addrs["survey"], addrs["monitoring"]);
 
-    let mut divisions = DivisionServiceClient::new(connect(registry).await);
-    let imported = fixtures::import(&mut divisions, &fixtures::HEBEI, "2023")
+    assert_eq!(
+        call_each(registry, survey, monitoring, None).await,
+        [Code::Unauthenticated; 3],
+        "every service refuses a call without a token"
+    );
+    let imported = DivisionServiceClient::new(connect(registry).await)
+        .import_divisions(with_token(
+            tokio_stream::iter(fixtures::import_requests(
+                &fixtures::HEBEI,
+                "2023",
+                64 * 1024,
+            )),
+            &official,
+        ))
         .await
-        .expect("the registry imports Hebei");
+        .expect("the registry imports Hebei")
+        .into_inner();
     assert!(imported.inserted > 0, "{imported:?}");
     assert_eq!(
-        call_each(registry, survey, monitoring).await,
+        call_each(registry, survey, monitoring, token).await,
         [Code::Ok, Code::NotFound, Code::Ok],
         "every service answers from its database"
     );
+    let evaluation = calls_between_services(survey, monitoring, &official).await;
+    eprintln!("survey and monitoring called the others with their tokens: {evaluation}");
 
     // The database goes away: every service turns NOT_SERVING and answers UNAVAILABLE.
     proxy.cut();
@@ -363,7 +587,7 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
         wait_readiness(addr, ServingStatus::NotServing).await;
     }
     assert_eq!(
-        call_each(registry, survey, monitoring).await,
+        call_each(registry, survey, monitoring, token).await,
         [Code::Unavailable; 3],
         "calls without a database are UNAVAILABLE, never INTERNAL"
     );
@@ -374,7 +598,7 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
         wait_readiness(addr, ServingStatus::Serving).await;
     }
     assert_eq!(
-        call_each(registry, survey, monitoring).await,
+        call_each(registry, survey, monitoring, token).await,
         [Code::Ok, Code::NotFound, Code::Ok]
     );
 
@@ -388,9 +612,12 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
         .await
         .unwrap();
     let mut facts = FacilityServiceClient::new(facts_channel)
-        .stream_leaf_unit_facts(StreamLeafUnitFactsRequest {
-            parent: String::new(),
-        })
+        .stream_leaf_unit_facts(with_token(
+            StreamLeafUnitFactsRequest {
+                parent: String::new(),
+            },
+            &official,
+        ))
         .await
         .expect("the facts stream starts")
         .into_inner();
@@ -405,7 +632,7 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
     let registry_process = processes.remove("registry").unwrap();
     registry_process.terminate();
     let grace = Duration::from_secs(
-        manifest_env("registry", "", &BTreeMap::new())["SHEQU__SERVER__SHUTDOWN_GRACE_SECS"]
+        manifest_env("registry", "", &BTreeMap::new(), &mounts)["SHEQU__SERVER__SHUTDOWN_GRACE_SECS"]
             .parse()
             .unwrap(),
     );
@@ -469,12 +696,14 @@ async fn wait_readiness_or_closed(addr: SocketAddr) {
 }
 
 /// The dev overlay's environment: each service on SQLite in its data directory (the volume),
-/// migrating on start, ready, and stopping cleanly on SIGTERM.
+/// migrating on start, ready, in development mode (calls need no token), and stopping cleanly on
+/// SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_environment_serves_each_service_on_its_sqlite_volume() {
     let volume = tempfile::tempdir().unwrap();
     let mut endpoints: BTreeMap<&str, String> = BTreeMap::new();
     let mut processes = Vec::new();
+    let mut addrs = Vec::new();
     for service in ["registry", "survey", "monitoring"] {
         let mut env = env_file(&deploy_dir().join(format!("base/{service}/config.env")));
         let dev = env_file(&deploy_dir().join("overlays/dev/sqlite.env"));
@@ -484,6 +713,11 @@ async fn dev_environment_serves_each_service_on_its_sqlite_volume() {
             "the dev overlay keeps the files on the volume"
         );
         env.extend(dev);
+        assert!(
+            !env.keys()
+                .any(|k| k.starts_with("SHEQU__AUTH__") || k.starts_with("SHEQU__CLIENT__")),
+            "the dev overlay stays in development mode"
+        );
         // The volume's mount point, here a temporary directory.
         env.insert(
             "SHEQU__DATABASE__DATA_DIR".to_owned(),
@@ -508,8 +742,15 @@ async fn dev_environment_serves_each_service_on_its_sqlite_volume() {
             "{service} keeps its file on the volume"
         );
         endpoints.insert(service, format!("http://{addr}"));
+        addrs.push(addr);
         processes.push(process);
     }
+    assert_eq!(
+        call_each(addrs[0], addrs[1], addrs[2], None).await,
+        // Nothing imported yet: the registry does not know Hebei either.
+        [Code::NotFound, Code::NotFound, Code::Ok],
+        "development mode answers calls without a token"
+    );
     for process in processes.into_iter().rev() {
         process.terminate();
         let (status, _, process) = process.exit(STEP).await;

@@ -52,6 +52,22 @@ seccompProfile:
 {{- if and (ne .Values.database.type "postgresql") (ne .Values.database.type "sqlite") -}}
 {{- fail "database.type must be postgresql or sqlite" -}}
 {{- end -}}
+{{- if and (ne .Values.auth.mode "jwt") (ne .Values.auth.mode "off") -}}
+{{- fail "auth.mode must be jwt or off" -}}
+{{- end -}}
+{{- if and (eq .Values.auth.mode "off") (eq .Values.database.type "postgresql") (not .Values.auth.allowOffWithPostgres) -}}
+{{- fail "auth.mode off (no authentication) is refused with database.type postgresql: set auth.mode jwt, or auth.allowOffWithPostgres true to force it" -}}
+{{- end -}}
+{{- if and (eq .Values.auth.mode "jwt") (not .Values.auth.issuer) -}}
+{{- fail "auth.issuer must name the token issuer (the tokens' iss claim) with auth.mode jwt" -}}
+{{- end -}}
+{{- if .Values.tls.enabled -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if eq (int $svc.port) (int $.Values.tls.healthPort) -}}
+{{- fail (printf "tls.healthPort must differ from services.%s.port" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if eq .Values.database.type "sqlite" -}}
 {{- range $name, $svc := .Values.services -}}
 {{- if ne (int $svc.replicas) 1 -}}
@@ -62,4 +78,15 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+
+{{/* Where the mounted files are; the ConfigMap names them, the Deployment mounts them. */}}
+{{- define "shequ.jwksDir" -}}/etc/shequ/jwks{{- end -}}
+{{- define "shequ.tokenDir" -}}/etc/shequ/token{{- end -}}
+{{- define "shequ.tlsDir" -}}/etc/shequ/tls{{- end -}}
+
+{{/* The scheme of the services' endpoints. */}}
+{{- define "shequ.scheme" -}}
+{{- if .Values.tls.enabled }}https{{ else }}http{{ end -}}
 {{- end -}}
