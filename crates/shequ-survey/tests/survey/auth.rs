@@ -45,6 +45,7 @@ struct World {
     survey: TestSurvey,
     issuer: TestIssuer,
     _token_dir: tempfile::TempDir,
+    token_file: PathBuf,
     questionnaire: String,
     national_round: String,
     dongcheng_round: String,
@@ -93,11 +94,13 @@ impl World {
         )
         .unwrap();
         let survey = TestSurvey::start_with(cfg, database).await.unwrap();
+        let token_file = token_file.clone();
         let mut world = Self {
             _registry: registry,
             survey,
             issuer,
             _token_dir: token_dir,
+            token_file,
             questionnaire: String::new(),
             national_round: String::new(),
             dongcheng_round: String::new(),
@@ -1116,6 +1119,105 @@ async fn writes_are_audited_with_their_principal() {
         format!("{}/responses/followed", w.dongcheng_round)
     );
     assert_eq!(live.division, "divisions/110101001001");
+}
+
+/// Replaces the survey's token file, dated later than any earlier version so the change shows.
+fn rewrite_token(path: &std::path::Path, token: &str, later_by_secs: u64) {
+    std::fs::write(path, token).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(later_by_secs))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_service_token_makes_unit_checks_unavailable_not_invalid() {
+    let w = World::new().await;
+    let admin = w.token("admin", READ_WRITE, &[NATIONAL]);
+    // Codes the round's region map does not hold, so the survey asks the registry; each is used
+    // once, since a verdict is remembered.
+    let mut next = 900;
+    let mut unknown_unit = || {
+        next += 1;
+        format!("divisions/110101001{next:03}")
+    };
+    let status = w
+        .submit(&admin, &w.dongcheng_round, "unknown-0", &unknown_unit())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    // The token expires on disk: the survey rereads it (at most once a second) and the registry
+    // refuses it. The unit cannot be checked, which is UNAVAILABLE, never INVALID_ARGUMENT.
+    let mut expired = TestIssuer::claims("shequ-survey", &["service"], &[NATIONAL]);
+    expired["exp"] = serde_json::json!(1_000_000_000);
+    rewrite_token(
+        &w.token_file,
+        &w.issuer.sign(TestAlgorithm::Rs256, &expired),
+        5,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let status = w
+            .submit(&admin, &w.dongcheng_round, "unknown-1", &unknown_unit())
+            .await
+            .unwrap_err();
+        if status.code() == Code::Unavailable {
+            break status;
+        }
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new token was never used"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        refused.message().contains("registry refused"),
+        "{refused:?}"
+    );
+    // A bulk batch holding such a unit fails as a whole and writes nothing.
+    let batch = w
+        .bulk(
+            &admin,
+            &w.dongcheng_round,
+            vec![
+                response("bulk-known", UNIT_IN_STREET, 5),
+                response("bulk-unknown", &unknown_unit(), 5),
+            ],
+        )
+        .await;
+    assert_eq!(code_of(&batch), Code::Unavailable, "{batch:?}");
+    let known = format!("{}/responses/bulk-known", w.dongcheng_round);
+    assert_eq!(
+        code_of(&w.get_response(&admin, &known).await),
+        Code::NotFound
+    );
+
+    // A good token again: the same kind of unit is judged again.
+    rewrite_token(
+        &w.token_file,
+        &w.issuer.token("shequ-survey", &["service"], &[NATIONAL]),
+        10,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = w
+            .submit(&admin, &w.dongcheng_round, "unknown-2", &unknown_unit())
+            .await
+            .unwrap_err();
+        if status.code() == Code::InvalidArgument {
+            break;
+        }
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restored token was never used"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
