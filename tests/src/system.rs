@@ -56,6 +56,8 @@ impl System {
         fixtures::import(&mut divisions, &SAMPLE, "2023").await?;
         let survey = with_env(Launch::new("shequ-survey").database_url(databases[1].url()))
             .env("SHEQU__SURVEY__REGISTRY_ENDPOINT", registry.endpoint())
+            // Development mode too, forced on PostgreSQL.
+            .env("SHEQU__AUTH__ALLOW_OFF_WITH_POSTGRES", "true")
             .start()
             .await?;
         let monitoring = with_env(Launch::new("shequ-monitoring").database_url(databases[2].url()))

@@ -1,11 +1,13 @@
-//! Configuration of the survey service: the platform sections and its own `[survey]` section.
+//! Configuration of the survey service: the platform sections, `[auth]` (how its callers are
+//! authenticated), `[client]` (how it authenticates to the registry) and its own `[survey]`.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use shequ_platform::client::ClientConfig;
 use shequ_platform::config::{self, ConfigError};
-use shequ_platform::{DatabaseConfig, ServerConfig, TelemetryConfig};
+use shequ_platform::{AuthConfig, DatabaseConfig, ServerConfig, TelemetryConfig};
 
 /// Compiled-in defaults: port 50052, `survey.sqlite` and a registry on 127.0.0.1:50051.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -16,6 +18,10 @@ pub struct SurveyConfig {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub client: ClientConfig,
     pub survey: SurveySettings,
 }
 
@@ -52,5 +58,24 @@ mod tests {
         assert_eq!(cfg.server.listen.port(), 50052);
         assert_eq!(cfg.database.file_name, "survey.sqlite");
         assert_eq!(cfg.survey.registry_endpoint, "http://127.0.0.1:50051");
+        assert_eq!(cfg.auth.mode, shequ_platform::auth::AuthMode::Off);
+        assert!(cfg.client.token_file.is_empty());
+    }
+
+    #[test]
+    fn auth_and_client_come_from_their_sections() {
+        let cfg = SurveyConfig::load(
+            None,
+            &[
+                ("auth.mode", "jwt".to_owned()),
+                ("auth.jwks_file", "/etc/shequ/jwks.json".to_owned()),
+                ("client.token_file", "/var/run/shequ/token".to_owned()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.auth.mode, shequ_platform::auth::AuthMode::Jwt);
+        assert_eq!(cfg.auth.jwks_file, "/etc/shequ/jwks.json");
+        assert_eq!(cfg.client.token_file, "/var/run/shequ/token");
+        assert!(SurveyConfig::load(None, &[("client.token", "x".to_owned())]).is_err());
     }
 }

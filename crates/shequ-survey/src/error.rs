@@ -35,9 +35,16 @@ pub enum SurveyError {
     /// The database cannot be reached.
     #[error("database unavailable")]
     Unavailable,
+    /// The caller may not act on the resource (outside its divisions).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The registry cannot be reached, so a leaf unit cannot be checked yet.
     #[error("registry unavailable: {0}")]
     RegistryUnavailable(String),
+    /// The registry refused the survey's own credentials (`[client]`), so nothing that needs it
+    /// can be checked until an operator fixes them.
+    #[error("registry refused the survey's call: {0}")]
+    RegistryRefused(String),
     /// Anything unexpected; logged, never shown to the client.
     #[error("internal: {0}")]
     Internal(String),
@@ -71,7 +78,10 @@ impl SurveyError {
             Self::NotFound(_) | Self::ReferenceNotFound { .. } => Code::NotFound,
             Self::AlreadyExists { .. } => Code::AlreadyExists,
             Self::FailedPrecondition { .. } => Code::FailedPrecondition,
-            Self::Unavailable | Self::RegistryUnavailable(_) => Code::Unavailable,
+            Self::PermissionDenied(_) => Code::PermissionDenied,
+            Self::Unavailable | Self::RegistryUnavailable(_) | Self::RegistryRefused(_) => {
+                Code::Unavailable
+            }
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -116,10 +126,17 @@ impl From<SurveyError> for Status {
                 message,
                 violations,
             } => status::with_violations(Code::FailedPrecondition, &message, &violations),
+            SurveyError::PermissionDenied(message) => Status::permission_denied(message),
             SurveyError::Unavailable => status::unavailable("the survey database"),
             SurveyError::RegistryUnavailable(cause) => {
                 tracing::warn!(error = %cause, "registry call failed");
                 status::unavailable("the facility registry")
+            }
+            SurveyError::RegistryRefused(cause) => {
+                tracing::error!(error = %cause, "the registry refused the survey's credentials");
+                Status::unavailable(format!(
+                    "the facility registry refused the survey service's call ({cause}); its service credentials ([client]) need fixing, retry later"
+                ))
             }
             SurveyError::Internal(cause) => status::internal(&cause),
         }

@@ -1,8 +1,11 @@
-//! The gRPC surface: parses requests, calls the service, converts results. No logic lives here.
+//! The gRPC surface: parses requests, checks the caller's divisions first (see
+//! `service::access`), calls the service, converts results. No other logic lives here.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
+use shequ_platform::Principal;
 use shequ_platform::server::{deadline_of, within_deadline};
 use shequ_proto::names::parse_optional_division_name;
 use shequ_proto::survey::v1 as pb;
@@ -14,10 +17,11 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::error::SurveyError;
 use crate::names::{parse_questionnaire_name, parse_response_name, parse_round_name};
 use crate::service::Survey;
+use crate::service::access::Need;
 use crate::service::responses::response_to_pb;
 use crate::service::rounds::round_to_pb;
 
-/// Header naming who makes a write, recorded in history.
+/// Header naming who makes a write in development mode, recorded in history.
 pub const ACTOR_HEADER: &str = "x-shequ-actor";
 
 type Rpc<T> = Result<Response<T>, Status>;
@@ -31,6 +35,18 @@ fn actor<T>(request: &Request<T>) -> String {
         .map(|s| s.chars().take(128).collect())
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| "anonymous".to_owned())
+}
+
+/// The caller and the name its invalidations are recorded under: a verified principal's subject,
+/// else (development mode) the `x-shequ-actor` header.
+fn caller<T>(request: &Request<T>) -> Result<(Arc<Principal>, String), Status> {
+    let principal = Principal::of(request)?;
+    let name = if principal.is_verified() {
+        principal.subject.chars().take(128).collect()
+    } else {
+        actor(request)
+    };
+    Ok((principal, name))
 }
 
 fn field<T>(result: Result<T, shequ_domain::FieldViolation>) -> Result<T, Status> {
@@ -68,10 +84,11 @@ impl QuestionnaireService for QuestionnaireApi {
         &self,
         request: Request<pb::CreateQuestionnaireRequest>,
     ) -> Rpc<pb::CreateQuestionnaireResponse> {
+        let principal = Principal::of(&request)?;
         let Some(q) = request.into_inner().questionnaire else {
             return Err(SurveyError::invalid("questionnaire", "is required").into());
         };
-        let questionnaire = self.0.create_questionnaire(&q).await?;
+        let questionnaire = self.0.create_questionnaire(&principal, &q).await?;
         Ok(Response::new(pb::CreateQuestionnaireResponse {
             questionnaire: Some(questionnaire),
         }))
@@ -93,11 +110,12 @@ impl QuestionnaireService for QuestionnaireApi {
         &self,
         request: Request<pb::UpdateQuestionnaireRequest>,
     ) -> Rpc<pb::UpdateQuestionnaireResponse> {
+        let principal = Principal::of(&request)?;
         let Some(q) = request.into_inner().questionnaire else {
             return Err(SurveyError::invalid("questionnaire", "is required").into());
         };
         let id = field(parse_questionnaire_name("questionnaire.name", &q.name))?;
-        let questionnaire = self.0.update_questionnaire(id, &q).await?;
+        let questionnaire = self.0.update_questionnaire(&principal, id, &q).await?;
         Ok(Response::new(pb::UpdateQuestionnaireResponse {
             questionnaire: Some(questionnaire),
         }))
@@ -107,8 +125,9 @@ impl QuestionnaireService for QuestionnaireApi {
         &self,
         request: Request<pb::PublishQuestionnaireRequest>,
     ) -> Rpc<pb::PublishQuestionnaireResponse> {
+        let principal = Principal::of(&request)?;
         let id = field(parse_questionnaire_name("name", &request.get_ref().name))?;
-        let questionnaire = self.0.publish_questionnaire(id).await?;
+        let questionnaire = self.0.publish_questionnaire(&principal, id).await?;
         Ok(Response::new(pb::PublishQuestionnaireResponse {
             questionnaire: Some(questionnaire),
         }))
@@ -125,6 +144,7 @@ impl RoundService for RoundApi {
         &self,
         request: Request<pb::ListRoundsRequest>,
     ) -> Rpc<pb::ListRoundsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let state = pb::RoundState::try_from(r.state).map_err(|_| {
             Status::from(SurveyError::invalid(
@@ -142,7 +162,7 @@ impl RoundService for RoundApi {
         };
         let (rounds, next_page_token) = self
             .0
-            .list_rounds(state, questionnaire, r.page_size, &r.page_token)
+            .list_rounds(&principal, state, questionnaire, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListRoundsResponse {
             rounds,
@@ -154,17 +174,20 @@ impl RoundService for RoundApi {
         &self,
         request: Request<pb::CreateRoundRequest>,
     ) -> Rpc<pb::CreateRoundResponse> {
+        let principal = Principal::of(&request)?;
         let Some(round) = request.into_inner().round else {
             return Err(SurveyError::invalid("round", "is required").into());
         };
-        let record = self.0.create_round(&round).await?;
+        let record = self.0.create_round(&principal, &round).await?;
         Ok(Response::new(pb::CreateRoundResponse {
             round: Some(round_to_pb(&record)),
         }))
     }
 
     async fn get_round(&self, request: Request<pb::GetRoundRequest>) -> Rpc<pb::GetRoundResponse> {
+        let principal = Principal::of(&request)?;
         let id = field(parse_round_name("name", &request.get_ref().name))?;
+        self.0.authorize_round(&principal, id, Need::Part).await?;
         let record = self.0.get_round(id).await?;
         Ok(Response::new(pb::GetRoundResponse {
             round: Some(round_to_pb(&record)),
@@ -175,8 +198,10 @@ impl RoundService for RoundApi {
         &self,
         request: Request<pb::OpenRoundRequest>,
     ) -> Rpc<pb::OpenRoundResponse> {
+        let principal = Principal::of(&request)?;
         let id = field(parse_round_name("name", &request.get_ref().name))?;
-        let record = self.0.open_round(id).await?;
+        self.0.authorize_round(&principal, id, Need::Whole).await?;
+        let record = self.0.open_round(&principal, id).await?;
         Ok(Response::new(pb::OpenRoundResponse {
             round: Some(round_to_pb(&record)),
         }))
@@ -186,8 +211,10 @@ impl RoundService for RoundApi {
         &self,
         request: Request<pb::CloseRoundRequest>,
     ) -> Rpc<pb::CloseRoundResponse> {
+        let principal = Principal::of(&request)?;
         let id = field(parse_round_name("name", &request.get_ref().name))?;
-        let record = self.0.close_round(id).await?;
+        self.0.authorize_round(&principal, id, Need::Whole).await?;
+        let record = self.0.close_round(&principal, id).await?;
         Ok(Response::new(pb::CloseRoundResponse {
             round: Some(round_to_pb(&record)),
         }))
@@ -197,9 +224,12 @@ impl RoundService for RoundApi {
         &self,
         request: Request<pb::GetRoundResultsRequest>,
     ) -> Rpc<pb::GetRoundResultsResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let id = field(parse_round_name("round", &r.round))?;
         let division = field(parse_optional_division_name("division", &r.division))?;
+        let ctx = self.0.authorize_round(&principal, id, Need::Part).await?;
+        self.0.authorize_part(&principal, &ctx, division).await?;
         Ok(Response::new(self.0.round_results(id, division).await?))
     }
 
@@ -207,9 +237,12 @@ impl RoundService for RoundApi {
         &self,
         request: Request<pb::GetRoundCoverageRequest>,
     ) -> Rpc<pb::GetRoundCoverageResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let id = field(parse_round_name("round", &r.round))?;
         let division = field(parse_optional_division_name("division", &r.division))?;
+        let ctx = self.0.authorize_round(&principal, id, Need::Part).await?;
+        self.0.authorize_part(&principal, &ctx, division).await?;
         Ok(Response::new(
             self.0
                 .round_coverage(id, division, r.page_size, &r.page_token)
@@ -224,7 +257,9 @@ impl RoundService for RoundApi {
         request: Request<pb::StreamRoundFactsRequest>,
     ) -> Rpc<Self::StreamRoundFactsStream> {
         let deadline = deadline_of(request.metadata());
+        let principal = Principal::of(&request)?;
         let id = field(parse_round_name("round", &request.get_ref().round))?;
+        self.0.authorize_facts(&principal, id)?;
         let stream = self.0.round_facts(id).await?;
         Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),
@@ -239,7 +274,10 @@ impl RoundService for RoundApi {
         request: Request<pb::ExportResponsesRequest>,
     ) -> Rpc<Self::ExportResponsesStream> {
         let deadline = deadline_of(request.metadata());
+        let principal = Principal::of(&request)?;
         let id = field(parse_round_name("round", &request.get_ref().round))?;
+        // An export is the round's raw data: only for a principal holding its whole region.
+        self.0.authorize_round(&principal, id, Need::Whole).await?;
         let stream = self.0.export_responses(id).await?;
         Ok(Response::new(within_deadline(
             stream.map(|r| r.map_err(Status::from)),
@@ -258,12 +296,20 @@ impl ResponseService for ResponseApi {
         &self,
         request: Request<pb::SubmitResponseRequest>,
     ) -> Rpc<pb::SubmitResponseResponse> {
+        let principal = Principal::of(&request)?;
         let r = request.into_inner();
         let round = field(parse_round_name("parent", &r.parent))?;
         let Some(response) = r.response else {
             return Err(SurveyError::invalid("response", "is required").into());
         };
-        let (record, duplicate) = self.0.submit_response(round, &response).await?;
+        let ctx = self
+            .0
+            .authorize_round(&principal, round, Need::Part)
+            .await?;
+        self.0
+            .authorize_leaf_unit(&principal, &ctx, &response.leaf_unit)
+            .await?;
+        let (record, duplicate) = self.0.submit_response(&principal, round, &response).await?;
         Ok(Response::new(pb::SubmitResponseResponse {
             response: Some(response_to_pb(&record)),
             duplicate,
@@ -276,8 +322,10 @@ impl ResponseService for ResponseApi {
         &self,
         request: Request<Streaming<pb::BulkSubmitResponsesRequest>>,
     ) -> Rpc<Self::BulkSubmitResponsesStream> {
+        let principal = Principal::of(&request)?;
         let mut input = request.into_inner();
         let survey = self.0.clone();
+        let checking = principal.clone();
         // Batch N+1 is checked while batch N commits; at most one checked batch waits.
         let (checked_tx, mut checked) = tokio::sync::mpsc::channel(1);
         let checker = self.0.clone();
@@ -302,7 +350,7 @@ impl ResponseService for ResponseApi {
                     let name = parent.as_deref().unwrap_or_default();
                     let round = name.trim_start_matches("rounds/");
                     checker
-                        .check_batch(round, &message.responses)
+                        .check_batch(&checking, round, &message.responses)
                         .await
                         .map_err(Status::from)
                 }
@@ -315,7 +363,10 @@ impl ResponseService for ResponseApi {
         });
         let output = async_stream::try_stream! {
             while let Some(batch) = checked.recv().await {
-                let results = survey.write_checked(batch?).await.map_err(Status::from)?;
+                let results = survey
+                    .write_checked(&principal, batch?)
+                    .await
+                    .map_err(Status::from)?;
                 yield pb::BulkSubmitResponsesResponse { results };
             }
         };
@@ -326,7 +377,9 @@ impl ResponseService for ResponseApi {
         &self,
         request: Request<pb::GetResponseRequest>,
     ) -> Rpc<pb::GetResponseResponse> {
+        let principal = Principal::of(&request)?;
         let (round, id) = field(parse_response_name("name", &request.get_ref().name))?;
+        self.0.authorize_response(&principal, round, id).await?;
         let record = self.0.get_response(round, id).await?;
         Ok(Response::new(pb::GetResponseResponse {
             response: Some(response_to_pb(&record)),
@@ -337,12 +390,13 @@ impl ResponseService for ResponseApi {
         &self,
         request: Request<pb::InvalidateResponseRequest>,
     ) -> Rpc<pb::InvalidateResponseResponse> {
-        let actor = actor(&request);
+        let (principal, actor) = caller(&request)?;
         let r = request.into_inner();
         let (round, id) = field(parse_response_name("name", &r.name))?;
+        self.0.authorize_response(&principal, round, id).await?;
         let record = self
             .0
-            .invalidate_response(round, id, &r.reason, &actor)
+            .invalidate_response(&principal, round, id, &r.reason, &actor)
             .await?;
         Ok(Response::new(pb::InvalidateResponseResponse {
             response: Some(response_to_pb(&record)),

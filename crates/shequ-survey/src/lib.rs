@@ -14,9 +14,12 @@ pub mod service;
 pub mod store;
 
 use anyhow::Context as _;
+use shequ_platform::audit::AuditApi;
+use shequ_platform::auth::Policy;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
-use shequ_platform::server;
+use shequ_platform::server::{self, Security};
 use shequ_platform::{Database, Shutdown, telemetry};
+use shequ_proto::audit::v1::audit_service_server::AuditServiceServer;
 use shequ_proto::survey::v1::questionnaire_service_server::QuestionnaireServiceServer;
 use shequ_proto::survey::v1::response_service_server::ResponseServiceServer;
 use shequ_proto::survey::v1::round_service_server::RoundServiceServer;
@@ -56,7 +59,9 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let db = Database::open(&cfg.database, SERVICE, store::migrations::MIGRATIONS).await?;
-    let survey = Survey::new(db.clone(), cfg.survey.clone())?;
+    let security = Security::configure(&cfg.auth, Policy::survey(), &db)?;
+    let survey = Survey::new(db.clone(), cfg.survey.clone(), &cfg.client)?;
+    let audit = AuditApi::new(survey.audit_log().clone(), shutdown.clone());
     let max = cfg.server.max_message_bytes;
     let routes = Routes::new(
         QuestionnaireServiceServer::new(grpc::QuestionnaireApi(survey.clone()))
@@ -72,11 +77,22 @@ pub async fn serve(
         ResponseServiceServer::new(grpc::ResponseApi(survey))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
-    );
+    )
+    .add_service(AuditServiceServer::new(audit).max_encoding_message_size(max));
     let services = vec![
         "shequ.survey.v1.QuestionnaireService",
         "shequ.survey.v1.RoundService",
         "shequ.survey.v1.ResponseService",
+        "shequ.audit.v1.AuditService",
     ];
-    server::serve_service(&cfg.server, db, listener, routes, services, shutdown).await
+    server::serve_secured(
+        &cfg.server,
+        security,
+        db,
+        listener,
+        routes,
+        services,
+        shutdown,
+    )
+    .await
 }

@@ -2,27 +2,25 @@
 //! region (the whole country for a national round) is loaded once through
 //! `StreamLeafUnitFacts(parent = region)`; a code missing from it is looked up with `GetDivision`
 //! and `ListDivisionAncestors`, then remembered. A registry that cannot be reached is
-//! `RegistryUnavailable`, never a verdict on the unit.
+//! `RegistryUnavailable`, one that refuses the survey's own credentials `RegistryRefused`; neither
+//! is ever a verdict on the unit. Every call carries the trace context and, when `[client]` names
+//! a token file, the survey's bearer token, so the registry sees a `service` principal.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use shequ_domain::{DivisionCode, DivisionLevel};
-use shequ_platform::telemetry::TraceContextInterceptor;
+use shequ_platform::client::{ClientConfig, ServiceChannel};
 use shequ_proto::common::v1 as common;
 use shequ_proto::names::division_name;
 use shequ_proto::registry::v1 as registry;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use tokio_stream::StreamExt;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::error::{Result, SurveyError};
-
-type Intercepted = InterceptedService<Channel, TraceContextInterceptor>;
 
 /// A leaf unit's ancestors, from the registry's parent links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,33 +85,64 @@ impl RegionMap {
     }
 }
 
-/// The registry's gRPC clients, carrying trace context.
+/// The registry's gRPC clients, carrying trace context and the survey's credentials.
 #[derive(Clone)]
 pub struct RegistryLink {
-    divisions: DivisionServiceClient<Intercepted>,
-    facilities: FacilityServiceClient<Intercepted>,
+    divisions: DivisionServiceClient<ServiceChannel>,
+    facilities: FacilityServiceClient<ServiceChannel>,
 }
 
+/// A failed registry call: refused credentials (the registry answered, but not to us) or a
+/// registry that cannot be used right now.
 fn registry_failure(status: Status) -> SurveyError {
-    SurveyError::RegistryUnavailable(format!("{}: {}", status.code(), status.message()))
+    let cause = format!("{}: {}", status.code(), status.message());
+    match status.code() {
+        Code::Unauthenticated | Code::PermissionDenied => SurveyError::RegistryRefused(cause),
+        _ => SurveyError::RegistryUnavailable(cause),
+    }
 }
 
 impl RegistryLink {
-    /// Clients for `endpoint`; the connection is made on first use and remade after failures.
-    pub fn new(endpoint: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .connect_lazy();
+    /// Clients for `endpoint` with the credentials of `client`; the connection is made on first
+    /// use and remade after failures.
+    pub fn new(client: &ClientConfig, endpoint: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let channel = client.channel(endpoint, timeout)?;
+        let interceptor = client.interceptor()?;
         Ok(Self {
             divisions: DivisionServiceClient::with_interceptor(
                 channel.clone(),
-                TraceContextInterceptor,
+                interceptor.clone(),
             )
             .max_decoding_message_size(64 << 20),
-            facilities: FacilityServiceClient::with_interceptor(channel, TraceContextInterceptor)
+            facilities: FacilityServiceClient::with_interceptor(channel, interceptor)
                 .max_decoding_message_size(64 << 20),
         })
+    }
+
+    /// The division `code` and its ancestors by parent links; `None` when the registry does not
+    /// know the code.
+    pub async fn ancestry(&self, code: DivisionCode) -> Result<Option<Vec<DivisionCode>>> {
+        match self
+            .divisions
+            .clone()
+            .list_division_ancestors(registry::ListDivisionAncestorsRequest {
+                name: division_name(code),
+            })
+            .await
+        {
+            Ok(r) => {
+                let mut codes = vec![code];
+                codes.extend(
+                    r.into_inner()
+                        .ancestors
+                        .iter()
+                        .filter_map(|a| DivisionCode::parse(&a.code).ok()),
+                );
+                Ok(Some(codes))
+            }
+            Err(s) if s.code() == Code::NotFound => Ok(None),
+            Err(s) => Err(registry_failure(s)),
+        }
     }
 
     /// The division, or `None` when the registry does not know it.
@@ -222,13 +251,36 @@ impl RegistryLink {
     }
 }
 
+/// Why a round's region could not be loaded, kept for the callers waiting on it.
+#[derive(Debug, Clone)]
+pub enum RegionFailure {
+    Unavailable(String),
+    Refused(String),
+}
+
+impl RegionFailure {
+    pub fn of(err: &SurveyError) -> Self {
+        match err {
+            SurveyError::RegistryRefused(cause) => Self::Refused(cause.clone()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+
+    pub fn error(self) -> SurveyError {
+        match self {
+            Self::Unavailable(cause) => SurveyError::RegistryUnavailable(cause),
+            Self::Refused(cause) => SurveyError::RegistryRefused(cause),
+        }
+    }
+}
+
 /// What is known of a round's region: the map once loaded (in the background), the last failure
 /// to load it, and units looked up one by one since (leaf units the registry gained later).
 #[derive(Debug, Default)]
 pub struct RegionCache {
     pub map: std::sync::OnceLock<std::sync::Arc<RegionMap>>,
     pub loading: std::sync::atomic::AtomicBool,
-    pub failure: Mutex<Option<String>>,
+    pub failure: Mutex<Option<RegionFailure>>,
     pub loaded: tokio::sync::Notify,
     pub extra: Mutex<HashMap<i64, std::result::Result<Ancestors, String>>>,
 }

@@ -1,5 +1,7 @@
 //! The survey's logic, independent of gRPC: questionnaires, rounds, responses, results and exports.
 
+pub mod access;
+pub mod audit;
 pub mod export;
 pub mod questionnaires;
 pub mod responses;
@@ -15,18 +17,24 @@ use std::time::Duration;
 use sea_orm::DbBackend;
 use shequ_domain::{DivisionCode, DivisionLevel};
 use shequ_platform::Database;
+use shequ_platform::audit::AuditLog;
+use shequ_platform::client::ClientConfig;
 use shequ_platform::database::WriteTxn;
 
 use crate::config::SurveySettings;
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionDef;
-use crate::region::{Ancestors, RegionCache, RegionMap, RegistryLink};
+use crate::region::{Ancestors, RegionCache, RegionFailure, RegionMap, RegistryLink};
 use tallies::Layout;
 
 /// Most leaf units looked up one by one that a round remembers.
 const MAX_UNITS_LOOKED_UP: usize = 100_000;
 /// How long a request waits for a round's region to load before it is told to retry.
 const REGION_WAIT: Duration = Duration::from_secs(5);
+/// The survey's audit table.
+pub const AUDIT_TABLE: &str = "survey_audit_records";
+/// How often an audit follower looks for records other replicas committed.
+const AUDIT_POLL: Duration = Duration::from_secs(1);
 
 /// Shared state of one survey service instance; cheap to clone.
 #[derive(Clone)]
@@ -34,8 +42,11 @@ pub struct Survey {
     pub(crate) db: Database,
     pub(crate) settings: SurveySettings,
     pub(crate) registry: RegistryLink,
+    pub(crate) audit: AuditLog,
     /// The fixed part of each round seen, with what is known of its region.
     rounds: Arc<std::sync::Mutex<HashMap<String, Arc<RoundContext>>>>,
+    /// Divisions' ancestries (the division and its ancestors) learnt from the registry.
+    pub(crate) ancestries: access::AncestryCache,
 }
 
 /// What never changes about a round once created: its questionnaire version, region (`None`: the
@@ -66,18 +77,35 @@ impl RoundContext {
 }
 
 impl Survey {
-    pub fn new(db: Database, settings: SurveySettings) -> anyhow::Result<Self> {
-        let registry = RegistryLink::new(&settings.registry_endpoint, settings.registry_timeout())?;
+    /// The service over `db`, calling the registry with the credentials of `client`.
+    pub fn new(
+        db: Database,
+        settings: SurveySettings,
+        client: &ClientConfig,
+    ) -> anyhow::Result<Self> {
+        let registry = RegistryLink::new(
+            client,
+            &settings.registry_endpoint,
+            settings.registry_timeout(),
+        )?;
+        let audit = AuditLog::new(db.clone(), AUDIT_TABLE, AUDIT_POLL);
         Ok(Self {
             db,
             settings,
             registry,
+            audit,
             rounds: Arc::default(),
+            ancestries: access::AncestryCache::default(),
         })
     }
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The survey's audit trail.
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
     }
 
     pub(crate) fn backend(&self) -> DbBackend {
@@ -170,7 +198,7 @@ impl Survey {
                     }
                     Err(e) => {
                         tracing::warn!(round = %ctx.id, error = %e, "loading the round's region failed");
-                        *cache.failure.lock().expect("not poisoned") = Some(e.to_string());
+                        *cache.failure.lock().expect("not poisoned") = Some(RegionFailure::of(&e));
                     }
                 }
                 cache.loading.store(false, Ordering::Release);
@@ -182,9 +210,7 @@ impl Survey {
             return Ok(Some(map.clone()));
         }
         match cache.failure.lock().expect("not poisoned").clone() {
-            Some(failure) if !cache.loading.load(Ordering::Acquire) => {
-                Err(SurveyError::RegistryUnavailable(failure))
-            }
+            Some(failure) if !cache.loading.load(Ordering::Acquire) => Err(failure.error()),
             _ => Ok(None),
         }
     }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use shequ_platform::Shutdown;
+use shequ_proto::audit::v1::audit_service_client::AuditServiceClient;
 use shequ_proto::survey::v1::questionnaire_service_client::QuestionnaireServiceClient;
 use shequ_proto::survey::v1::response_service_client::ResponseServiceClient;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
@@ -11,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{TestDatabase, init_test_logs};
+use crate::{TestDatabase, TestIssuer, init_test_logs};
 
 /// Configuration for a survey service on an ephemeral port with `database_url`, asking the
 /// registry at `registry_endpoint`.
@@ -25,8 +26,26 @@ pub fn survey_config(database_url: &str, registry_endpoint: &str) -> anyhow::Res
             ("server.shutdown_grace_secs", "5".to_owned()),
             ("survey.registry_endpoint", registry_endpoint.to_owned()),
             ("survey.registry_timeout_ms", "5000".to_owned()),
+            // The PostgreSQL lane runs in development mode, which is otherwise refused there.
+            ("auth.allow_off_with_postgres", "true".to_owned()),
         ],
     )?)
+}
+
+/// As [`survey_config`], authenticating calls with tokens of `issuer`, and calling the registry
+/// with the token in `token_file` when given.
+pub fn survey_config_with_auth(
+    database_url: &str,
+    registry_endpoint: &str,
+    issuer: &TestIssuer,
+    token_file: Option<&std::path::Path>,
+) -> anyhow::Result<SurveyConfig> {
+    let mut cfg = survey_config(database_url, registry_endpoint)?;
+    cfg.auth = issuer.auth_config();
+    if let Some(path) = token_file {
+        cfg.client.token_file = path.display().to_string();
+    }
+    Ok(cfg)
 }
 
 /// A survey service serving on loopback until stopped or dropped.
@@ -78,6 +97,10 @@ impl TestSurvey {
 
     pub async fn responses(&self) -> anyhow::Result<ResponseServiceClient<Channel>> {
         Ok(ResponseServiceClient::new(self.channel().await?))
+    }
+
+    pub async fn audit(&self) -> anyhow::Result<AuditServiceClient<Channel>> {
+        Ok(AuditServiceClient::new(self.channel().await?))
     }
 
     /// Signals shutdown and waits for the server to drain and return.

@@ -5,11 +5,14 @@ use shequ_domain::Violations;
 use shequ_proto::survey::v1 as pb;
 
 use super::Survey;
+use super::audit::{CREATE_QUESTIONNAIRE, PUBLISH_QUESTIONNAIRE, UPDATE_QUESTIONNAIRE};
 use crate::error::{Result, SurveyError};
 use crate::model::{QuestionDef, questions_from_pb, questions_to_pb};
 use crate::names::{new_id, questionnaire_name, timestamp};
 use crate::store::rows::{QuestionnaireRecord, VersionRecord};
 use crate::store::{now_micros, stmt};
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
 use shequ_platform::page::{self, page_size};
 
 /// Longest questionnaire title, in characters.
@@ -78,18 +81,43 @@ fn not_found(id: &str) -> SurveyError {
 }
 
 impl Survey {
-    pub async fn create_questionnaire(&self, q: &pb::Questionnaire) -> Result<pb::Questionnaire> {
+    /// A questionnaire record of the trail: questionnaires are national resources.
+    fn questionnaire_entry<'a>(
+        principal: &'a Principal,
+        method: &'static str,
+        id: &str,
+        action: &'static str,
+        reason: &'a str,
+    ) -> AuditEntry<'a> {
+        AuditEntry {
+            principal,
+            method,
+            resource: questionnaire_name(id),
+            division: None,
+            action,
+            reason,
+        }
+    }
+
+    pub async fn create_questionnaire(
+        &self,
+        principal: &Principal,
+        q: &pb::Questionnaire,
+    ) -> Result<pb::Questionnaire> {
         let (title, questions) = draft_from_pb(q)?;
         let id = new_id();
         let now = now_micros();
-        self.db
-            .conn
-            .execute_raw(stmt(
-                self.backend(),
-                "INSERT INTO survey_questionnaires (id, title, questions, latest_version, create_time, update_time) VALUES ($1, $2, $3, 0, $4, $4)",
-                [id.clone().into(), title.into(), to_json(&questions)?.into(), now.into()],
-            ))
-            .await?;
+        let txn = self.begin_write().await?;
+        txn.execute_raw(stmt(
+            self.backend(),
+            "INSERT INTO survey_questionnaires (id, title, questions, latest_version, create_time, update_time) VALUES ($1, $2, $3, 0, $4, $4)",
+            [id.clone().into(), title.into(), to_json(&questions)?.into(), now.into()],
+        ))
+        .await?;
+        let entry = Self::questionnaire_entry(principal, CREATE_QUESTIONNAIRE, &id, "created", "");
+        self.audit(&*txn, &entry).await?;
+        txn.commit().await?;
+        self.audit.committed();
         self.get_questionnaire(&id, 0).await
     }
 
@@ -147,13 +175,13 @@ impl Survey {
     /// Replaces the draft's title and questions.
     pub async fn update_questionnaire(
         &self,
+        principal: &Principal,
         id: &str,
         q: &pb::Questionnaire,
     ) -> Result<pb::Questionnaire> {
         let (title, questions) = draft_from_pb(q)?;
-        let result = self
-            .db
-            .conn
+        let txn = self.begin_write().await?;
+        let result = txn
             .execute_raw(stmt(
                 self.backend(),
                 "UPDATE survey_questionnaires SET title = $2, questions = $3, update_time = $4 WHERE id = $1",
@@ -163,11 +191,19 @@ impl Survey {
         if result.rows_affected() == 0 {
             return Err(not_found(id));
         }
+        let entry = Self::questionnaire_entry(principal, UPDATE_QUESTIONNAIRE, id, "updated", "");
+        self.audit(&*txn, &entry).await?;
+        txn.commit().await?;
+        self.audit.committed();
         self.get_questionnaire(id, 0).await
     }
 
     /// Freezes the draft as the next version.
-    pub async fn publish_questionnaire(&self, id: &str) -> Result<pb::Questionnaire> {
+    pub async fn publish_questionnaire(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<pb::Questionnaire> {
         let txn = self.begin_write().await?;
         let draft = self.draft(&*txn, id, true).await?;
         if from_json(&draft.questions)?.is_empty() {
@@ -190,7 +226,17 @@ impl Survey {
             [id.into(), version.into(), draft.latest_version.into()],
         ))
         .await?;
+        let published = format!("published as version {version}");
+        let entry = Self::questionnaire_entry(
+            principal,
+            PUBLISH_QUESTIONNAIRE,
+            id,
+            "published",
+            &published,
+        );
+        self.audit(&*txn, &entry).await?;
         txn.commit().await?;
+        self.audit.committed();
         self.get_questionnaire(id, version).await
     }
 

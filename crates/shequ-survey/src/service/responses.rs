@@ -8,9 +8,13 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
 use sha2::{Digest, Sha256};
 use shequ_domain::{FieldViolation, Violations};
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
 use shequ_proto::names::{division_name, parse_division_name};
 use shequ_proto::survey::v1 as pb;
 
+use super::access::Need;
+use super::audit::{INVALIDATE_RESPONSE, Submitter};
 use super::rounds::OPEN;
 use super::tallies::Entry;
 use super::{RoundContext, Survey};
@@ -220,6 +224,7 @@ impl Survey {
     /// Submits one response: the stored response and whether it was a duplicate.
     pub async fn submit_response(
         &self,
+        principal: &Principal,
         round_id: &str,
         response: &pb::Response,
     ) -> Result<(ResponseRecord, bool)> {
@@ -231,7 +236,7 @@ impl Survey {
             .map_err(|e| prefixed(e, "response"))?;
         let id = prepared.response_id.clone();
         let outcome = self
-            .write_batch(&ctx, vec![Ok(prepared)])
+            .write_batch(&ctx, vec![Ok(prepared)], Submitter::Single(principal))
             .await?
             .pop()
             .ok_or_else(|| SurveyError::Internal("no outcome".into()))?;
@@ -248,17 +253,19 @@ impl Survey {
     /// as a whole and writes nothing.
     pub async fn submit_batch(
         &self,
+        principal: &Principal,
         round_id: &str,
         responses: &[pb::Response],
     ) -> Result<Vec<pb::SubmitResult>> {
-        let batch = self.check_batch(round_id, responses).await?;
-        self.write_checked(batch).await
+        let batch = self.check_batch(principal, round_id, responses).await?;
+        self.write_checked(principal, batch).await
     }
 
     /// Validates one batch without writing anything, so a stream can check the next batch while
     /// the previous one commits.
     pub async fn check_batch(
         &self,
+        principal: &Principal,
         round_id: &str,
         responses: &[pb::Response],
     ) -> Result<CheckedBatch> {
@@ -271,12 +278,25 @@ impl Survey {
                 ),
             ));
         }
-        let ctx = self.round_context(round_id).await?;
+        let ctx = self
+            .authorize_round(principal, round_id, Need::Part)
+            .await?;
         self.ensure_open(&self.db.conn, round_id, false).await?;
         let mut prepared = Vec::with_capacity(responses.len());
         for r in responses {
-            match self.prepare(&ctx, r).await {
-                Err(e @ (SurveyError::RegistryUnavailable(_) | SurveyError::Unavailable)) => {
+            let checked = match self
+                .authorize_leaf_unit(principal, &ctx, &r.leaf_unit)
+                .await
+            {
+                Ok(()) => self.prepare(&ctx, r).await,
+                Err(e) => Err(e),
+            };
+            match checked {
+                Err(
+                    e @ (SurveyError::RegistryUnavailable(_)
+                    | SurveyError::RegistryRefused(_)
+                    | SurveyError::Unavailable),
+                ) => {
                     return Err(e);
                 }
                 other => prepared.push(other),
@@ -290,8 +310,14 @@ impl Survey {
     }
 
     /// Writes a checked batch in one transaction; the results come back after it commits.
-    pub async fn write_checked(&self, batch: CheckedBatch) -> Result<Vec<pb::SubmitResult>> {
-        let outcomes = self.write_batch(&batch.ctx, batch.prepared).await?;
+    pub async fn write_checked(
+        &self,
+        principal: &Principal,
+        batch: CheckedBatch,
+    ) -> Result<Vec<pb::SubmitResult>> {
+        let outcomes = self
+            .write_batch(&batch.ctx, batch.prepared, Submitter::Bulk(principal))
+            .await?;
         Ok(batch
             .ids
             .into_iter()
@@ -331,6 +357,7 @@ impl Survey {
         &self,
         ctx: &Arc<RoundContext>,
         items: Vec<Result<Prepared>>,
+        submitter: Submitter<'_>,
     ) -> Result<Vec<Outcome>> {
         let backend = self.backend();
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
@@ -436,8 +463,15 @@ impl Survey {
             });
         }
         self.record_delta(&*txn, &ctx.id, &entries).await?;
+        let accepted = fresh
+            .iter()
+            .filter(|(_, p)| inserted.contains(&p.response_id))
+            .map(|(_, p)| (p.response_id.as_str(), p.leaf_code));
+        self.audit_responses(&*txn, ctx, submitter, accepted)
+            .await?;
         txn.commit().await?;
         if !entries.is_empty() {
+            self.audit.committed();
             self.fold_later(ctx);
         }
         Ok(outcomes
@@ -486,6 +520,7 @@ impl Survey {
     /// and the change is recorded with who, when and why.
     pub async fn invalidate_response(
         &self,
+        principal: &Principal,
         round_id: &str,
         response_id: &str,
         reason: &str,
@@ -550,7 +585,20 @@ impl Survey {
             [round_id.into(), response_id.into(), now.into(), actor.into(), reason.into()],
         ))
         .await?;
+        self.audit(
+            &*txn,
+            &AuditEntry {
+                principal,
+                method: INVALIDATE_RESPONSE,
+                resource: response_name(round_id, response_id),
+                division: Some(unit),
+                action: "invalidated",
+                reason,
+            },
+        )
+        .await?;
         txn.commit().await?;
+        self.audit.committed();
         self.fold_later(&ctx);
         self.get_response(round_id, response_id).await
     }

@@ -8,12 +8,15 @@ use shequ_proto::names::{division_name, parse_optional_division_name};
 use shequ_proto::survey::v1 as pb;
 
 use super::Survey;
+use super::audit::{CLOSE_ROUND, CREATE_ROUND, OPEN_ROUND};
 use crate::error::{Result, SurveyError};
 use crate::names::{
     micros, new_id, parse_questionnaire_name, questionnaire_name, round_name, timestamp,
 };
 use crate::store::rows::{ROUND_COLUMNS, RoundRecord};
 use crate::store::{now_micros, stmt};
+use shequ_platform::Principal;
+use shequ_platform::audit::AuditEntry;
 use shequ_platform::page::{self, page_size};
 
 pub const DRAFT: &str = "draft";
@@ -51,8 +54,21 @@ pub fn round_to_pb(r: &RoundRecord) -> pb::Round {
     }
 }
 
+/// A round's region: `None` for the whole country (stored as code 0).
+fn region_of(r: &RoundRecord) -> Option<shequ_domain::DivisionCode> {
+    (r.region_code != 0)
+        .then(|| shequ_domain::DivisionCode::from_u64(r.region_code as u64).ok())
+        .flatten()
+}
+
 impl Survey {
-    pub async fn create_round(&self, round: &pb::Round) -> Result<RoundRecord> {
+    /// Creates a draft round; the caller must hold the whole region in scope, which is checked
+    /// after the request is found well formed and before anything it names is looked up.
+    pub async fn create_round(
+        &self,
+        principal: &Principal,
+        round: &pb::Round,
+    ) -> Result<RoundRecord> {
         let mut v = Violations::new();
         if round.display_name.trim().is_empty() {
             v.push("round.display_name", "must not be empty");
@@ -95,6 +111,7 @@ impl Survey {
         else {
             return Err(SurveyError::Invalid(v));
         };
+        self.authorize_region(principal, region).await?;
         if self
             .get_version(questionnaire, round.questionnaire_version)
             .await
@@ -134,9 +151,8 @@ impl Survey {
         };
         let id = new_id();
         let now = now_micros();
-        self.db
-            .conn
-            .execute_raw(stmt(
+        let txn = self.begin_write().await?;
+        txn.execute_raw(stmt(
                 self.backend(),
                 format!("INSERT INTO survey_rounds ({ROUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"),
                 [
@@ -154,6 +170,20 @@ impl Survey {
                 ],
             ))
             .await?;
+        self.audit(
+            &*txn,
+            &AuditEntry {
+                principal,
+                method: CREATE_ROUND,
+                resource: round_name(&id),
+                division: region,
+                action: "created",
+                reason: "",
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.audit.committed();
         self.get_round(&id).await
     }
 
@@ -180,7 +210,7 @@ impl Survey {
     /// opens while the registry cannot be asked which leaf units it covers; a large region (the
     /// whole country) may finish loading after the round opens, and until then requests that need
     /// it are `UNAVAILABLE`.
-    pub async fn open_round(&self, id: &str) -> Result<RoundRecord> {
+    pub async fn open_round(&self, principal: &Principal, id: &str) -> Result<RoundRecord> {
         let round = self.get_round(id).await?;
         if round.state != DRAFT {
             return Err(SurveyError::precondition(
@@ -194,15 +224,22 @@ impl Survey {
         let ctx = self.round_context(id).await?;
         self.region_map_within(&ctx, std::time::Duration::from_secs(5))
             .await?;
-        self.transition(id, DRAFT, OPEN).await
+        self.transition(principal, id, DRAFT, OPEN).await
     }
 
     /// Closes an open round for good.
-    pub async fn close_round(&self, id: &str) -> Result<RoundRecord> {
-        self.transition(id, OPEN, CLOSED).await
+    pub async fn close_round(&self, principal: &Principal, id: &str) -> Result<RoundRecord> {
+        self.transition(principal, id, OPEN, CLOSED).await
     }
 
-    async fn transition(&self, id: &str, from: &str, to: &str) -> Result<RoundRecord> {
+    async fn transition(
+        &self,
+        principal: &Principal,
+        id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<RoundRecord> {
+        let region = self.round_context(id).await?.region.map(|r| r.0);
         let txn = self.begin_write().await?;
         let changed = txn
             .execute_raw(stmt(
@@ -222,14 +259,34 @@ impl Survey {
                 ),
             ));
         }
+        let (method, action) = if to == OPEN {
+            (OPEN_ROUND, "opened")
+        } else {
+            (CLOSE_ROUND, "closed")
+        };
+        self.audit(
+            &*txn,
+            &AuditEntry {
+                principal,
+                method,
+                resource: round_name(id),
+                division: region,
+                action,
+                reason: "",
+            },
+        )
+        .await?;
         txn.commit().await?;
+        self.audit.committed();
         self.get_round(id).await
     }
 
     /// One page of rounds in id order, which is creation order, optionally only those in `state`
-    /// or over `questionnaire` (an id).
+    /// or over `questionnaire` (an id). A regional principal sees only rounds whose region holds
+    /// or lies in its scope, so its pages may be short.
     pub async fn list_rounds(
         &self,
+        principal: &Principal,
         state: pb::RoundState,
         questionnaire: Option<&str>,
         requested_page_size: i32,
@@ -263,7 +320,12 @@ impl Survey {
             .all(&self.db.conn)
             .await?;
         let more = rows.len() as u64 > size;
-        let page: Vec<pb::Round> = rows.iter().take(size as usize).map(round_to_pb).collect();
+        let mut page: Vec<pb::Round> = Vec::with_capacity(rows.len());
+        for r in rows.iter().take(size as usize) {
+            if self.reach(principal, region_of(r)).await?.is_some() {
+                page.push(round_to_pb(r));
+            }
+        }
         let next = match (more, rows.get(size as usize - 1)) {
             (true, Some(last)) => page::encode(&query, &last.id),
             _ => String::new(),

@@ -2,7 +2,8 @@
 //! reads them. Flags are integers and times are microseconds since the epoch, so both backends
 //! share every query. Version 2 replaces the per-leaf-unit aggregates and answer counts of
 //! version 1 with tallies per division (`survey_tallies`), fed by one delta row per committed batch
-//! (`survey_tally_deltas`); rounds that already hold responses are marked for a rebuild.
+//! (`survey_tally_deltas`); rounds that already hold responses are marked for a rebuild. Version 3
+//! adds the audit trail (`survey_audit_records`).
 
 use shequ_platform::Migration;
 
@@ -253,4 +254,5 @@ DROP TABLE survey_answer_counts;
 DROP TABLE survey_unit_aggregates;
 "#,
     },
+    shequ_platform::audit_migration!(3, "survey_audit_records"),
 ];

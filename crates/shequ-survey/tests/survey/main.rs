@@ -1,6 +1,7 @@
 //! Survey collection over real gRPC on loopback, next to a test registry holding the sample
 //! divisions, on SQLite and (with `SHEQU_TEST_DATABASE_URL`) on PostgreSQL.
 
+mod auth;
 mod bulk;
 mod listing;
 mod questionnaires;
