@@ -2,6 +2,8 @@
 //! in memory, and one transaction that stores the evaluation with one row per division. A source
 //! that fails anywhere fails the evaluation before anything is written.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::{Deserialize, Serialize};
@@ -109,9 +111,17 @@ impl Monitoring {
         let round = round_override.unwrap_or(&plan.survey_round).to_owned();
 
         let started = std::time::Instant::now();
-        let mut facts = self.sources.registry_facts(plan.scope).await?;
-        if !round.is_empty() && defs.iter().any(|d| d.source == Source::Survey) {
-            let survey = self.sources.survey_facts(&round).await?;
+        // The two sources stream at the same time; either failing fails the evaluation.
+        let wants_survey = !round.is_empty() && defs.iter().any(|d| d.source == Source::Survey);
+        let (mut facts, survey) =
+            tokio::try_join!(self.sources.registry_facts(plan.scope), async {
+                if wants_survey {
+                    self.sources.survey_facts(&round).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            })?;
+        if let Some(survey) = survey {
             for leaf in &mut facts.leaves {
                 leaf.survey = survey.get(&leaf.code).copied();
             }
@@ -132,6 +142,7 @@ impl Monitoring {
         .await
         .map_err(|e| MonitoringError::Internal(format!("rollup: {e}")))?;
         let (rolled, rollup_time) = rolled;
+        let rolled = Arc::new(rolled);
 
         let columns = Columns {
             start_year: plan.start_year,
@@ -181,7 +192,7 @@ impl Monitoring {
         principal: &Principal,
         scope: Option<shequ_domain::DivisionCode>,
         record: &EvaluationRecord,
-        rolled: &Rollup,
+        rolled: &Arc<Rollup>,
         compiled: &Compiled,
     ) -> Result<()> {
         let backend = self.backend();
@@ -210,30 +221,58 @@ impl Monitoring {
             ],
         ))
         .await?;
+        // Rows are encoded on a blocking thread while the previous batch is being inserted, so
+        // encoding and the database's work overlap.
         let batch = self.settings.insert_batch_rows.clamp(1, 5000);
-        let nodes = &rolled.nodes;
-        for start in (0..nodes.len()).step_by(batch) {
-            let end = (start + batch).min(nodes.len());
-            let mut values: Vec<Value> = Vec::with_capacity((end - start) * 5);
-            for (n, node) in nodes.iter().enumerate().take(end).skip(start) {
-                let json = serde_json::to_string(&stored_values(rolled, compiled, n))
-                    .map_err(|e| MonitoringError::Internal(e.to_string()))?;
-                values.push(record.id.clone().into());
-                values.push(node.code.into());
-                values.push(i32::from(node.level).into());
-                values.push(node.parent.map(|p| nodes[p as usize].code).into());
-                values.push(json.into());
-            }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(usize, Vec<Value>)>>(2);
+        let encoder = {
+            let rolled = rolled.clone();
+            let compiled = compiled.clone();
+            let id = record.id.clone();
+            tokio::task::spawn_blocking(move || {
+                let nodes = &rolled.nodes;
+                for start in (0..nodes.len()).step_by(batch) {
+                    let end = (start + batch).min(nodes.len());
+                    let mut values: Vec<Value> = Vec::with_capacity((end - start) * 5);
+                    for (n, node) in nodes.iter().enumerate().take(end).skip(start) {
+                        let json =
+                            match serde_json::to_string(&stored_values(&rolled, &compiled, n)) {
+                                Ok(json) => json,
+                                Err(e) => {
+                                    let _ = tx.blocking_send(Err(MonitoringError::Internal(
+                                        e.to_string(),
+                                    )));
+                                    return;
+                                }
+                            };
+                        values.push(id.clone().into());
+                        values.push(node.code.into());
+                        values.push(i32::from(node.level).into());
+                        values.push(node.parent.map(|p| nodes[p as usize].code).into());
+                        values.push(json.into());
+                    }
+                    // The receiver is gone when an insert failed; stop encoding.
+                    if tx.blocking_send(Ok((end - start, values))).is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        while let Some(encoded) = rx.recv().await {
+            let (rows, values) = encoded?;
             txn.execute_raw(stmt(
                 backend,
                 format!(
                     "INSERT INTO monitoring_evaluation_results (evaluation_id, division_code, level, parent_code, results) VALUES {}",
-                    value_rows(end - start, 5)
+                    value_rows(rows, 5)
                 ),
                 values,
             ))
             .await?;
         }
+        encoder
+            .await
+            .map_err(|e| MonitoringError::Internal(format!("encoding results: {e}")))?;
         self.audit
             .record(
                 &*txn,
