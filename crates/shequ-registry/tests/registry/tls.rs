@@ -218,3 +218,82 @@ async fn unknown_authorities_and_plaintext_are_refused_while_health_stays_open()
     );
     drop(tls.registry);
 }
+
+/// What the survey and monitoring services do when configured with `[client]` for mutual TLS:
+/// `ClientConfig::channel` verifies the registry against `ca_file` and presents `cert_file`, which
+/// the registry takes for a service identity; a token file on top wins over the certificate.
+#[tokio::test]
+async fn a_client_config_with_a_certificate_calls_as_a_service() {
+    use shequ_platform::client::ClientConfig;
+    use std::time::Duration;
+
+    let tls = Tls::start().await;
+    let admin = tls
+        .issuer
+        .token("admin", &["registry.editor"], &["000000000000"]);
+    let requests = fixtures::import_requests(&SAMPLE, "2023", 64 * 1024);
+    DivisionServiceClient::new(tls.channel(None).await.unwrap())
+        .import_divisions(with_token(tokio_stream::iter(requests), &admin))
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (cert, key) = issue(
+        &tls.ca,
+        &["survey.shequ"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let endpoint = format!("https://localhost:{}", tls.port);
+    let with_certificate = ClientConfig {
+        ca_file: write("ca.pem", &tls.ca.pem()),
+        cert_file: write("client.pem", &cert),
+        key_file: write("client.key", &key),
+        ..ClientConfig::default()
+    };
+    let timeout = Duration::from_secs(10);
+    let facts = |cfg: &ClientConfig| {
+        let channel = cfg.channel(&endpoint, timeout).unwrap();
+        let interceptor = cfg.interceptor().unwrap();
+        async move {
+            let mut stream = FacilityServiceClient::with_interceptor(channel, interceptor)
+                .stream_leaf_unit_facts(pb::StreamLeafUnitFactsRequest {
+                    parent: "divisions/110101".into(),
+                })
+                .await?
+                .into_inner();
+            stream.message().await
+        }
+    };
+    // The facts stream needs the `service` role (or national scope): the certificate gives it.
+    let first = facts(&with_certificate).await.unwrap().expect("facts");
+    assert!(!first.facts.is_empty());
+
+    // Without the certificate the call has no principal at all.
+    let anonymous = ClientConfig {
+        ca_file: with_certificate.ca_file.clone(),
+        ..ClientConfig::default()
+    };
+    assert_eq!(
+        facts(&anonymous).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+
+    // A token beside the certificate wins: a reader of another county cannot stream these facts,
+    // which the certificate alone (a national service) could.
+    let reader = tls
+        .issuer
+        .token("someone", &["registry.reader"], &["130102000000"]);
+    let token_and_certificate = ClientConfig {
+        token_file: write("token", &reader),
+        ..with_certificate.clone()
+    };
+    assert_eq!(
+        facts(&token_and_certificate).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+}
