@@ -78,7 +78,7 @@ impl Survey {
         let (_, key) = self.scope(&ctx, division).await?;
         self.fold(&ctx).await?;
         let tally = self
-            .tallies(&self.db.conn, round_id, &[key])
+            .tallies(&self.db.conn, &ctx, &[key])
             .await?
             .remove(&key)
             .unwrap_or_default();
@@ -228,7 +228,7 @@ impl Survey {
         };
         self.fold(&ctx).await?;
         let covered = self
-            .tallies(&self.db.conn, round_id, &[key])
+            .tallies(&self.db.conn, &ctx, &[key])
             .await?
             .remove(&key)
             .map(|t| t.covered)
