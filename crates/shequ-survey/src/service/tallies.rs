@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
 use shequ_domain::DivisionLevel;
 
 use super::{RoundContext, Survey};
@@ -27,6 +27,45 @@ const DELTAS_PER_READ: usize = 64;
 const CODES_PER_PASS: usize = 150_000;
 /// Codes per `IN (...)` list and rows per multi-row upsert.
 const ROWS_PER_STATEMENT: usize = 1_000;
+/// A condition that `column` is one of `values`, with its bound values numbered from `$first`.
+///
+/// On PostgreSQL one array parameter, sent as an array literal and unnested in a subquery
+/// (`column IN (SELECT unnest($n::bigint[]))`), so it is parsed once per statement and the
+/// primary key is probed per value. A list of parameters (`IN ($2, ...)`) or `= ANY($n::...)`
+/// in a reused prepared statement can instead become a filter that, for every row of the round,
+/// rebuilds (or reparses) the whole list and compares against each value. On SQLite a plain
+/// `IN` list, which it looks up through a temporary index.
+pub(crate) fn one_of(
+    backend: DbBackend,
+    column: &str,
+    first: usize,
+    values: &[i64],
+) -> (String, Vec<Value>) {
+    if backend == DbBackend::Postgres {
+        let mut literal = String::with_capacity(values.len() * 13 + 2);
+        literal.push('{');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                literal.push(',');
+            }
+            literal.push_str(&v.to_string());
+        }
+        literal.push('}');
+        (
+            format!("{column} IN (SELECT unnest(${first}::bigint[]))"),
+            vec![literal.into()],
+        )
+    } else {
+        let placeholders: Vec<String> = (0..values.len())
+            .map(|i| format!("${}", first + i))
+            .collect();
+        (
+            format!("{column} IN ({})", placeholders.join(", ")),
+            values.iter().map(|v| Value::from(*v)).collect(),
+        )
+    }
+}
+
 /// `level` of the row that tallies the whole round.
 pub const ROUND_LEVEL: i64 = 0;
 
@@ -467,17 +506,12 @@ impl Survey {
         let txn = self.db.begin_write(Some(&lock)).await?;
         let mut deleted = 0u64;
         for chunk in pass.seqs.chunks(ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut values: Vec<Value> = vec![ctx.id.clone().into()];
-            values.extend(chunk.iter().map(|s| Value::from(*s)));
+            let (condition, mut values) = one_of(backend, "seq", 2, chunk);
+            values.insert(0, ctx.id.clone().into());
             deleted += txn
                 .execute_raw(stmt(
                     backend,
-                    format!(
-                        "DELETE FROM survey_tally_deltas WHERE round_id = $1 AND seq IN ({})",
-                        placeholders.join(", ")
-                    ),
+                    format!("DELETE FROM survey_tally_deltas WHERE round_id = $1 AND {condition}"),
                     values,
                 ))
                 .await?
@@ -550,16 +584,13 @@ impl Survey {
         let round_id = ctx.id.as_str();
         let mut out = HashMap::with_capacity(codes.len());
         for chunk in codes.chunks(ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut values: Vec<Value> = vec![round_id.into()];
-            values.extend(chunk.iter().map(|c| Value::from(*c)));
+            let (condition, mut values) = one_of(self.backend(), "code", 2, chunk);
+            values.insert(0, round_id.into());
             let rows = conn
                 .query_all_raw(stmt(
                     self.backend(),
                     format!(
-                        "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND code IN ({})",
-                        placeholders.join(", ")
+                        "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND {condition}"
                     ),
                     values,
                 ))
