@@ -4,8 +4,9 @@
 //!
 //! A batch of responses commits with one `survey_tally_deltas` row that lists what it adds (an
 //! invalidation, what it takes away); folding moves pending deltas into `survey_tallies` in
-//! large groups, one transaction per group, after commits in the background and before every
-//! read, so reads see every acknowledged response and writers never contend on tally rows.
+//! passes that each take the whole backlog (up to a bound on touched tallies) and write every
+//! touched tally once, after commits in the background and before every read, so reads see
+//! every acknowledged response and writers never contend on tally rows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
