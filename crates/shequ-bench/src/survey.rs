@@ -70,6 +70,10 @@ pub struct IngestArgs {
     /// Repetitions of each results / coverage call.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Every 10 s of the ingest, also time one GetRoundResults of the region: it waits for the
+    /// fold of everything acknowledged so far, so it shows how far the fold lags the ingest.
+    #[arg(long)]
+    pub probe_results: bool,
     /// Survey the whole country (a round with an empty region) instead of the first province.
     #[arg(long)]
     pub national: bool,
@@ -210,6 +214,17 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
+        if args.probe_results {
+            println!(
+                "fold   {name:<8}  GetRoundResults during the ingest (s: responses acknowledged before the call, call s): {}",
+                ingest
+                    .probes
+                    .iter()
+                    .map(|(t, n, d)| format!("{t}: {}, {}", thousands(*n), secs(*d)))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
         match backend {
             Backend::Sqlite => println!(
                 "target {name:<8}  >= {} responses/s: {}",
@@ -395,6 +410,9 @@ async fn setup(
                 ])
                 .env("SHEQU__SURVEY__REGISTRY_ENDPOINT", registry_endpoint)
                 .env("SHEQU__SURVEY__REGISTRY_TIMEOUT_MS", "60000")
+                // The benchmark measures the write path, not authentication: development mode,
+                // which PostgreSQL otherwise refuses.
+                .env("SHEQU__AUTH__ALLOW_OFF_WITH_POSTGRES", "true")
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::inherit())
                 .kill_on_drop(true)
@@ -530,6 +548,8 @@ struct Ingest {
     hwm_after: u64,
     rss_after: u64,
     trend: Vec<(u64, u64, u64)>,
+    /// (seconds into the ingest, responses acknowledged before the call, call duration).
+    probes: Vec<(u64, u64, Duration)>,
 }
 
 /// `VmHWM` and `VmRSS` of process `proc` (a pid, or `self`), KiB.
@@ -573,6 +593,30 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
                 trend.lock().unwrap().push(sample);
             }
         })
+    };
+    let probes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let prober = if args.probe_results {
+        let acked = acked.clone();
+        let probes = probes.clone();
+        let mut rounds = RoundServiceClient::new(connect(setup.survey.endpoint()).await?);
+        let request = pb::GetRoundResultsRequest {
+            round: setup.round.clone(),
+            division: setup.region.0.clone(),
+        };
+        Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                let at = started.elapsed().as_secs();
+                let before = acked.load(Ordering::Relaxed);
+                let t = Instant::now();
+                if rounds.get_round_results(request.clone()).await.is_err() {
+                    break;
+                }
+                probes.lock().unwrap().push((at, before, t.elapsed()));
+            }
+        }))
+    } else {
+        None
     };
     let mut tasks = Vec::new();
     for _ in 0..args.streams.max(1) {
@@ -647,6 +691,10 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
     }
     let elapsed = started.elapsed();
     sampler.abort();
+    if let Some(p) = prober {
+        p.abort();
+    }
+    let probes = std::mem::take(&mut *probes.lock().unwrap());
     let (hwm_after, rss_after) = memory(&proc);
     let mut trend = std::mem::take(&mut *trend.lock().unwrap());
     trend.push((
@@ -664,6 +712,7 @@ async fn ingest(args: &IngestArgs, setup: &Setup) -> anyhow::Result<Ingest> {
         hwm_after,
         rss_after,
         trend,
+        probes,
     })
 }
 
@@ -834,6 +883,7 @@ pub(crate) async fn national_round(
         repeat: 1,
         national: true,
         survey_binary: None,
+        probe_results: false,
     };
     let setup = setup(&args, backend, registry_endpoint, registry_channel).await?;
     let ingest = ingest(&args, &setup).await?;

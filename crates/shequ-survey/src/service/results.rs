@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::Stream;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::ConnectionTrait;
 use shequ_domain::{DivisionCode, ServiceKind};
 use shequ_proto::convert::service_to_pb;
 use shequ_proto::names::division_name;
 use shequ_proto::survey::v1 as pb;
 
+use super::tallies::one_of;
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionKind;
@@ -78,7 +79,7 @@ impl Survey {
         let (_, key) = self.scope(&ctx, division).await?;
         self.fold(&ctx).await?;
         let tally = self
-            .tallies(&self.db.conn, round_id, &[key])
+            .tallies(&self.db.conn, &ctx, &[key])
             .await?
             .remove(&key)
             .unwrap_or_default();
@@ -183,18 +184,15 @@ impl Survey {
     async fn valid_of(&self, round_id: &str, codes: &[i64]) -> Result<HashMap<i64, i64>> {
         let mut out = HashMap::with_capacity(codes.len());
         for chunk in codes.chunks(UNITS_PER_QUERY) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut values: Vec<Value> = vec![round_id.into()];
-            values.extend(chunk.iter().map(|c| Value::from(*c)));
+            let (condition, mut values) = one_of(self.backend(), "code", 2, chunk);
+            values.insert(0, round_id.into());
             let rows = self
                 .db
                 .conn
                 .query_all_raw(stmt(
                     self.backend(),
                     format!(
-                        "SELECT code, valid_responses FROM survey_tallies WHERE round_id = $1 AND code IN ({})",
-                        placeholders.join(", ")
+                        "SELECT code, valid_responses FROM survey_tallies WHERE round_id = $1 AND {condition}"
                     ),
                     values,
                 ))
@@ -228,7 +226,7 @@ impl Survey {
         };
         self.fold(&ctx).await?;
         let covered = self
-            .tallies(&self.db.conn, round_id, &[key])
+            .tallies(&self.db.conn, &ctx, &[key])
             .await?
             .remove(&key)
             .map(|t| t.covered)

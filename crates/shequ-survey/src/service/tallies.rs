@@ -4,13 +4,14 @@
 //!
 //! A batch of responses commits with one `survey_tally_deltas` row that lists what it adds (an
 //! invalidation, what it takes away); folding moves pending deltas into `survey_tallies` in
-//! large groups, one transaction per group, after commits in the background and before every
-//! read, so reads see every acknowledged response and writers never contend on tally rows.
+//! passes that each take the whole backlog (up to a bound on touched tallies) and write every
+//! touched tally once, after commits in the background and before every read, so reads see
+//! every acknowledged response and writers never contend on tally rows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
 use shequ_domain::DivisionLevel;
 
 use super::{RoundContext, Survey};
@@ -19,10 +20,53 @@ use crate::model::{AnswerValue, Answers, QuestionDef, QuestionKind};
 use crate::region::Ancestors;
 use crate::store::{stmt, value_rows};
 
-/// Pending delta rows folded per transaction (each holds one batch, at most 1,000 responses).
-const DELTAS_PER_FOLD: usize = 64;
+/// Delta rows read per query while a fold gathers its pass (each holds one batch, at most 1,000
+/// responses).
+const DELTAS_PER_READ: usize = 64;
+/// A pass stops gathering deltas once they touch this many tallies; this bounds a fold's memory
+/// (a pass holds one tally per touched division), whatever the backlog.
+const CODES_PER_PASS: usize = 150_000;
 /// Codes per `IN (...)` list and rows per multi-row upsert.
 const ROWS_PER_STATEMENT: usize = 1_000;
+/// A condition that `column` is one of `values`, with its bound values numbered from `$first`.
+///
+/// On PostgreSQL one array parameter, sent as an array literal and unnested in a subquery
+/// (`column IN (SELECT unnest($n::bigint[]))`), so it is parsed once per statement and the
+/// primary key is probed per value. A list of parameters (`IN ($2, ...)`) or `= ANY($n::...)`
+/// in a reused prepared statement can instead become a filter that, for every row of the round,
+/// rebuilds (or reparses) the whole list and compares against each value. On SQLite a plain
+/// `IN` list, which it looks up through a temporary index.
+pub(crate) fn one_of(
+    backend: DbBackend,
+    column: &str,
+    first: usize,
+    values: &[i64],
+) -> (String, Vec<Value>) {
+    if backend == DbBackend::Postgres {
+        let mut literal = String::with_capacity(values.len() * 13 + 2);
+        literal.push('{');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                literal.push(',');
+            }
+            literal.push_str(&v.to_string());
+        }
+        literal.push('}');
+        (
+            format!("{column} IN (SELECT unnest(${first}::bigint[]))"),
+            vec![literal.into()],
+        )
+    } else {
+        let placeholders: Vec<String> = (0..values.len())
+            .map(|i| format!("${}", first + i))
+            .collect();
+        (
+            format!("{column} IN ({})", placeholders.join(", ")),
+            values.iter().map(|v| Value::from(*v)).collect(),
+        )
+    }
+}
+
 /// `level` of the row that tallies the whole round.
 pub const ROUND_LEVEL: i64 = 0;
 
@@ -33,6 +77,9 @@ pub struct Layout {
     bases: Vec<usize>,
     index: HashMap<String, usize>,
     len: usize,
+    /// Slots that hold a sum of values (stored as 8-byte floats); every other slot is a count
+    /// (stored as a 4-byte integer).
+    sums: Vec<bool>,
 }
 
 impl Layout {
@@ -42,6 +89,7 @@ impl Layout {
         let mut bases = Vec::with_capacity(questions.len() + 1);
         let mut index = HashMap::with_capacity(questions.len());
         let mut len = 0;
+        let mut sums = Vec::new();
         for (i, q) in questions.iter().enumerate() {
             bases.push(len);
             index.insert(q.id.clone(), i);
@@ -52,9 +100,50 @@ impl Layout {
                 QuestionKind::MultipleChoice => 1 + q.options.len(),
                 QuestionKind::FreeText => 1,
             };
+            sums.resize(len, false);
+            if q.kind == QuestionKind::Number {
+                sums[len - 1] = true;
+            }
         }
         bases.push(len);
-        Self { bases, index, len }
+        Self {
+            bases,
+            index,
+            len,
+            sums,
+        }
+    }
+
+    /// The stored form of a tally's slots: counts as 4-byte and sums as 8-byte little-endian.
+    pub fn pack(&self, slots: &[f64]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len * 4 + 8);
+        for (i, v) in slots.iter().enumerate().take(self.len) {
+            if self.sums[i] {
+                out.extend_from_slice(&v.to_le_bytes());
+            } else {
+                out.extend_from_slice(&(v.round() as i32).to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// The slots of a stored tally; a shorter blob leaves the remaining slots 0.
+    pub fn unpack(&self, blob: &[u8]) -> Vec<f64> {
+        let mut out = vec![0.0; self.len];
+        let mut rest = blob;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let width = if self.sums[i] { 8 } else { 4 };
+            let Some((head, tail)) = rest.split_at_checked(width) else {
+                break;
+            };
+            *slot = if self.sums[i] {
+                f64::from_le_bytes(head.try_into().expect("8 bytes"))
+            } else {
+                f64::from(i32::from_le_bytes(head.try_into().expect("4 bytes")))
+            };
+            rest = tail;
+        }
+        out
     }
 
     /// Slots a tally of this questionnaire holds.
@@ -121,13 +210,13 @@ fn put_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_f64(out: &mut Vec<u8>, v: f64) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
+/// A slot number with this bit set is followed by its amount; without it the amount is 1.
+const AMOUNT_FOLLOWS: u16 = 0x8000;
 
-/// The body of a delta row: its entries, little-endian.
+/// The body of a delta row: its entries, little-endian. A hit that adds 1 (every count) is its
+/// slot number alone; a sum's hit carries its amount.
 pub fn encode(entries: &[Entry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.len() * 96);
+    let mut out = Vec::with_capacity(entries.len() * 72);
     for e in entries {
         put_i64(&mut out, e.leaf);
         put_i64(&mut out, e.ancestors.province);
@@ -135,11 +224,15 @@ pub fn encode(entries: &[Entry]) -> Vec<u8> {
         put_i64(&mut out, e.ancestors.county.unwrap_or(0));
         put_i64(&mut out, e.ancestors.township.unwrap_or(0));
         out.push(e.sign as u8);
-        put_f64(&mut out, e.score.unwrap_or(f64::NAN));
+        out.extend_from_slice(&e.score.unwrap_or(f64::NAN).to_le_bytes());
         out.extend_from_slice(&(e.hits.len() as u16).to_le_bytes());
         for (slot, amount) in &e.hits {
-            out.extend_from_slice(&slot.to_le_bytes());
-            put_f64(&mut out, *amount);
+            if *amount == 1.0 {
+                out.extend_from_slice(&slot.to_le_bytes());
+            } else {
+                out.extend_from_slice(&(slot | AMOUNT_FOLLOWS).to_le_bytes());
+                out.extend_from_slice(&amount.to_le_bytes());
+            }
         }
     }
     out
@@ -167,33 +260,51 @@ impl Reader<'_> {
     }
 }
 
-pub fn decode(body: &[u8]) -> Result<Vec<Entry>> {
+/// Calls `each` with every entry of a delta body, reusing one entry's storage.
+pub fn for_each_entry(body: &[u8], mut each: impl FnMut(&Entry)) -> Result<()> {
     let mut r = Reader(body);
-    let mut out = Vec::new();
     let opt = |c: i64| (c != 0).then_some(c);
+    let mut e = Entry {
+        leaf: 0,
+        ancestors: Ancestors {
+            province: 0,
+            prefecture: None,
+            county: None,
+            township: None,
+        },
+        sign: 1,
+        score: None,
+        hits: Vec::new(),
+    };
     while !r.0.is_empty() {
-        let leaf = r.i64()?;
-        let ancestors = Ancestors {
+        e.leaf = r.i64()?;
+        e.ancestors = Ancestors {
             province: r.i64()?,
             prefecture: opt(r.i64()?),
             county: opt(r.i64()?),
             township: opt(r.i64()?),
         };
-        let sign = r.take::<1>()?[0] as i8;
+        e.sign = r.take::<1>()?[0] as i8;
         let score = r.f64()?;
+        e.score = (!score.is_nan()).then_some(score);
         let n = r.u16()?;
-        let mut hits = Vec::with_capacity(usize::from(n));
+        e.hits.clear();
         for _ in 0..n {
-            hits.push((r.u16()?, r.f64()?));
+            let slot = r.u16()?;
+            if slot & AMOUNT_FOLLOWS == 0 {
+                e.hits.push((slot, 1.0));
+            } else {
+                e.hits.push((slot & !AMOUNT_FOLLOWS, r.f64()?));
+            }
         }
-        out.push(Entry {
-            leaf,
-            ancestors,
-            sign,
-            score: (!score.is_nan()).then_some(score),
-            hits,
-        });
+        each(&e);
     }
+    Ok(())
+}
+
+pub fn decode(body: &[u8]) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for_each_entry(body, |e| out.push(e.clone()))?;
     Ok(out)
 }
 
@@ -240,27 +351,40 @@ impl Tally {
     }
 }
 
-fn pack(slots: &[f64]) -> Vec<u8> {
-    slots.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn unpack(blob: &[u8]) -> Vec<f64> {
-    blob.chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
-        .collect()
-}
-
 /// The codes an entry counts under, with their levels: the leaf, its ancestors, the round.
-fn keys(e: &Entry) -> [(i64, i64); 6] {
-    let a = &e.ancestors;
+fn keys(leaf: i64, a: &Ancestors) -> [(i64, i64); 6] {
     [
-        (e.leaf, i64::from(DivisionLevel::Village.number())),
+        (leaf, i64::from(DivisionLevel::Village.number())),
         (a.township.unwrap_or(-1), 4),
         (a.county.unwrap_or(-1), 3),
         (a.prefecture.unwrap_or(-1), 2),
         (a.province, 1),
         (0, ROUND_LEVEL),
     ]
+}
+
+/// What a fold pass gathered: the delta rows, the change per division (with its level) and, per
+/// leaf unit, its ancestors and the valid responses the pass adds.
+#[derive(Default)]
+struct Pass {
+    seqs: Vec<i64>,
+    changes: HashMap<i64, (i64, Tally)>,
+    leaves: HashMap<i64, (Ancestors, i64)>,
+}
+
+impl Pass {
+    fn add(&mut self, e: &Entry, len: usize) {
+        self.leaves.entry(e.leaf).or_insert((e.ancestors, 0)).1 += i64::from(e.sign);
+        for (code, level) in keys(e.leaf, &e.ancestors) {
+            if code >= 0 {
+                self.changes
+                    .entry(code)
+                    .or_insert_with(|| (level, Tally::default()))
+                    .1
+                    .add_entry(e, len);
+            }
+        }
+    }
 }
 
 impl Survey {
@@ -302,12 +426,18 @@ impl Survey {
 
     /// Moves every pending delta of the round into its tallies. One process folds a round at a
     /// time; on PostgreSQL an advisory lock also keeps other replicas out.
+    ///
+    /// A pass gathers every pending delta (up to `CODES_PER_PASS` touched tallies) outside any
+    /// transaction, then in one write transaction deletes exactly those deltas, reads each touched
+    /// tally once and writes it once. So a pass costs about one row write per touched division,
+    /// however many responses it folds, and a backlog makes passes cheaper per response, not
+    /// more numerous. If another replica folded some of the gathered deltas first, fewer rows
+    /// are deleted than gathered: the pass rolls back and gathers again.
     pub(crate) async fn fold(&self, ctx: &Arc<RoundContext>) -> Result<()> {
         let _turn = ctx.fold_turn.lock().await;
         ctx.fold_wanted
             .store(false, std::sync::atomic::Ordering::Release);
         self.rebuild_if_marked(ctx).await?;
-        let backend = self.backend();
         // Only deltas already committed when the fold starts, so a fold ends even while batches
         // keep coming (each commit asks for another); with nothing pending, no write transaction
         // (and on SQLite no wait for the write turn).
@@ -315,7 +445,7 @@ impl Survey {
             .db
             .conn
             .query_one_raw(stmt(
-                backend,
+                self.backend(),
                 "SELECT max(seq) FROM survey_tally_deltas WHERE round_id = $1",
                 [ctx.id.clone().into()],
             ))
@@ -326,137 +456,142 @@ impl Survey {
         let Some(last) = last else {
             return Ok(());
         };
-        let lock = format!("survey_fold {}", ctx.id);
         loop {
-            let txn = self.db.begin_write(Some(&lock)).await?;
-            let rows = txn
-                .query_all_raw(stmt(
-                    backend,
-                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq <= $2 ORDER BY seq LIMIT {DELTAS_PER_FOLD}"),
-                    [ctx.id.clone().into(), last.into()],
-                ))
-                .await?;
-            if rows.is_empty() {
+            let (pass, complete) = self.gather(ctx, last).await?;
+            if pass.seqs.is_empty() {
                 return Ok(());
             }
-            let len = ctx.layout.slot_count();
-            let mut seqs: Vec<i64> = Vec::with_capacity(rows.len());
-            let mut changes: HashMap<i64, (i64, Tally)> = HashMap::new();
-            let mut leaves: HashMap<i64, Ancestors> = HashMap::new();
-            for row in rows {
-                seqs.push(row.try_get_by_index(0)?);
-                let body: Vec<u8> = row.try_get_by_index(1)?;
-                for e in decode(&body)? {
-                    leaves.insert(e.leaf, e.ancestors);
-                    for (code, level) in keys(&e) {
-                        if code >= 0 {
-                            changes
-                                .entry(code)
-                                .or_insert_with(|| (level, Tally::default()))
-                                .1
-                                .add_entry(&e, len);
-                        }
-                    }
-                }
+            let applied = self.apply(ctx, pass).await?;
+            if applied && complete {
+                return Ok(());
             }
-            let codes: Vec<i64> = changes.keys().copied().collect();
-            let mut stored = self.tallies(&*txn, &ctx.id, &codes).await?;
-            // Leaf units crossing the minimum change the covered count of every division above.
-            let min = i64::from(ctx.min_valid_responses);
-            let mut covered: Vec<(i64, i64)> = Vec::new();
-            for (code, (level, change)) in &changes {
-                if *level != i64::from(DivisionLevel::Village.number()) {
-                    continue;
-                }
-                let before = stored.get(code).map(|t| t.valid).unwrap_or(0);
-                let after = before + change.valid;
-                let step = i64::from(after >= min) - i64::from(before >= min);
-                if step != 0 {
-                    covered.push((*code, step));
-                }
-            }
-            for (leaf, step) in covered {
-                let Some(a) = leaves.get(&leaf) else {
-                    continue;
-                };
-                let e = Entry {
-                    leaf,
-                    ancestors: *a,
-                    sign: 1,
-                    score: None,
-                    hits: Vec::new(),
-                };
-                for (code, _) in keys(&e) {
-                    if let Some((_, t)) = changes.get_mut(&code) {
-                        t.covered += step;
-                    }
-                }
-            }
-            let mut merged: Vec<(i64, i64, Tally)> = Vec::with_capacity(changes.len());
-            for (code, (level, change)) in changes {
-                let mut t = stored.remove(&code).unwrap_or_default();
-                t.add(&change);
-                merged.push((code, level, t));
-            }
-            merged.sort_by_key(|m| m.0);
-            for chunk in merged.chunks(ROWS_PER_STATEMENT) {
-                let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
-                for (code, level, t) in chunk {
-                    values.extend([
-                        ctx.id.clone().into(),
-                        (*code).into(),
-                        (*level).into(),
-                        t.valid.into(),
-                        t.scored.into(),
-                        t.score_sum.into(),
-                        t.covered.into(),
-                        pack(&t.slots).into(),
-                    ]);
-                }
-                let sql = format!(
-                    "INSERT INTO survey_tallies (round_id, code, level, valid_responses, scored_responses, score_sum, covered_units, answers) VALUES {} \
-                     ON CONFLICT (round_id, code) DO UPDATE SET valid_responses = excluded.valid_responses, scored_responses = excluded.scored_responses, \
-                     score_sum = excluded.score_sum, covered_units = excluded.covered_units, answers = excluded.answers",
-                    value_rows(chunk.len(), 8)
-                );
-                txn.execute_raw(stmt(backend, sql, values)).await?;
-            }
-            let placeholders: Vec<String> =
-                (0..seqs.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut values: Vec<Value> = vec![ctx.id.clone().into()];
-            values.extend(seqs.iter().map(|s| Value::from(*s)));
-            txn.execute_raw(stmt(
-                backend,
-                format!(
-                    "DELETE FROM survey_tally_deltas WHERE round_id = $1 AND seq IN ({})",
-                    placeholders.join(", ")
-                ),
-                values,
-            ))
-            .await?;
-            txn.commit().await?;
         }
+    }
+
+    /// Reads pending deltas up to `last` in `seq` order and adds them up per division; whether
+    /// it reached `last` (or stopped at `CODES_PER_PASS`).
+    async fn gather(&self, ctx: &RoundContext, last: i64) -> Result<(Pass, bool)> {
+        let len = ctx.layout.slot_count();
+        let mut pass = Pass::default();
+        let mut after = 0i64;
+        loop {
+            let rows = self
+                .db
+                .conn
+                .query_all_raw(stmt(
+                    self.backend(),
+                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT {DELTAS_PER_READ}"),
+                    [ctx.id.clone().into(), after.into(), last.into()],
+                ))
+                .await?;
+            let full = rows.len() == DELTAS_PER_READ;
+            for row in rows {
+                after = row.try_get_by_index(0)?;
+                pass.seqs.push(after);
+                let body: Vec<u8> = row.try_get_by_index(1)?;
+                for_each_entry(&body, |e| pass.add(e, len))?;
+            }
+            if !full {
+                return Ok((pass, true));
+            }
+            if pass.changes.len() >= CODES_PER_PASS {
+                return Ok((pass, false));
+            }
+        }
+    }
+
+    /// Writes one gathered pass: false (and nothing written) if some of its deltas were gone.
+    async fn apply(&self, ctx: &RoundContext, mut pass: Pass) -> Result<bool> {
+        let backend = self.backend();
+        let lock = format!("survey_fold {}", ctx.id);
+        let txn = self.db.begin_write(Some(&lock)).await?;
+        let mut deleted = 0u64;
+        for chunk in pass.seqs.chunks(ROWS_PER_STATEMENT) {
+            let (condition, mut values) = one_of(backend, "seq", 2, chunk);
+            values.insert(0, ctx.id.clone().into());
+            deleted += txn
+                .execute_raw(stmt(
+                    backend,
+                    format!("DELETE FROM survey_tally_deltas WHERE round_id = $1 AND {condition}"),
+                    values,
+                ))
+                .await?
+                .rows_affected();
+        }
+        if deleted != pass.seqs.len() as u64 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        // Each touched tally read once and replaced by stored + change.
+        let mut codes: Vec<i64> = pass.changes.keys().copied().collect();
+        codes.sort_unstable();
+        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let stored = self.tallies(&*txn, ctx, chunk).await?;
+            for (code, t) in stored {
+                if let Some((_, change)) = pass.changes.get_mut(&code) {
+                    change.add(&t);
+                }
+            }
+        }
+        // Leaf units crossing the minimum change the covered count of every division above.
+        let min = i64::from(ctx.min_valid_responses);
+        for (leaf, (ancestors, added)) in &pass.leaves {
+            let after = pass.changes.get(leaf).map_or(0, |c| c.1.valid);
+            let before = after - added;
+            let step = i64::from(after >= min) - i64::from(before >= min);
+            if step == 0 {
+                continue;
+            }
+            for (code, _) in keys(*leaf, ancestors) {
+                if let Some((_, t)) = pass.changes.get_mut(&code) {
+                    t.covered += step;
+                }
+            }
+        }
+        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
+            for code in chunk {
+                let (level, t) = &pass.changes[code];
+                values.extend([
+                    ctx.id.clone().into(),
+                    (*code).into(),
+                    (*level).into(),
+                    t.valid.into(),
+                    t.scored.into(),
+                    t.score_sum.into(),
+                    t.covered.into(),
+                    ctx.layout.pack(&t.slots).into(),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO survey_tallies (round_id, code, level, valid_responses, scored_responses, score_sum, covered_units, answers) VALUES {} \
+                 ON CONFLICT (round_id, code) DO UPDATE SET valid_responses = excluded.valid_responses, scored_responses = excluded.scored_responses, \
+                 score_sum = excluded.score_sum, covered_units = excluded.covered_units, answers = excluded.answers",
+                value_rows(chunk.len(), 8)
+            );
+            txn.execute_raw(stmt(backend, sql, values)).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Stored tallies of the given codes.
     pub(crate) async fn tallies(
         &self,
         conn: &impl ConnectionTrait,
-        round_id: &str,
+        ctx: &RoundContext,
         codes: &[i64],
     ) -> Result<HashMap<i64, Tally>> {
+        let round_id = ctx.id.as_str();
         let mut out = HashMap::with_capacity(codes.len());
         for chunk in codes.chunks(ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut values: Vec<Value> = vec![round_id.into()];
-            values.extend(chunk.iter().map(|c| Value::from(*c)));
+            let (condition, mut values) = one_of(self.backend(), "code", 2, chunk);
+            values.insert(0, round_id.into());
             let rows = conn
                 .query_all_raw(stmt(
                     self.backend(),
                     format!(
-                        "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND code IN ({})",
-                        placeholders.join(", ")
+                        "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND {condition}"
                     ),
                     values,
                 ))
@@ -470,7 +605,7 @@ impl Survey {
                         scored: row.try_get_by_index(2)?,
                         score_sum: row.try_get_by_index(3)?,
                         covered: row.try_get_by_index(4)?,
-                        slots: unpack(&blob),
+                        slots: ctx.layout.unpack(&blob),
                     },
                 );
             }
@@ -600,7 +735,7 @@ mod tests {
                 },
                 sign: -1,
                 score: Some(75.0),
-                hits: vec![(0, 1.0), (7, 2.5)],
+                hits: vec![(0, 1.0), (7, 2.5), (9, 1.0)],
             },
             Entry {
                 leaf: 110101001001,
@@ -621,7 +756,7 @@ mod tests {
         assert_eq!(back[0].ancestors, entries[0].ancestors);
         assert_eq!(back[0].sign, -1);
         assert_eq!(back[0].score, Some(75.0));
-        assert_eq!(back[0].hits, vec![(0, 1.0), (7, 2.5)]);
+        assert_eq!(back[0].hits, vec![(0, 1.0), (7, 2.5), (9, 1.0)]);
         assert_eq!(back[1].ancestors, entries[1].ancestors);
         assert_eq!(back[1].score, None);
         assert!(decode(&encode(&entries)[..20]).is_err());
@@ -629,7 +764,30 @@ mod tests {
 
     #[test]
     fn packed_slots_round_trip() {
-        let slots = vec![0.0, 3.0, -1.5, 1e9];
-        assert_eq!(unpack(&pack(&slots)), slots);
+        let q = |id: &str, kind| QuestionDef {
+            id: id.into(),
+            text: id.into(),
+            kind,
+            required: false,
+            counts_towards_satisfaction: false,
+            dimension: None,
+            options: Vec::new(),
+            min_value: 0.0,
+            max_value: 100.0,
+        };
+        let layout = Layout::new(&[
+            q("s", QuestionKind::Satisfaction),
+            q("n", QuestionKind::Number),
+            q("t", QuestionKind::FreeText),
+        ]);
+        assert_eq!(layout.slot_count(), 8);
+        let slots = vec![0.0, 3.0, -1.0, 7.0, 2e9, 4.0, 12.75, 5.0];
+        let blob = layout.pack(&slots);
+        // Seven counts of 4 bytes and one sum of 8.
+        assert_eq!(blob.len(), 7 * 4 + 8);
+        assert_eq!(layout.unpack(&blob), slots);
+        let mut short = slots[..5].to_vec();
+        short.resize(8, 0.0);
+        assert_eq!(layout.unpack(&blob[..20]), short);
     }
 }

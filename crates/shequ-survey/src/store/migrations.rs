@@ -4,6 +4,11 @@
 //! version 1 with tallies per division (`survey_tallies`), fed by one delta row per committed batch
 //! (`survey_tally_deltas`); rounds that already hold responses are marked for a rebuild. Version 3
 //! adds the audit trail (`survey_audit_records`).
+//! Version 4 stores a tally's counts as 4-byte integers (sums stay 8-byte floats) and a delta's
+//! count hits as bare slot numbers; the old tallies and pending deltas are dropped and every round
+//! with responses is rebuilt from them on first use. On PostgreSQL delta bodies are stored
+//! uncompressed: they are written once, read once and deleted, so compressing them only costs
+//! the commit.
 
 use shequ_platform::Migration;
 
@@ -255,4 +260,23 @@ DROP TABLE survey_unit_aggregates;
 "#,
     },
     shequ_platform::audit_migration!(3, "survey_audit_records"),
+    Migration {
+        version: 4,
+        name: "tallies with 4-byte counts and compact deltas, rebuilt from the responses",
+        sqlite: r#"
+DELETE FROM survey_tally_deltas;
+DELETE FROM survey_tallies;
+INSERT INTO survey_tally_rebuilds (round_id)
+    SELECT DISTINCT round_id FROM survey_responses
+    WHERE round_id NOT IN (SELECT round_id FROM survey_tally_rebuilds);
+"#,
+        postgres: r#"
+DELETE FROM survey_tally_deltas;
+DELETE FROM survey_tallies;
+INSERT INTO survey_tally_rebuilds (round_id)
+    SELECT DISTINCT round_id FROM survey_responses
+    ON CONFLICT (round_id) DO NOTHING;
+ALTER TABLE survey_tally_deltas ALTER COLUMN body SET STORAGE EXTERNAL;
+"#,
+    },
 ];

@@ -451,3 +451,205 @@ async fn a_national_round_covers_the_whole_country() {
         Some(25.0)
     );
 }
+
+/// Two survey instances on one database fold the same round while both take batches and answer
+/// reads: every response is counted exactly once, whichever replica folded it, and each read
+/// already sees every batch acknowledged before it.
+#[tokio::test]
+async fn two_replicas_fold_one_round_exactly_once() {
+    let mut env = crate::env().await;
+    let round = open_round(&mut env, REGION, 30).await;
+    let replica = TestSurvey::start_with(
+        survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap(),
+        env.survey.database.alias(),
+    )
+    .await
+    .unwrap();
+    let mut clients = [
+        (env.responses.clone(), env.rounds.clone()),
+        (
+            replica.responses().await.unwrap(),
+            replica.rounds().await.unwrap(),
+        ),
+    ];
+    // 40 responses for A, 29 for B and 31 for C (minimum 30: A and C covered), a rating of
+    // 1 + i % 5 each, in batches of 10 alternating between the replicas, each followed by a
+    // read on the other replica.
+    let units = [(UNIT_A, 40), (UNIT_B, 29), (UNIT_C, 31)];
+    let all: Vec<pb::Response> = units
+        .iter()
+        .flat_map(|(unit, n)| {
+            (0..*n).map(move |i| response(&format!("{}-{i}", &unit[10..]), unit, 1 + i % 5))
+        })
+        .collect();
+    let mut sent = 0i64;
+    for (b, chunk) in all.chunks(10).enumerate() {
+        let (writer, _) = &mut clients[b % 2];
+        let mut acks = writer
+            .bulk_submit_responses(tokio_stream::iter([pb::BulkSubmitResponsesRequest {
+                parent: round.clone(),
+                responses: chunk.to_vec(),
+            }]))
+            .await
+            .unwrap()
+            .into_inner();
+        let ack = acks.next().await.unwrap().unwrap();
+        assert!(
+            ack.results
+                .iter()
+                .all(|r| r.outcome == pb::SubmitOutcome::Accepted as i32),
+            "{ack:?}"
+        );
+        sent += chunk.len() as i64;
+        let (_, reader) = &mut clients[(b + 1) % 2];
+        let seen = reader
+            .get_round_results(pb::GetRoundResultsRequest {
+                round: round.clone(),
+                division: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(seen.valid_responses, sent, "after batch {b}");
+    }
+    // Score of rating r is 25 (r - 1); per unit the ratings cycle 1..5, so ratings 1 to 5 are
+    // given 8 + 6 + 7, 8 + 6 + 6, 8 + 6 + 6, 8 + 6 + 6 and 8 + 5 + 6 times.
+    let expected_sum = |n: i32| (0..n).map(|i| f64::from(i % 5) * 25.0).sum::<f64>();
+    for (_, reader) in &mut clients {
+        let region = reader
+            .get_round_results(pb::GetRoundResultsRequest {
+                round: round.clone(),
+                division: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(region.valid_responses, 100);
+        let total: f64 = units.iter().map(|(_, n)| expected_sum(*n)).sum();
+        assert_eq!(region.satisfaction_index, Some(total / 100.0));
+        let overall = &region.questions[0];
+        assert_eq!(
+            overall
+                .counts
+                .iter()
+                .map(|c| c.responses)
+                .collect::<Vec<_>>(),
+            vec![21, 20, 20, 20, 19]
+        );
+        for (unit, n) in units {
+            let leaf = reader
+                .get_round_results(pb::GetRoundResultsRequest {
+                    round: round.clone(),
+                    division: unit.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(leaf.valid_responses, i64::from(n), "{unit}");
+            assert_eq!(
+                leaf.satisfaction_index,
+                Some(expected_sum(n) / f64::from(n)),
+                "{unit}"
+            );
+        }
+        let coverage = reader
+            .get_round_coverage(pb::GetRoundCoverageRequest {
+                round: round.clone(),
+                division: String::new(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(coverage.covered_leaf_units, 2);
+        let township = reader
+            .get_round_coverage(pb::GetRoundCoverageRequest {
+                round: round.clone(),
+                division: "divisions/110101001".into(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(township.covered_leaf_units, 1);
+    }
+    replica.stop().await.unwrap();
+}
+
+/// Migration 4 drops the tallies and pending deltas of the earlier encoding and marks every
+/// round with responses; the next process rebuilds them from the stored responses, so results
+/// and coverage come back exactly as they were.
+#[tokio::test]
+async fn tallies_dropped_by_migration_4_are_rebuilt_from_the_responses() {
+    use sea_orm::ConnectionTrait as _;
+    let mut env = crate::env().await;
+    let round = open_round(&mut env, REGION, 1).await;
+    submit_sample(&mut env, &round).await;
+    let region = results(&mut env, &round, "").await;
+    let leaf = results(&mut env, &round, UNIT_A).await;
+    assert_eq!(region.valid_responses, 4);
+
+    let migration = shequ_survey::store::migrations::MIGRATIONS
+        .iter()
+        .find(|m| m.version == 4)
+        .unwrap();
+    let db = sea_orm::Database::connect(env.survey.database.url())
+        .await
+        .unwrap();
+    let sql = if env.survey.database.is_postgres() {
+        migration.postgres
+    } else {
+        migration.sqlite
+    };
+    db.execute_unprepared(sql).await.unwrap();
+    let left = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT count(*) FROM survey_tallies",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(left, 0);
+    db.close().await.unwrap();
+
+    let replica = TestSurvey::start_with(
+        survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap(),
+        env.survey.database.alias(),
+    )
+    .await
+    .unwrap();
+    let mut rounds = replica.rounds().await.unwrap();
+    let again = |division: &str| pb::GetRoundResultsRequest {
+        round: round.clone(),
+        division: division.into(),
+    };
+    let rebuilt = rounds
+        .get_round_results(again(""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rebuilt, region);
+    let rebuilt_leaf = rounds
+        .get_round_results(again(UNIT_A))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rebuilt_leaf, leaf);
+    let coverage = rounds
+        .get_round_coverage(pb::GetRoundCoverageRequest {
+            round: round.clone(),
+            division: String::new(),
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(coverage.covered_leaf_units, 3);
+    replica.stop().await.unwrap();
+}
