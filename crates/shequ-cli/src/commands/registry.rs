@@ -619,12 +619,15 @@ fn batch_refusal(places: &[String], first: usize, status: &tonic::Status) -> Cli
     CliError::new(generic.code, message)
 }
 
+/// A checked record: its place in the file, the facility, the fields it sets, and the reason.
+type Checked = (String, pb::Facility, Vec<String>, String);
+
 /// The file's records, each checked (a name only to update) before anything is sent: place,
 /// facility, the fields it sets, and the reason.
 fn checked_records(
     file: &Path,
     update: bool,
-) -> Result<Vec<(String, pb::Facility, Vec<String>, String)>, CliError> {
+) -> Result<Vec<Checked>, CliError> {
     let records = input::read_facilities(file)?;
     // Check every record before sending any, so a bad file changes nothing.
     let mut checked = Vec::new();
