@@ -624,10 +624,7 @@ type Checked = (String, pb::Facility, Vec<String>, String);
 
 /// The file's records, each checked (a name only to update) before anything is sent: place,
 /// facility, the fields it sets, and the reason.
-fn checked_records(
-    file: &Path,
-    update: bool,
-) -> Result<Vec<Checked>, CliError> {
+fn checked_records(file: &Path, update: bool) -> Result<Vec<Checked>, CliError> {
     let records = input::read_facilities(file)?;
     // Check every record before sending any, so a bad file changes nothing.
     let mut checked = Vec::new();
