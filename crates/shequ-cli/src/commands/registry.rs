@@ -135,20 +135,19 @@ pub async fn create_in_batches(
     in_flight: usize,
     mut done: impl FnMut(u64),
 ) -> Batched {
-    let mut batches = Vec::new();
-    let mut rest = requests;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(BATCH_SIZE));
-        batches.push(std::mem::replace(&mut rest, tail));
-    }
-    let mut batches = batches.into_iter().enumerate();
+    // Batches are cut as they are sent, each holding only its own requests.
+    let mut requests = requests.into_iter();
+    let mut next_batch = 0;
     let mut pending = FuturesOrdered::new();
     let mut out = Batched::default();
     loop {
         while out.refused.is_none() && pending.len() < in_flight.max(1) {
-            let Some((k, batch)) = batches.next() else {
+            let batch: Vec<_> = requests.by_ref().take(BATCH_SIZE).collect();
+            if batch.is_empty() {
                 break;
-            };
+            }
+            let k = next_batch;
+            next_batch += 1;
             let mut client = client.clone();
             let request = with_actor(
                 pb::BatchCreateFacilitiesRequest {
