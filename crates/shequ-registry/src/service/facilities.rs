@@ -118,6 +118,18 @@ pub const MAX_BATCH_CREATE: usize = 1000;
 
 const BATCH_CREATE_METHOD: &str = "/shequ.registry.v1.FacilityService/BatchCreateFacilities";
 
+/// Rows per multi-row insert of a batch (24 parameters a facility, well within both backends'
+/// limits).
+const INSERT_ROWS: usize = 100;
+
+/// A facility of a batch about to be inserted.
+struct NewRow<'a> {
+    id: &'a str,
+    spec: &'a FacilitySpec,
+    request_id: &'a str,
+    hash: &'a str,
+}
+
 pub fn etag(revision: i64) -> String {
     format!("\"r{revision}\"")
 }
@@ -504,24 +516,16 @@ impl Registry {
             }
             let now = now_micros();
             let txn = self.begin_write().await?;
-            let mut failed = None;
-            for &i in &fresh {
-                if let Err(e) = self
-                    .insert_facility(
-                        &txn,
-                        &ids[i],
-                        &specs[i],
-                        &requests[i].request_id,
-                        &hashes[i],
-                        now,
-                    )
-                    .await
-                {
-                    failed = Some(e);
-                    break;
-                }
-            }
-            if let Some(e) = failed {
+            let rows: Vec<NewRow<'_>> = fresh
+                .iter()
+                .map(|&i| NewRow {
+                    id: &ids[i],
+                    spec: &specs[i],
+                    request_id: &requests[i].request_id,
+                    hash: &hashes[i],
+                })
+                .collect();
+            if let Err(e) = self.insert_facilities(&txn, &rows, now).await {
                 txn.rollback().await?;
                 if attempt == 0 && shequ_platform::database::is_unique_violation(&e) {
                     continue;
@@ -529,19 +533,11 @@ impl Registry {
                 return Err(e.into());
             }
             let records = self.facilities_by_id(&*txn, &ids).await?;
-            let mut contexts = ctx.clone();
-            for &i in &fresh {
-                contexts.reason = requests[i].reason.clone();
-                self.record_change_by(
-                    &txn,
-                    &records[i],
-                    ChangeKind::Created,
-                    WRITABLE.iter().map(|s| (*s).to_owned()).collect(),
-                    &contexts,
-                    Some(BATCH_CREATE_METHOD),
-                )
-                .await?;
-            }
+            let created: Vec<(&FacilityRecord, &str)> = fresh
+                .iter()
+                .map(|&i| (&records[i], requests[i].reason.as_str()))
+                .collect();
+            self.record_creations(&txn, &created, ctx).await?;
             txn.commit().await?;
             self.changed.notify_waiters();
             self.audit.committed();
@@ -554,6 +550,106 @@ impl Registry {
         Err(RegistryError::Aborted(
             "request ids of this batch were being stored concurrently; retry the batch".to_owned(),
         ))
+    }
+
+    /// Inserts new facilities with multi-row statements of `INSERT_ROWS`.
+    async fn insert_facilities(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: &[NewRow<'_>],
+        now: i64,
+    ) -> std::result::Result<(), sea_orm::DbErr> {
+        for chunk in rows.chunks(INSERT_ROWS) {
+            let mut values = Vec::with_capacity(chunk.len() * 24);
+            let mut groups = Vec::with_capacity(chunk.len());
+            for row in chunk {
+                let base = values.len();
+                values.extend(spec_values(row.spec));
+                values.extend([
+                    Value::from(row.id.to_owned()),
+                    Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
+                    Value::from(row.hash.to_owned()),
+                    Value::from(now),
+                ]);
+                let placeholders: Vec<String> =
+                    (1..=24).map(|k| format!("${}", base + k)).collect();
+                groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
+            }
+            txn.execute_raw(stmt(
+                self.backend(),
+                format!(
+                    "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
+                     total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
+                     self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
+                     min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
+                     id, request_id, request_hash, create_time, update_time, revision) VALUES {}",
+                    groups.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The change rows (multi-row statements, in order) and audit records of new facilities,
+    /// each with its own reason.
+    async fn record_creations(
+        &self,
+        txn: &DatabaseTransaction,
+        created: &[(&FacilityRecord, &str)],
+        ctx: &WriteContext,
+    ) -> Result<()> {
+        let changed =
+            serde_json::to_string(&WRITABLE).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        for chunk in created.chunks(INSERT_ROWS) {
+            let mut values = Vec::with_capacity(chunk.len() * 9);
+            let mut groups = Vec::with_capacity(chunk.len());
+            for (record, reason) in chunk {
+                let snapshot = serde_json::to_string(record)
+                    .map_err(|e| RegistryError::Internal(e.to_string()))?;
+                let base = values.len();
+                values.extend([
+                    Value::from(record.id.clone()),
+                    Value::from(record.revision),
+                    Value::from(ChangeKind::Created.as_str()),
+                    Value::from(record.update_time),
+                    Value::from(ctx.actor.clone()),
+                    Value::from((*reason).to_owned()),
+                    Value::from(changed.clone()),
+                    Value::from(snapshot),
+                    Value::from(record.leaf_code),
+                ]);
+                let placeholders: Vec<String> = (1..=9).map(|k| format!("${}", base + k)).collect();
+                groups.push(format!("({})", placeholders.join(", ")));
+            }
+            txn.execute_raw(stmt(
+                self.backend(),
+                format!(
+                    "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) VALUES {}",
+                    groups.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        }
+        let principal = ctx.principal();
+        for (record, reason) in created {
+            self.audit
+                .record(
+                    txn,
+                    &AuditEntry {
+                        principal: &principal,
+                        method: BATCH_CREATE_METHOD,
+                        resource: format!("facilities/{}", record.id),
+                        division: DivisionCode::from_u64(record.leaf_code as u64).ok(),
+                        action: ChangeKind::Created.as_str(),
+                        reason,
+                    },
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Validates a whole batch, naming every offending field as `requests[i].…`, and returns the
@@ -839,21 +935,6 @@ impl Registry {
         changed: Vec<String>,
         ctx: &WriteContext,
     ) -> Result<()> {
-        self.record_change_by(txn, record, kind, changed, ctx, None)
-            .await
-    }
-
-    /// `record_change`, with the audit record naming `method` instead of the single-facility
-    /// method of `kind`.
-    async fn record_change_by(
-        &self,
-        txn: &DatabaseTransaction,
-        record: &FacilityRecord,
-        kind: ChangeKind,
-        changed: Vec<String>,
-        ctx: &WriteContext,
-        method: Option<&'static str>,
-    ) -> Result<()> {
         let snapshot =
             serde_json::to_string(record).map_err(|e| RegistryError::Internal(e.to_string()))?;
         let changed =
@@ -875,7 +956,7 @@ impl Registry {
             ],
         ))
         .await?;
-        let (method_of_kind, action) = match kind {
+        let (method, action) = match kind {
             ChangeKind::Created => (
                 "/shequ.registry.v1.FacilityService/CreateFacility",
                 "created",
@@ -893,7 +974,6 @@ impl Registry {
                 "undeleted",
             ),
         };
-        let method = method.unwrap_or(method_of_kind);
         let principal = ctx.principal();
         self.audit
             .record(
