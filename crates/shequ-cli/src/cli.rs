@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 
 use crate::client::{Clients, Endpoints};
-use crate::commands::monitoring::{self, EvaluateArgs, PlansCommand, ReportArgs};
+use crate::commands::monitoring::{
+    self, EvaluateArgs, EvaluationsCommand, PlansCommand, ReportArgs,
+};
 use crate::commands::registry::{self, DivisionsCommand, FacilitiesCommand};
 use crate::commands::survey::{self, QuestionnairesCommand, ResponsesCommand, RoundsCommand};
 use crate::demo::{self, DemoOptions};
@@ -14,7 +16,8 @@ use crate::up::{self, UpOptions};
 ///
 /// Exit codes: 0 success; 1 other failure; 2 usage; 3 bad input (a file, or INVALID_ARGUMENT);
 /// 4 NOT_FOUND; 5 ALREADY_EXISTS, ABORTED or FAILED_PRECONDITION; 6 a service unreachable
-/// (UNAVAILABLE, DEADLINE_EXCEEDED); 7 some responses of a submission rejected.
+/// (UNAVAILABLE, DEADLINE_EXCEEDED); 7 some responses of a submission rejected; 8 credentials
+/// refused (UNAUTHENTICATED, PERMISSION_DENIED).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "shequ", version)]
 pub struct Cli {
@@ -33,8 +36,8 @@ pub enum Command {
     /// Hebei, register facilities, collect a satisfaction round, evaluate the national plan and
     /// print the report.
     Demo {
-        /// CreateFacility calls in flight at once.
-        #[arg(long, default_value_t = 32, value_name = "N")]
+        /// BatchCreateFacilities calls in flight at once.
+        #[arg(long, default_value_t = crate::commands::registry::BATCHES_IN_FLIGHT, value_name = "N")]
         in_flight: usize,
         /// Directory for the HTML report; default the system's temporary directory.
         #[arg(long, value_name = "DIR")]
@@ -62,6 +65,9 @@ pub enum Command {
     Plans(PlansCommand),
     /// Evaluate a plan now.
     Evaluate(EvaluateArgs),
+    /// Stored evaluations (monitor).
+    #[command(subcommand)]
+    Evaluations(EvaluationsCommand),
     /// An evaluation's report: `-o table` (text), `csv`, `json`, or `html` (writes a file and
     /// prints its path).
     Report(ReportArgs),
@@ -98,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Responses(c) => survey::responses(&clients, format, c).await,
         Command::Plans(c) => monitoring::plans(&clients, format, c).await,
         Command::Evaluate(args) => monitoring::evaluate(&clients, format, args).await,
+        Command::Evaluations(c) => monitoring::evaluations(&clients, format, c).await,
         Command::Report(args) => monitoring::report(&clients, format, args).await,
     }
 }
@@ -112,7 +119,7 @@ mod tests {
     fn command_line_is_well_formed() {
         Cli::command().debug_assert();
         let cli = Cli::try_parse_from(["shequ", "demo"]).unwrap();
-        assert!(matches!(cli.command, Command::Demo { in_flight: 32, .. }));
+        assert!(matches!(cli.command, Command::Demo { in_flight: 3, .. }));
         assert!(Cli::try_parse_from(["shequ", "demo", "--in-flight", "8"]).is_ok());
         assert!(Cli::try_parse_from(["shequ"]).is_err());
         let cli = Cli::try_parse_from([
@@ -130,5 +137,23 @@ mod tests {
         assert_eq!(cli.endpoints.registry, "http://127.0.0.1:1");
         assert!(Cli::try_parse_from(["shequ", "report", "plans/x", "-o", "html"]).is_ok());
         assert!(Cli::try_parse_from(["shequ", "plans", "load", "--national"]).is_ok());
+        assert!(Cli::try_parse_from(["shequ", "evaluations", "compare", "a", "b"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["shequ", "rounds", "export", "rounds/x", "--out", "-"]).is_ok()
+        );
+        assert!(Cli::try_parse_from(["shequ", "facilities", "delete", "f"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "shequ",
+                "divisions",
+                "get",
+                "13",
+                "--token",
+                "t",
+                "--token-file",
+                "f"
+            ])
+            .is_err()
+        );
     }
 }

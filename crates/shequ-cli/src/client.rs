@@ -1,11 +1,14 @@
 //! How the client subcommands reach the services: endpoints from flags or `SHEQU_*` variables,
-//! one lazily connected channel per service, the actor header, and the exit code a failure maps
-//! to (with the offending fields of a refused request).
+//! one lazily connected channel per service (TLS for `https://` endpoints), the bearer token sent
+//! on every call, the actor header, and the exit code a failure maps to (with the offending fields
+//! of a refused request).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use shequ_platform::client::ServiceInterceptor;
 use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;
 use shequ_proto::monitoring::v1::plan_service_client::PlanServiceClient;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
@@ -14,8 +17,9 @@ use shequ_proto::survey::v1::questionnaire_service_client::QuestionnaireServiceC
 use shequ_proto::survey::v1::response_service_client::ResponseServiceClient;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
 use tonic::Code;
-use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_types::StatusExt as _;
 
 /// Header naming the author of a write.
@@ -62,6 +66,100 @@ pub struct Endpoints {
         value_name = "NAME"
     )]
     pub actor: String,
+    /// Bearer token (a JWT) sent as `authorization: Bearer` on every call.
+    #[arg(
+        long,
+        global = true,
+        env = "SHEQU_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "token_file",
+        value_name = "JWT"
+    )]
+    pub token: Option<String>,
+    /// A file holding the bearer token, reread when it changes.
+    #[arg(long, global = true, env = "SHEQU_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA certificates that `https://` endpoints are verified against.
+    #[arg(long, global = true, env = "SHEQU_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Endpoints {
+    /// Plaintext endpoints without credentials, as `shequ demo` uses its own services.
+    pub fn local(registry: String, survey: String, monitoring: String, actor: &str) -> Self {
+        Self {
+            registry,
+            survey,
+            monitoring,
+            actor: actor.to_owned(),
+            token: None,
+            token_file: None,
+            ca_file: None,
+        }
+    }
+}
+
+/// A connection whose calls carry the trace context and the caller's bearer token.
+pub type Conn = InterceptedService<Channel, Credentials>;
+
+/// Adds `authorization: Bearer <token>` (from `--token` or `--token-file`) and the trace context
+/// to every call.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    token: Option<AsciiMetadataValue>,
+    file: ServiceInterceptor,
+}
+
+impl tonic::service::Interceptor for Credentials {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut request = self.file.call(request)?;
+        if let Some(token) = &self.token {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+impl Credentials {
+    /// The credentials the flags name; an unreadable or empty token is a usage error.
+    pub fn from_endpoints(endpoints: &Endpoints) -> Result<Self, CliError> {
+        let mut credentials = Self::default();
+        if let Some(token) = &endpoints.token {
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(CliError::new(
+                    ExitCode::Usage,
+                    "--token: the token is empty",
+                ));
+            }
+            credentials.token = Some(MetadataValue::try_from(format!("Bearer {token}")).map_err(
+                |_| {
+                    CliError::new(
+                        ExitCode::Usage,
+                        "--token: the token holds characters a header cannot carry",
+                    )
+                },
+            )?);
+        }
+        if let Some(path) = &endpoints.token_file {
+            let config = shequ_platform::client::ClientConfig {
+                token_file: path.display().to_string(),
+                ..Default::default()
+            };
+            credentials.file = config.interceptor().map_err(|e| {
+                CliError::new(
+                    ExitCode::Usage,
+                    format!(
+                        "--token-file: {}",
+                        e.to_string().trim_start_matches("client.token_file: ")
+                    ),
+                )
+            })?;
+        }
+        Ok(credentials)
+    }
 }
 
 /// Connections to the services, made when first used.
@@ -79,50 +177,56 @@ impl Clients {
         &self.endpoints
     }
 
-    pub async fn registry(&self) -> Result<Channel, CliError> {
-        connect("registry", &self.endpoints.registry).await
+    pub async fn registry(&self) -> Result<Conn, CliError> {
+        self.connect("registry", &self.endpoints.registry).await
     }
 
-    pub async fn survey(&self) -> Result<Channel, CliError> {
-        connect("survey", &self.endpoints.survey).await
+    pub async fn survey(&self) -> Result<Conn, CliError> {
+        self.connect("survey", &self.endpoints.survey).await
     }
 
-    pub async fn monitoring(&self) -> Result<Channel, CliError> {
-        connect("monitoring", &self.endpoints.monitoring).await
+    pub async fn monitoring(&self) -> Result<Conn, CliError> {
+        self.connect("monitoring", &self.endpoints.monitoring).await
     }
 
-    pub async fn divisions(&self) -> Result<DivisionServiceClient<Channel>, CliError> {
+    async fn connect(&self, service: &'static str, url: &str) -> Result<Conn, CliError> {
+        let credentials = Credentials::from_endpoints(&self.endpoints)?;
+        let channel = connect(service, url, self.endpoints.ca_file.as_deref()).await?;
+        Ok(InterceptedService::new(channel, credentials))
+    }
+
+    pub async fn divisions(&self) -> Result<DivisionServiceClient<Conn>, CliError> {
         Ok(DivisionServiceClient::new(self.registry().await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
-    pub async fn facilities(&self) -> Result<FacilityServiceClient<Channel>, CliError> {
+    pub async fn facilities(&self) -> Result<FacilityServiceClient<Conn>, CliError> {
         Ok(FacilityServiceClient::new(self.registry().await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
-    pub async fn questionnaires(&self) -> Result<QuestionnaireServiceClient<Channel>, CliError> {
+    pub async fn questionnaires(&self) -> Result<QuestionnaireServiceClient<Conn>, CliError> {
         Ok(QuestionnaireServiceClient::new(self.survey().await?))
     }
 
-    pub async fn rounds(&self) -> Result<RoundServiceClient<Channel>, CliError> {
+    pub async fn rounds(&self) -> Result<RoundServiceClient<Conn>, CliError> {
         Ok(RoundServiceClient::new(self.survey().await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES))
     }
 
-    pub async fn responses(&self) -> Result<ResponseServiceClient<Channel>, CliError> {
+    pub async fn responses(&self) -> Result<ResponseServiceClient<Conn>, CliError> {
         Ok(ResponseServiceClient::new(self.survey().await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
-    pub async fn plans(&self) -> Result<PlanServiceClient<Channel>, CliError> {
+    pub async fn plans(&self) -> Result<PlanServiceClient<Conn>, CliError> {
         Ok(PlanServiceClient::new(self.monitoring().await?))
     }
 
-    pub async fn evaluations(&self) -> Result<EvaluationServiceClient<Channel>, CliError> {
+    pub async fn evaluations(&self) -> Result<EvaluationServiceClient<Conn>, CliError> {
         Ok(EvaluationServiceClient::new(self.monitoring().await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES))
     }
@@ -142,13 +246,26 @@ pub fn with_actor<T>(message: T, actor: &str) -> tonic::Request<T> {
     request
 }
 
-async fn connect(service: &'static str, url: &str) -> Result<Channel, CliError> {
-    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| {
-        CliError::new(
-            ExitCode::Usage,
-            format!("`{url}` is not a valid {service} endpoint: {e}"),
-        )
-    })?;
+async fn connect(
+    service: &'static str,
+    url: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Channel, CliError> {
+    let usage = |message: String| CliError::new(ExitCode::Usage, message);
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| usage(format!("`{url}` is not a valid {service} endpoint: {e}")))?;
+    if url.starts_with("https://") {
+        let Some(ca_file) = ca_file else {
+            return Err(usage(format!(
+                "`{url}` uses TLS: give the CA its certificate is verified against with --ca-file or SHEQU_CA_FILE"
+            )));
+        };
+        let pem = std::fs::read(ca_file)
+            .map_err(|e| usage(format!("--ca-file: cannot read {}: {e}", ca_file.display())))?;
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
+            .map_err(|e| usage(format!("--ca-file: {e}")))?;
+    }
     endpoint
         .connect_timeout(Duration::from_secs(5))
         .connect()
@@ -179,6 +296,9 @@ pub enum ExitCode {
     Unavailable = 6,
     /// 7: some records of a bulk submission were rejected; the others were stored.
     Partial = 7,
+    /// 8: the credentials were refused: `UNAUTHENTICATED` (missing, expired or forged token) or
+    /// `PERMISSION_DENIED` (a role or region the token does not grant).
+    Denied = 8,
 }
 
 impl ExitCode {
@@ -188,6 +308,7 @@ impl ExitCode {
             Code::NotFound => Self::NotFound,
             Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => Self::Conflict,
             Code::Unavailable | Code::DeadlineExceeded => Self::Unavailable,
+            Code::Unauthenticated | Code::PermissionDenied => Self::Denied,
             _ => Self::Failure,
         }
     }
@@ -300,6 +421,8 @@ mod tests {
         assert_eq!(ExitCode::of_status(Code::Aborted) as i32, 5);
         assert_eq!(ExitCode::of_status(Code::Unavailable) as i32, 6);
         assert_eq!(ExitCode::of_status(Code::Internal) as i32, 1);
+        assert_eq!(ExitCode::of_status(Code::Unauthenticated) as i32, 8);
+        assert_eq!(ExitCode::of_status(Code::PermissionDenied) as i32, 8);
         let e = anyhow::Error::new(CliError::input("x"));
         assert_eq!(exit_code_of(&e), ExitCode::InvalidInput);
     }

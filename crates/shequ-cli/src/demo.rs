@@ -9,8 +9,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::client::{CallExt as _, Clients, Conn, Endpoints, with_actor};
+use crate::commands::monitoring::{html_file_name, write_html};
+use crate::commands::registry::{BATCH_SIZE, create_in_batches};
+use crate::commands::survey::submit_stream;
+use crate::generate::{FacilityGenerator, LeafUnit, kind_of};
+use crate::report::{Align, thousands};
+use crate::residents::{self, ResidentGenerator};
+use crate::slice;
+use crate::up::{Stack, StackSettings};
 use anyhow::Context as _;
-use futures::StreamExt as _;
 use shequ_domain::LeafUnitKind;
 use shequ_platform::Shutdown;
 use shequ_proto::monitoring::v1 as mpb;
@@ -18,16 +26,6 @@ use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_proto::survey::v1 as spb;
-use tonic::transport::Channel;
-
-use crate::client::{CallExt as _, Clients, Endpoints, with_actor};
-use crate::commands::monitoring::{html_file_name, write_html};
-use crate::commands::survey::submit_stream;
-use crate::generate::{FacilityGenerator, LeafUnit, kind_of};
-use crate::report::{Align, thousands};
-use crate::residents::{self, ResidentGenerator};
-use crate::slice;
-use crate::up::{Stack, StackSettings};
 
 /// Who the demo's writes are recorded as, in the `x-shequ-actor` header.
 pub const ACTOR: &str = "shequ-demo";
@@ -54,7 +52,7 @@ Next
 pub struct DemoOptions {
     /// Seed of the facility and response generators.
     pub seed: u64,
-    /// CreateFacility calls in flight at once.
+    /// BatchCreateFacilities calls in flight at once.
     pub in_flight: usize,
     /// Where the HTML report is written; the system's temporary directory when `None`.
     pub report_dir: Option<PathBuf>,
@@ -64,7 +62,7 @@ impl Default for DemoOptions {
     fn default() -> Self {
         Self {
             seed: crate::generate::DEMO_SEED,
-            in_flight: 32,
+            in_flight: crate::commands::registry::BATCHES_IN_FLIGHT,
             report_dir: None,
         }
     }
@@ -92,12 +90,12 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<()> {
         stack.monitoring,
         dir.path().display()
     );
-    let clients = Clients::new(Endpoints {
-        registry: format!("http://{}", stack.registry),
-        survey: format!("http://{}", stack.survey),
-        monitoring: format!("http://{}", stack.monitoring),
-        actor: ACTOR.to_owned(),
-    });
+    let clients = Clients::new(Endpoints::local(
+        format!("http://{}", stack.registry),
+        format!("http://{}", stack.survey),
+        format!("http://{}", stack.monitoring),
+        ACTOR,
+    ));
 
     // On Ctrl-C, stop the services and remove the temporary database before exiting.
     let outcome = tokio::select! {
@@ -435,7 +433,7 @@ async fn html_report(clients: &Clients, evaluation: &str, options: &DemoOptions)
     }
 }
 
-async fn import(divisions: &mut DivisionServiceClient<Channel>) -> anyhow::Result<()> {
+async fn import(divisions: &mut DivisionServiceClient<Conn>) -> anyhow::Result<()> {
     let started = Instant::now();
     eprintln!(
         "importing the Hebei division slice ({} KiB gzipped, vintage {})",
@@ -472,7 +470,7 @@ async fn import(divisions: &mut DivisionServiceClient<Channel>) -> anyhow::Resul
 
 /// Names of Hebei's prefectures by 12-digit code, from ListDivisions.
 async fn prefecture_names(
-    divisions: &mut DivisionServiceClient<Channel>,
+    divisions: &mut DivisionServiceClient<Conn>,
 ) -> anyhow::Result<HashMap<u64, String>> {
     let mut names = HashMap::new();
     let mut page_token = String::new();
@@ -498,7 +496,7 @@ async fn prefecture_names(
 
 /// Every leaf unit's facts under `parent`, with the snapshot's change cursor and data vintage.
 async fn read_facts(
-    facilities: &mut FacilityServiceClient<Channel>,
+    facilities: &mut FacilityServiceClient<Conn>,
     parent: &str,
 ) -> anyhow::Result<(Vec<pb::LeafUnitFacts>, String, String)> {
     let mut stream = facilities
@@ -529,7 +527,7 @@ struct Subject {
 /// Registers generated facilities for the leaf units in `units`, many calls in flight at once.
 /// Returns the first in-service community facility, for the history example.
 async fn register(
-    facilities: &mut FacilityServiceClient<Channel>,
+    facilities: &mut FacilityServiceClient<Conn>,
     units: &[pb::LeafUnitFacts],
     options: &DemoOptions,
 ) -> anyhow::Result<Option<Subject>> {
@@ -563,7 +561,7 @@ async fn register(
     }
     let total = requests.len() as u64;
     eprintln!(
-        "registering {} facilities for {} of {} leaf units ({} CreateFacility calls in flight)",
+        "registering {} facilities for {} of {} leaf units (BatchCreateFacilities of {BATCH_SIZE}, {} in flight)",
         thousands(total),
         thousands(units_with),
         thousands(units.len() as u64),
@@ -572,40 +570,35 @@ async fn register(
 
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();
-    let mut subject = None;
-    let mut calls = futures::stream::iter(requests)
-        .map(|request| {
-            let mut client = facilities.clone();
-            let keep = subject_request.as_deref() == Some(request.request_id.as_str());
-            let request_id = request.request_id.clone();
-            async move {
-                let response = client
-                    .create_facility(with_actor(request, ACTOR))
-                    .await
-                    .with_context(|| format!("CreateFacility `{request_id}` failed"))?;
-                anyhow::Ok(response.into_inner().facility.filter(|_| keep))
-            }
-        })
-        .buffer_unordered(options.in_flight.max(1));
+    let subject_index = subject_request
+        .as_deref()
+        .and_then(|id| requests.iter().position(|r| r.request_id == id));
     let mut created = 0u64;
-    while let Some(result) = calls.next().await {
-        if let Some(facility) = result? {
-            subject = Some(facility);
-        }
-        created += 1;
-        if interactive && created.is_multiple_of(500) {
+    let batched = create_in_batches(facilities, requests, ACTOR, options.in_flight, |n| {
+        created += n;
+        if interactive {
             eprint!("\r  {} / {}", thousands(created), thousands(total));
         }
-    }
+    })
+    .await;
     if interactive {
         eprint!("\r");
     }
+    if let Some((first, status)) = batched.refused {
+        return Err(crate::client::CliError::status(
+            &format!("BatchCreateFacilities of the requests from {first}"),
+            &status,
+        )
+        .into());
+    }
+    let created = batched.facilities.len() as u64;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "registered {} facilities in {secs:.1} s ({:.0} per second)",
         thousands(created),
         created as f64 / secs.max(1e-9)
     );
+    let subject = subject_index.and_then(|i| batched.facilities.get(i).cloned());
     Ok(subject.map(|facility| {
         let leaf_unit_name = facility
             .leaf_unit
@@ -622,7 +615,7 @@ async fn register(
 
 /// Suspends the subject facility with a reason and prints its revisions.
 async fn history(
-    facilities: &mut FacilityServiceClient<Channel>,
+    facilities: &mut FacilityServiceClient<Conn>,
     subject: Subject,
 ) -> anyhow::Result<()> {
     let Subject {

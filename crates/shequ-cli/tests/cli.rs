@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use shequ_testkit::TestRegistry;
 use shequ_testkit::monitoring::TestMonitoring;
 use shequ_testkit::survey::TestSurvey;
+use shequ_testkit::{TestDatabase, TestIssuer, TestRegistry, registry_config_with_auth};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
@@ -27,6 +27,9 @@ fn command(args: &[&str]) -> Command {
         .env_remove("SHEQU_SURVEY")
         .env_remove("SHEQU_MONITORING")
         .env_remove("SHEQU_ACTOR")
+        .env_remove("SHEQU_TOKEN")
+        .env_remove("SHEQU_TOKEN_FILE")
+        .env_remove("SHEQU_CA_FILE")
         .stdin(Stdio::null());
     c
 }
@@ -533,6 +536,113 @@ async fn a_round_is_collected_evaluated_and_reported() {
     let run = run_with(flags(&["evaluate", "plans/nope"])).await;
     assert_eq!(run.code, 4, "{run:?}");
 
+    // The round's responses as CSV, on stdout and into a file.
+    let run = run_with(flags(&["rounds", "export", &round])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("response_id,"), "{run:?}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and the two stored responses: {run:?}"
+    );
+    assert!(lines[1..].iter().any(|l| l.starts_with("r1,")), "{run:?}");
+    assert!(lines[1..].iter().any(|l| l.starts_with("r2,")), "{run:?}");
+    let exported = dir.path().join("export.csv");
+    let run = run_with(flags(&[
+        "rounds",
+        "export",
+        &round,
+        "--out",
+        exported.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&exported).unwrap(),
+        lines.join("\n") + "\n"
+    );
+    let missing_round = dir.path().join("missing.csv");
+    let run = run_with(flags(&[
+        "rounds",
+        "export",
+        "rounds/0190a0a0-0000-7000-8000-000000000000",
+        "--out",
+        missing_round.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(!missing_round.exists());
+
+    // Invalidating r2 (score 4) leaves r1 (score 5): the index moves from 87.5 to 100.
+    let r2 = format!("{round}/responses/r2");
+    let run = run_with(flags(&[
+        "responses",
+        "invalidate",
+        &r2,
+        "--reason",
+        "duplicate household",
+        "--actor",
+        "survey-office/wang",
+        "-o",
+        "json",
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let invalidated: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(invalidated["name"], r2.as_str());
+    assert_eq!(invalidated["valid"], false);
+    assert_eq!(invalidated["reason"], "duplicate household");
+    assert_eq!(invalidated["invalidated_by"], "survey-office/wang");
+    let run = run_with(flags(&["responses", "invalidate", &r2])).await;
+    assert_eq!(run.code, 2, "--reason is required: {run:?}");
+
+    let run = run_with(flags(&[
+        "evaluate",
+        "plans/national-14th-fyp",
+        "--date",
+        "2024-06-30",
+        "--round",
+        &round,
+        "-o",
+        "json",
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let later: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let later = later["name"].as_str().unwrap().to_owned();
+    let run = run_with(flags(&[
+        "evaluations",
+        "compare",
+        &evaluation,
+        &later,
+        "--division",
+        "110101",
+        "-o",
+        "json",
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let changes: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let index = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["division"] == "110101000000" && c["indicator"] == "satisfaction_index")
+        .unwrap_or_else(|| panic!("no satisfaction_index change: {run:?}"));
+    assert_eq!(index["base_value"], 87.5);
+    assert_eq!(index["other_value"], 100.0);
+    assert_eq!(index["delta"], 12.5);
+    let run = run_with(flags(&[
+        "evaluations",
+        "compare",
+        &evaluation,
+        "plans/nope/evaluations/x",
+    ]))
+    .await;
+    assert_ne!(run.code, 0, "{run:?}");
+
     monitoring.stop().await.unwrap();
     survey.stop().await.unwrap();
     registry.stop().await.unwrap();
@@ -619,4 +729,344 @@ async fn up_serves_the_three_services_and_stops_on_interrupt() {
     let status = child.wait().await.unwrap();
     assert!(status.success(), "{status:?} {rest}");
     assert!(rest.contains("shequ up: stopped"), "{rest}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facilities_are_created_in_batches_and_deleted_and_restored() {
+    let (_registry, endpoint) = registry_with_sample().await;
+    let dir = tempfile::tempdir().unwrap();
+    let header = "display_name,leaf_unit,status,total_floor_area_m2,activity_area_m2\n";
+    let mut text = header.to_owned();
+    for i in 0..1001 {
+        text.push_str(&format!("第{i}服务站,110101001001,in_service,500,320\n"));
+    }
+    let file = write(dir.path(), "many.csv", &text);
+    let run = shequ(&[
+        "facilities",
+        "create",
+        &file,
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("created 1001 facilities"), "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1002, "{}", run.stderr);
+    // In file order, across the three batches.
+    assert!(lines[1].contains(",第0服务站,"), "{}", lines[1]);
+    assert!(lines[501].contains(",第500服务站,"), "{}", lines[501]);
+    assert!(lines[1001].contains(",第1000服务站,"), "{}", lines[1001]);
+
+    // Record 600 (line 602) names a township: its batch is refused and the place is named.
+    let mut text = header.to_owned();
+    for i in 0..700 {
+        let leaf = if i == 600 {
+            "110101001"
+        } else {
+            "110101001002"
+        };
+        text.push_str(&format!("第{i}站,{leaf},planned,100,50\n"));
+    }
+    let file = write(dir.path(), "refused.csv", &text);
+    let run = shequ(&[
+        "facilities",
+        "create",
+        &file,
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("refused.csv: line 602, field `facility.leaf_unit`"),
+        "{}",
+        run.stderr
+    );
+    // The first batch was stored and is printed; nothing of the refused one.
+    let printed = run.stdout.lines().count() - 1;
+    assert_eq!(printed, 500, "{}", run.stderr);
+    let listed = shequ(&[
+        "facilities",
+        "list",
+        "110101001002",
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .await;
+    assert_eq!(listed.stdout.lines().count() - 1, 500, "{listed:?}");
+
+    let name = lines[1].split(',').next().unwrap().to_owned();
+    let run = shequ(&[
+        "facilities",
+        "delete",
+        &name,
+        "--reason",
+        "building demolished",
+        "--registry",
+        &endpoint,
+        "--actor",
+        "civil-affairs/li",
+        "-o",
+        "json",
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let deleted: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(!deleted["delete_time"].as_str().unwrap().is_empty());
+    // Deleting it again: it is gone.
+    let run = shequ(&[
+        "facilities",
+        "delete",
+        &name,
+        "--reason",
+        "again",
+        "--registry",
+        &endpoint,
+    ])
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let run = shequ(&["facilities", "delete", &name, "--registry", &endpoint]).await;
+    assert_eq!(run.code, 2, "--reason is required: {run:?}");
+    let run = shequ(&[
+        "facilities",
+        "undelete",
+        &name,
+        "--reason",
+        "rebuilt",
+        "--registry",
+        &endpoint,
+        "-o",
+        "json",
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let restored: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(restored["delete_time"], "");
+    let run = shequ(&["facilities", "undelete", &name, "--registry", &endpoint]).await;
+    assert_eq!(run.code, 5, "not deleted: {run:?}");
+    let run = shequ(&[
+        "facilities",
+        "history",
+        &name,
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .await;
+    let history: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(history.len(), 4, "{run:?}");
+    assert!(history[2].contains(",deleted,civil-affairs/li,"), "{run:?}");
+    assert!(history[2].ends_with(",building demolished"), "{run:?}");
+    assert!(history[3].contains(",undeleted,"), "{run:?}");
+    assert!(history[3].ends_with(",rebuilt"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_sent_on_every_call_and_refusals_exit_8() {
+    let issuer = TestIssuer::new().unwrap();
+    let database = TestDatabase::fresh().await.unwrap();
+    let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
+    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+    let endpoint = registry.endpoint();
+    let admin = issuer.token("admin", &["registry.editor"], &["000000000000"]);
+    let street = issuer.token("street-official", &["registry.editor"], &["110101001000"]);
+    let dir = tempfile::tempdir().unwrap();
+
+    // No token: UNAUTHENTICATED, exit 8.
+    let run = shequ(&["divisions", "get", "11", "--registry", &endpoint]).await;
+    assert_eq!(run.code, 8, "{run:?}");
+    assert!(run.stderr.contains("UNAUTHENTICATED"), "{run:?}");
+    let run = shequ(&[
+        "divisions",
+        "get",
+        "11",
+        "--registry",
+        &endpoint,
+        "--token",
+        "not.a.jwt",
+    ])
+    .await;
+    assert_eq!(run.code, 8, "{run:?}");
+
+    // The import stream carries the token from the flag.
+    let run = shequ(&[
+        "divisions",
+        "import",
+        sample_dir().to_str().unwrap(),
+        "--vintage",
+        "2023",
+        "--registry",
+        &endpoint,
+        "--token",
+        &admin,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // From SHEQU_TOKEN, and from a token file named by flag or SHEQU_TOKEN_FILE.
+    let out = command(&[
+        "divisions",
+        "get",
+        "11",
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .env("SHEQU_TOKEN", &street)
+    .output()
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "11 lies above the street's scope"
+    );
+    let out = command(&[
+        "divisions",
+        "get",
+        "110101001",
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .env("SHEQU_TOKEN", &street)
+    .output()
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let token_file = write(dir.path(), "token", &format!("{street}\n"));
+    let run = shequ(&[
+        "divisions",
+        "get",
+        "110101001",
+        "--registry",
+        &endpoint,
+        "--token-file",
+        &token_file,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // Writes are recorded under the token's subject; a write outside the scope is refused.
+    let facilities = write(
+        dir.path(),
+        "facilities.csv",
+        "display_name,leaf_unit,status,total_floor_area_m2,activity_area_m2\n\
+         甲社区党群服务中心,110101001001,in_service,500,300\n",
+    );
+    let out = command(&[
+        "facilities",
+        "create",
+        &facilities,
+        "--registry",
+        &endpoint,
+        "-o",
+        "csv",
+    ])
+    .env("SHEQU_TOKEN_FILE", &token_file)
+    .output()
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let name = stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let run = shequ(&[
+        "facilities",
+        "history",
+        &name,
+        "--registry",
+        &endpoint,
+        "--token",
+        &street,
+        "-o",
+        "csv",
+    ])
+    .await;
+    assert!(run.stdout.contains(",created,street-official,"), "{run:?}");
+    let outside = write(
+        dir.path(),
+        "outside.csv",
+        "display_name,leaf_unit,status,total_floor_area_m2,activity_area_m2\n\
+         乙社区党群服务中心,110101002001,in_service,500,300\n",
+    );
+    let run = shequ(&[
+        "facilities",
+        "create",
+        &outside,
+        "--registry",
+        &endpoint,
+        "--token",
+        &street,
+    ])
+    .await;
+    assert_eq!(run.code, 8, "{run:?}");
+    assert!(run.stderr.contains("PERMISSION_DENIED"), "{run:?}");
+
+    // Bad credential flags are usage errors, before any call.
+    let run = shequ(&[
+        "divisions",
+        "get",
+        "11",
+        "--registry",
+        &endpoint,
+        "--token",
+        &admin,
+        "--token-file",
+        &token_file,
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let empty = write(dir.path(), "empty", "\n");
+    let run = shequ(&[
+        "divisions",
+        "get",
+        "11",
+        "--registry",
+        &endpoint,
+        "--token-file",
+        &empty,
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("holds no token"), "{run:?}");
+    let run = shequ(&[
+        "divisions",
+        "get",
+        "11",
+        "--registry",
+        "https://127.0.0.1:9",
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--ca-file"), "{run:?}");
+    let run = shequ(&[
+        "divisions",
+        "get",
+        "11",
+        "--registry",
+        "https://127.0.0.1:9",
+        "--ca-file",
+        &dir.path().join("no-ca.pem").display().to_string(),
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot read"), "{run:?}");
 }

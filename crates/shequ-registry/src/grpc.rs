@@ -352,6 +352,44 @@ impl FacilityService for FacilityApi {
         }))
     }
 
+    async fn batch_create_facilities(
+        &self,
+        request: Request<pb::BatchCreateFacilitiesRequest>,
+    ) -> Rpc<pb::BatchCreateFacilitiesResponse> {
+        let (principal, who) = caller(&request)?;
+        let ctx = WriteContext {
+            actor: who,
+            reason: String::new(),
+            principal: Some(principal.clone()),
+        };
+        let r = request.into_inner();
+        let parent = field(parse_optional_division_name("parent", &r.parent))?;
+        if let Some(parent) = parent {
+            self.0.authorize_division(&principal, parent).await?;
+        }
+        // Leaf units that do not parse are reported with the other bad fields; every other one
+        // must lie in scope before anything is looked at.
+        let leaves: Vec<(usize, shequ_domain::DivisionCode)> = r
+            .requests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let leaf = &c.facility.as_ref()?.leaf_unit;
+                parse_division_name("leaf_unit", leaf)
+                    .ok()
+                    .map(|code| (i, code))
+            })
+            .collect();
+        self.0.authorize_batch(&principal, &leaves).await?;
+        let records = self
+            .0
+            .batch_create_facilities(parent, &r.requests, &ctx)
+            .await?;
+        Ok(Response::new(pb::BatchCreateFacilitiesResponse {
+            facilities: records.iter().map(record_to_pb).collect(),
+        }))
+    }
+
     async fn get_facility(
         &self,
         request: Request<pb::GetFacilityRequest>,

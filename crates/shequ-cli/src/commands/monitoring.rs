@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::client::Conn;
 use clap::{Args, Subcommand};
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;
-use tonic::transport::Channel;
 
 use crate::client::{CallExt as _, CliError, Clients};
 use crate::commands::registry::format_time;
@@ -28,6 +28,21 @@ pub enum PlansCommand {
     List,
     /// Targets of a provincial plan less ambitious than its parent plan's.
     Alignment { name: String },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum EvaluationsCommand {
+    /// The indicators that moved between two evaluations of one plan (`CompareEvaluations`):
+    /// the division first, then its children by code; unchanged values are left out.
+    Compare {
+        /// `plans/{id}/evaluations/{id}`: the earlier one.
+        base: String,
+        /// `plans/{id}/evaluations/{id}` of the same plan: the later one.
+        other: String,
+        /// The division compared; the plan's scope when left out.
+        #[arg(long)]
+        division: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -248,7 +263,7 @@ pub fn evaluation_record(e: &pb::Evaluation) -> Rows {
 
 /// `plans/{id}/evaluations/{id}` as given, or the newest evaluation of `plans/{id}`.
 async fn resolve_evaluation(
-    client: &mut EvaluationServiceClient<Channel>,
+    client: &mut EvaluationServiceClient<Conn>,
     name: &str,
 ) -> anyhow::Result<String> {
     if name.contains("/evaluations/") {
@@ -332,4 +347,60 @@ pub fn write_html(path: &Path, content: &str) -> Result<(), CliError> {
                 format!("cannot write {}: {e}", path.display()),
             )
         })
+}
+
+pub async fn evaluations(
+    clients: &Clients,
+    format: Format,
+    command: EvaluationsCommand,
+) -> anyhow::Result<()> {
+    let EvaluationsCommand::Compare {
+        base,
+        other,
+        division,
+    } = command;
+    let compared = clients
+        .evaluations()
+        .await?
+        .compare_evaluations(pb::CompareEvaluationsRequest {
+            base,
+            other,
+            division: division.as_deref().map(division_name).unwrap_or_default(),
+        })
+        .await
+        .call("CompareEvaluations")?;
+    let mut rows = Rows::new(&[
+        "division",
+        "indicator",
+        "base_value",
+        "other_value",
+        "delta",
+        "base_status",
+        "other_status",
+    ]);
+    for c in &compared.changes {
+        rows.push(vec![
+            c.division.trim_start_matches("divisions/").into(),
+            c.indicator.trim_start_matches("indicators/").into(),
+            Cell::opt_float(c.base_value),
+            Cell::opt_float(c.other_value),
+            Cell::opt_float(c.delta),
+            indicator_status_word(c.base_status).into(),
+            indicator_status_word(c.other_status).into(),
+        ]);
+    }
+    eprintln!("{} indicator values changed", compared.changes.len());
+    rows.print(format)
+}
+
+fn indicator_status_word(status: i32) -> &'static str {
+    match pb::IndicatorStatus::try_from(status) {
+        Ok(pb::IndicatorStatus::Achieved) => "achieved",
+        Ok(pb::IndicatorStatus::OnTrack) => "on_track",
+        Ok(pb::IndicatorStatus::Lagging) => "lagging",
+        Ok(pb::IndicatorStatus::OffTrack) => "off_track",
+        Ok(pb::IndicatorStatus::NoData) => "no_data",
+        Ok(pb::IndicatorStatus::NoTarget) => "no_target",
+        Ok(pb::IndicatorStatus::Unspecified) | Err(_) => "unspecified",
+    }
 }

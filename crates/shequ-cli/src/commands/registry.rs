@@ -6,7 +6,12 @@ use clap::{Args, Subcommand};
 use shequ_proto::common::v1 as common;
 use shequ_proto::registry::v1 as pb;
 
-use crate::client::{CallExt as _, CliError, Clients};
+use futures::StreamExt as _;
+use futures::stream::FuturesOrdered;
+use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
+use tonic_types::StatusExt as _;
+
+use crate::client::{CallExt as _, CliError, Clients, Conn, with_actor};
 use crate::input::{self, division_name};
 use crate::output::{Cell, Format, Rows};
 use crate::progress;
@@ -66,7 +71,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum FacilitiesCommand {
-    /// Create facilities from a TOML (`[[facility]]`), JSON or CSV file; one call per record.
+    /// Create facilities from a TOML (`[[facility]]`), JSON or CSV file, in BatchCreateFacilities
+    /// calls of 500 records (each batch all or nothing), a few in flight.
     Create { file: PathBuf },
     /// Update facilities from a file whose records carry `name` (and optionally `etag`); only
     /// the fields a record sets are changed.
@@ -86,6 +92,93 @@ pub enum FacilitiesCommand {
     Show { name: String },
     /// A facility's revisions: who changed what, when and why.
     History { name: String },
+    /// Soft-delete a facility: it leaves listings and indicators and keeps its history.
+    Delete {
+        name: String,
+        /// Why, kept in the history.
+        #[arg(long)]
+        reason: String,
+        /// Only if the facility is still at this etag.
+        #[arg(long)]
+        etag: Option<String>,
+    },
+    /// Restore a soft-deleted facility.
+    Undelete {
+        name: String,
+        /// Why, kept in the history.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+/// Creations per BatchCreateFacilities call.
+pub const BATCH_SIZE: usize = 500;
+/// BatchCreateFacilities calls in flight at once: the registry checks the next batch while one
+/// commits.
+pub const BATCHES_IN_FLIGHT: usize = 3;
+
+/// What a run of batches created, in request order, and the first refusal with the index of the
+/// first request of the refused batch. Batches already in flight when one is refused still finish;
+/// none is started after it.
+#[derive(Debug, Default)]
+pub struct Batched {
+    pub facilities: Vec<pb::Facility>,
+    pub refused: Option<(usize, tonic::Status)>,
+}
+
+/// Sends `requests` as BatchCreateFacilities calls of `BATCH_SIZE`, `in_flight` at once, each with
+/// the actor header; `done` is told how many facilities each finished batch created.
+pub async fn create_in_batches(
+    client: &FacilityServiceClient<Conn>,
+    requests: Vec<pb::CreateFacilityRequest>,
+    actor: &str,
+    in_flight: usize,
+    mut done: impl FnMut(u64),
+) -> Batched {
+    // Batches are cut as they are sent, each holding only its own requests.
+    let mut requests = requests.into_iter();
+    let mut next_batch = 0;
+    let mut pending = FuturesOrdered::new();
+    let mut out = Batched::default();
+    loop {
+        while out.refused.is_none() && pending.len() < in_flight.max(1) {
+            let batch: Vec<_> = requests.by_ref().take(BATCH_SIZE).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let k = next_batch;
+            next_batch += 1;
+            let mut client = client.clone();
+            let request = with_actor(
+                pb::BatchCreateFacilitiesRequest {
+                    parent: String::new(),
+                    requests: batch,
+                },
+                actor,
+            );
+            pending.push_back(async move {
+                (
+                    k,
+                    client
+                        .batch_create_facilities(request)
+                        .await
+                        .map(|r| r.into_inner().facilities),
+                )
+            });
+        }
+        let Some((k, result)) = pending.next().await else {
+            return out;
+        };
+        match result {
+            Ok(facilities) => {
+                done(facilities.len() as u64);
+                out.facilities.extend(facilities);
+            }
+            Err(status) => {
+                out.refused.get_or_insert((k * BATCH_SIZE, status));
+            }
+        }
+    }
 }
 
 /// Files of an import, in order, under the names the registry's data directory uses.
@@ -316,8 +409,39 @@ pub async fn facilities(
     command: FacilitiesCommand,
 ) -> anyhow::Result<()> {
     match command {
-        FacilitiesCommand::Create { file } => write_facilities(clients, format, &file, false).await,
-        FacilitiesCommand::Update { file } => write_facilities(clients, format, &file, true).await,
+        FacilitiesCommand::Create { file } => create_facilities(clients, format, &file).await,
+        FacilitiesCommand::Delete { name, reason, etag } => {
+            let facility = clients
+                .facilities()
+                .await?
+                .delete_facility(clients.request(pb::DeleteFacilityRequest {
+                    name: facility_name(&name),
+                    etag: etag.unwrap_or_default(),
+                    reason,
+                }))
+                .await
+                .call("DeleteFacility")?
+                .facility
+                .unwrap_or_default();
+            eprintln!("deleted {}", facility.name);
+            facility_record(&facility).print(format)
+        }
+        FacilitiesCommand::Undelete { name, reason } => {
+            let facility = clients
+                .facilities()
+                .await?
+                .undelete_facility(clients.request(pb::UndeleteFacilityRequest {
+                    name: facility_name(&name),
+                    reason,
+                }))
+                .await
+                .call("UndeleteFacility")?
+                .facility
+                .unwrap_or_default();
+            eprintln!("restored {}", facility.name);
+            facility_record(&facility).print(format)
+        }
+        FacilitiesCommand::Update { file } => update_facilities(clients, format, &file).await,
         FacilitiesCommand::List {
             parent,
             status,
@@ -422,65 +546,130 @@ fn facility_name(name: &str) -> String {
     }
 }
 
-async fn write_facilities(
-    clients: &Clients,
-    format: Format,
-    file: &Path,
-    update: bool,
-) -> anyhow::Result<()> {
+/// Creates the file's facilities in batches; a refused batch is reported with the places of the
+/// records it names, after the facilities created so far are printed.
+async fn create_facilities(clients: &Clients, format: Format, file: &Path) -> anyhow::Result<()> {
+    let records = checked_records(file, false)?;
+    let places: Vec<String> = records.iter().map(|(place, ..)| place.clone()).collect();
+    let requests: Vec<pb::CreateFacilityRequest> = records
+        .into_iter()
+        .map(|(_, facility, _, reason)| pb::CreateFacilityRequest {
+            facility: Some(facility),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            reason,
+        })
+        .collect();
+    let client = clients.facilities().await?;
+    let bar = progress::bar(requests.len() as u64, "facilities");
+    let tick = bar.clone();
+    let batched = create_in_batches(
+        &client,
+        requests,
+        &clients.endpoints().actor,
+        BATCHES_IN_FLIGHT,
+        move |n| tick.inc(n),
+    )
+    .await;
+    bar.finish_and_clear();
+    let mut rows = facility_rows();
+    rows.rows
+        .extend(batched.facilities.iter().map(facility_row));
+    eprintln!("created {} facilities", rows.rows.len());
+    // What was written is printed even when a batch was refused, so a script knows what exists.
+    rows.print(format)?;
+    match batched.refused {
+        None => Ok(()),
+        Some((first, status)) => Err(batch_refusal(&places, first, &status).into()),
+    }
+}
+
+/// A refused batch as an error naming the records: `requests[i]` in the status becomes the place
+/// of record `first + i` in the file.
+fn batch_refusal(places: &[String], first: usize, status: &tonic::Status) -> CliError {
+    let last = (first + BATCH_SIZE).min(places.len()).saturating_sub(1);
+    let generic = CliError::status(
+        "BatchCreateFacilities",
+        &tonic::Status::new(status.code(), ""),
+    );
+    let place_of = |field: &str| -> Option<(String, String)> {
+        let rest = field.strip_prefix("requests[")?;
+        let (index, rest) = rest.split_once(']')?;
+        let i: usize = index.parse().ok()?;
+        let place = places.get(first + i)?.clone();
+        Some((place, rest.trim_start_matches('.').to_owned()))
+    };
+    let mut message = format!(
+        "BatchCreateFacilities failed for the batch {} to {}, which created nothing: {} ({})",
+        places.get(first).map_or("", String::as_str),
+        places.get(last).map_or("", String::as_str),
+        status.message(),
+        crate::client::code_name(status.code())
+    );
+    if let Some(bad) = status.get_details_bad_request() {
+        for v in bad.field_violations {
+            match place_of(&v.field) {
+                Some((place, field)) => {
+                    message.push_str(&format!("\n  {place}, field `{field}`: {}", v.description))
+                }
+                None => message.push_str(&format!("\n  field `{}`: {}", v.field, v.description)),
+            }
+        }
+    }
+    CliError::new(generic.code, message)
+}
+
+/// A checked record: its place in the file, the facility, the fields it sets, and the reason.
+type Checked = (String, pb::Facility, Vec<String>, String);
+
+/// The file's records, each checked (a name only to update) before anything is sent: place,
+/// facility, the fields it sets, and the reason.
+fn checked_records(file: &Path, update: bool) -> Result<Vec<Checked>, CliError> {
     let records = input::read_facilities(file)?;
     // Check every record before sending any, so a bad file changes nothing.
-    let mut requests = Vec::new();
+    let mut checked = Vec::new();
     for (i, located) in records.iter().enumerate() {
         let place = input::place(file, located.line, i);
         let (facility, mask) = input::facility_from_record(&located.record)
             .map_err(|e| CliError::input(format!("{place}, {e}")))?;
         match (update, facility.name.is_empty()) {
             (true, true) => {
-                return Err(
-                    CliError::input(format!("{place}, field `name`: required to update")).into(),
-                );
+                return Err(CliError::input(format!(
+                    "{place}, field `name`: required to update"
+                )));
             }
             (false, false) => {
                 return Err(CliError::input(format!(
                     "{place}, field `name`: assigned by the registry; leave it out to create"
-                ))
-                .into());
+                )));
             }
             _ => {}
         }
-        requests.push((
+        checked.push((
             place,
             facility,
             mask,
             located.record.reason.clone().unwrap_or_default(),
         ));
     }
+    Ok(checked)
+}
+
+/// Updates the file's facilities, one UpdateFacility call per record.
+async fn update_facilities(clients: &Clients, format: Format, file: &Path) -> anyhow::Result<()> {
+    let requests = checked_records(file, true)?;
     let mut client = clients.facilities().await?;
     let mut rows = facility_rows();
     let bar = progress::bar(requests.len() as u64, "facilities");
     for (place, facility, mask, reason) in requests {
-        let outcome = if update {
-            client
-                .update_facility(clients.request(pb::UpdateFacilityRequest {
-                    facility: Some(facility),
-                    update_mask: Some(prost_types::FieldMask { paths: mask }),
-                    reason,
-                }))
-                .await
-                .call("UpdateFacility")
-                .map(|r| r.facility)
-        } else {
-            client
-                .create_facility(clients.request(pb::CreateFacilityRequest {
-                    facility: Some(facility),
-                    request_id: uuid::Uuid::new_v4().to_string(),
-                    reason,
-                }))
-                .await
-                .call("CreateFacility")
-                .map(|r| r.facility)
-        };
+        let outcome = client
+            .update_facility(clients.request(pb::UpdateFacilityRequest {
+                facility: Some(facility),
+                update_mask: Some(prost_types::FieldMask { paths: mask }),
+                reason,
+            }))
+            .await
+            .call("UpdateFacility")
+            .map(|r| r.facility);
         match outcome {
             Ok(facility) => rows.push(facility_row(&facility.unwrap_or_default())),
             Err(e) => {
@@ -493,11 +682,7 @@ async fn write_facilities(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    eprintln!(
-        "{} {} facilities",
-        if update { "updated" } else { "created" },
-        rows.rows.len()
-    );
+    eprintln!("updated {} facilities", rows.rows.len());
     rows.print(format)
 }
 

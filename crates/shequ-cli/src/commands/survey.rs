@@ -12,7 +12,9 @@ use shequ_proto::survey::v1 as pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::client::{CallExt as _, CliError, Clients, ExitCode};
+use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
+
+use crate::client::{CallExt as _, CliError, Clients, Conn, ExitCode};
 use crate::commands::registry::format_time;
 use crate::input::{self, FileKind, division_name};
 use crate::output::{Cell, Format, Rows};
@@ -88,6 +90,15 @@ pub enum RoundsCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Every response of the round as CSV (the survey service's `ExportResponses` stream),
+    /// written as it arrives.
+    Export {
+        /// `rounds/{id}`.
+        name: String,
+        /// The file to write, or `-` for stdout.
+        #[arg(long, default_value = "-", value_name = "FILE")]
+        out: String,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -101,6 +112,14 @@ pub enum ResponsesCommand {
         /// Responses per batch (the service takes at most 1000).
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+    },
+    /// Invalidate a response: it stays stored but no longer counts; who, when and why are kept.
+    Invalidate {
+        /// `rounds/{id}/responses/{id}`.
+        name: String,
+        /// Why (required by the service).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -412,6 +431,7 @@ pub async fn rounds(
                 .call("GetRoundResults")?;
             return results_rows(&results).print(format);
         }
+        RoundsCommand::Export { name, out } => return export(&mut client, &name, &out).await,
         RoundsCommand::Coverage {
             name,
             division,
@@ -622,7 +642,43 @@ pub async fn responses(
     format: Format,
     command: ResponsesCommand,
 ) -> anyhow::Result<()> {
-    let ResponsesCommand::Submit { round, file, batch } = command;
+    let (round, file, batch) = match command {
+        ResponsesCommand::Submit { round, file, batch } => (round, file, batch),
+        ResponsesCommand::Invalidate { name, reason } => {
+            let response = clients
+                .responses()
+                .await?
+                .invalidate_response(
+                    clients.request(pb::InvalidateResponseRequest { name, reason }),
+                )
+                .await
+                .call("InvalidateResponse")?
+                .response
+                .unwrap_or_default();
+            eprintln!("invalidated {}", response.name);
+            let invalidation = response.invalidation.clone().unwrap_or_default();
+            return Rows::record(vec![
+                ("name", response.name.clone().into()),
+                (
+                    "leaf_unit",
+                    response.leaf_unit.trim_start_matches("divisions/").into(),
+                ),
+                ("valid", response.valid.into()),
+                ("invalidated_by", invalidation.actor.into()),
+                (
+                    "invalidated_at",
+                    invalidation
+                        .time
+                        .as_ref()
+                        .map(format_time)
+                        .unwrap_or_default()
+                        .into(),
+                ),
+                ("reason", invalidation.reason.into()),
+            ])
+            .print(format);
+        }
+    };
     let records = input::read_responses(&file)?;
     // The round's questionnaire version types the answers.
     let round_info = clients
@@ -704,5 +760,58 @@ pub async fn responses(
         )
         .into());
     }
+    Ok(())
+}
+
+/// Streams the round's CSV export to `out` (`-`: stdout) as it arrives. A file is written beside
+/// its final name and renamed when the stream ends, so a failed export leaves no partial file.
+async fn export(
+    client: &mut RoundServiceClient<Conn>,
+    round: &str,
+    out: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    let mut stream = client
+        .export_responses(pb::ExportResponsesRequest {
+            round: round.to_owned(),
+        })
+        .await
+        .call("ExportResponses")?;
+    let mut bytes = 0u64;
+    if out == "-" {
+        let stdout = std::io::stdout();
+        let mut w = stdout.lock();
+        while let Some(chunk) = stream
+            .message()
+            .await
+            .map_err(|s| CliError::status("ExportResponses", &s))?
+        {
+            w.write_all(&chunk.data)?;
+            bytes += chunk.data.len() as u64;
+        }
+        w.flush()?;
+    } else {
+        let path = Path::new(out);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+            CliError::input(format!("--out: cannot write in {}: {e}", dir.display()))
+        })?;
+        while let Some(chunk) = stream
+            .message()
+            .await
+            .map_err(|s| CliError::status("ExportResponses", &s))?
+        {
+            file.write_all(&chunk.data)?;
+            bytes += chunk.data.len() as u64;
+        }
+        file.persist(path)
+            .map_err(|e| CliError::input(format!("--out: cannot write {out}: {e}")))?;
+        eprintln!("wrote {out}");
+    }
+    eprintln!("exported {round}: {bytes} bytes of CSV");
     Ok(())
 }

@@ -54,6 +54,10 @@ pub const REGISTRY: &[(&str, Access)] = &[
         REGISTRY_WRITE,
     ),
     (
+        "/shequ.registry.v1.FacilityService/BatchCreateFacilities",
+        REGISTRY_WRITE,
+    ),
+    (
         "/shequ.registry.v1.FacilityService/GetFacility",
         REGISTRY_READ,
     ),

@@ -161,7 +161,37 @@ impl Registry {
             .collect())
     }
 
-    async fn divisions_by_code(
+    /// Every leaf unit of a batch must lie in scope; the first one outside names its request
+    /// (`requests[i]`). Unknown codes are refused the same way for a regional principal.
+    pub async fn authorize_batch(
+        &self,
+        principal: &Principal,
+        leaves: &[(usize, DivisionCode)],
+    ) -> Result<()> {
+        if principal.scope.is_national() || leaves.is_empty() {
+            return Ok(());
+        }
+        let known: std::collections::HashMap<i64, DivisionRecord> = self
+            .divisions_by_code(leaves.iter().map(|(_, c)| *c))
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r))
+            .collect();
+        for (i, code) in leaves {
+            if !known
+                .get(&code.as_i64())
+                .is_some_and(|r| covers(principal, r))
+            {
+                return Err(RegistryError::PermissionDenied(format!(
+                    "`requests[{i}]`: `divisions/{code}` is outside the divisions `{}` may act in",
+                    principal.subject
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn divisions_by_code(
         &self,
         codes: impl IntoIterator<Item = DivisionCode>,
     ) -> Result<Vec<DivisionRecord>> {

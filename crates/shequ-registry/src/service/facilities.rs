@@ -113,6 +113,23 @@ const SUB_PATHS: &[&str] = &[
     "operator.uscc",
 ];
 
+/// Most creations one BatchCreateFacilities call takes.
+pub const MAX_BATCH_CREATE: usize = 1000;
+
+const BATCH_CREATE_METHOD: &str = "/shequ.registry.v1.FacilityService/BatchCreateFacilities";
+
+/// Rows per multi-row insert of a batch (24 parameters a facility, well within both backends'
+/// limits).
+const INSERT_ROWS: usize = 100;
+
+/// A facility of a batch about to be inserted.
+struct NewRow<'a> {
+    id: &'a str,
+    spec: &'a FacilitySpec,
+    request_id: &'a str,
+    hash: &'a str,
+}
+
 pub fn etag(revision: i64) -> String {
     format!("\"r{revision}\"")
 }
@@ -456,6 +473,392 @@ impl Registry {
         txn.commit().await?;
         self.committed(&record);
         Ok(record)
+    }
+
+    /// Creates every facility of `requests` in one transaction, or none. Everything is checked
+    /// before the transaction starts; each request keeps CreateFacility's idempotency, so a
+    /// request whose id and body were stored before returns that facility and writes nothing.
+    /// The records come back in request order.
+    pub async fn batch_create_facilities(
+        &self,
+        parent: Option<DivisionCode>,
+        requests: &[pb::CreateFacilityRequest],
+        ctx: &WriteContext,
+    ) -> Result<Vec<FacilityRecord>> {
+        let specs = self.check_batch(parent, requests).await?;
+        let hashes: Vec<String> = requests
+            .iter()
+            .map(|r| {
+                hash_request(
+                    r.facility.as_ref().unwrap_or(&pb::Facility::default()),
+                    &r.reason,
+                )
+            })
+            .collect();
+        // A concurrent call storing one of the same request ids first makes the insert fail;
+        // the second pass then finds that facility like any retry.
+        for attempt in 0..2 {
+            let prior = self.batch_prior(requests, &hashes).await?;
+            let mut ids = Vec::with_capacity(requests.len());
+            let mut fresh = Vec::new();
+            for (i, known) in prior.into_iter().enumerate() {
+                match known {
+                    Some(id) => ids.push(id),
+                    None => {
+                        let id = uuid::Uuid::now_v7().to_string();
+                        fresh.push(i);
+                        ids.push(id);
+                    }
+                }
+            }
+            if fresh.is_empty() {
+                return self.facilities_by_id(&self.db.conn, &ids).await;
+            }
+            let now = now_micros();
+            let txn = self.begin_write().await?;
+            let rows: Vec<NewRow<'_>> = fresh
+                .iter()
+                .map(|&i| NewRow {
+                    id: &ids[i],
+                    spec: &specs[i],
+                    request_id: &requests[i].request_id,
+                    hash: &hashes[i],
+                })
+                .collect();
+            if let Err(e) = self.insert_facilities(&txn, &rows, now).await {
+                txn.rollback().await?;
+                if attempt == 0 && shequ_platform::database::is_unique_violation(&e) {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            let records = self.facilities_by_id(&*txn, &ids).await?;
+            let created: Vec<(&FacilityRecord, &str)> = fresh
+                .iter()
+                .map(|&i| (&records[i], requests[i].reason.as_str()))
+                .collect();
+            self.record_creations(&txn, &created, ctx).await?;
+            txn.commit().await?;
+            self.changed.notify_waiters();
+            self.audit.committed();
+            let generation = self.cache.generation();
+            for &i in &fresh {
+                self.cache.offer(&records[i], generation);
+            }
+            return Ok(records);
+        }
+        Err(RegistryError::Aborted(
+            "request ids of this batch were being stored concurrently; retry the batch".to_owned(),
+        ))
+    }
+
+    /// Inserts new facilities with multi-row statements of `INSERT_ROWS`.
+    async fn insert_facilities(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: &[NewRow<'_>],
+        now: i64,
+    ) -> std::result::Result<(), sea_orm::DbErr> {
+        for chunk in rows.chunks(INSERT_ROWS) {
+            let mut values = Vec::with_capacity(chunk.len() * 24);
+            let mut groups = Vec::with_capacity(chunk.len());
+            for row in chunk {
+                let base = values.len();
+                values.extend(spec_values(row.spec));
+                values.extend([
+                    Value::from(row.id.to_owned()),
+                    Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
+                    Value::from(row.hash.to_owned()),
+                    Value::from(now),
+                ]);
+                let placeholders: Vec<String> =
+                    (1..=24).map(|k| format!("${}", base + k)).collect();
+                groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
+            }
+            txn.execute_raw(stmt(
+                self.backend(),
+                format!(
+                    "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
+                     total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
+                     self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
+                     min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
+                     id, request_id, request_hash, create_time, update_time, revision) VALUES {}",
+                    groups.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The change rows (multi-row statements, in order) and audit records of new facilities,
+    /// each with its own reason.
+    async fn record_creations(
+        &self,
+        txn: &DatabaseTransaction,
+        created: &[(&FacilityRecord, &str)],
+        ctx: &WriteContext,
+    ) -> Result<()> {
+        let changed =
+            serde_json::to_string(&WRITABLE).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        for chunk in created.chunks(INSERT_ROWS) {
+            let mut values = Vec::with_capacity(chunk.len() * 9);
+            let mut groups = Vec::with_capacity(chunk.len());
+            for (record, reason) in chunk {
+                let snapshot = serde_json::to_string(record)
+                    .map_err(|e| RegistryError::Internal(e.to_string()))?;
+                let base = values.len();
+                values.extend([
+                    Value::from(record.id.clone()),
+                    Value::from(record.revision),
+                    Value::from(ChangeKind::Created.as_str()),
+                    Value::from(record.update_time),
+                    Value::from(ctx.actor.clone()),
+                    Value::from((*reason).to_owned()),
+                    Value::from(changed.clone()),
+                    Value::from(snapshot),
+                    Value::from(record.leaf_code),
+                ]);
+                let placeholders: Vec<String> = (1..=9).map(|k| format!("${}", base + k)).collect();
+                groups.push(format!("({})", placeholders.join(", ")));
+            }
+            txn.execute_raw(stmt(
+                self.backend(),
+                format!(
+                    "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) VALUES {}",
+                    groups.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        }
+        let principal = ctx.principal();
+        for (record, reason) in created {
+            self.audit
+                .record(
+                    txn,
+                    &AuditEntry {
+                        principal: &principal,
+                        method: BATCH_CREATE_METHOD,
+                        resource: format!("facilities/{}", record.id),
+                        division: DivisionCode::from_u64(record.leaf_code as u64).ok(),
+                        action: ChangeKind::Created.as_str(),
+                        reason,
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Validates a whole batch, naming every offending field as `requests[i].…`, and returns the
+    /// specifications in request order.
+    async fn check_batch(
+        &self,
+        parent: Option<DivisionCode>,
+        requests: &[pb::CreateFacilityRequest],
+    ) -> Result<Vec<FacilitySpec>> {
+        if requests.is_empty() {
+            return Err(RegistryError::invalid(
+                "requests",
+                "must hold at least one request",
+            ));
+        }
+        if requests.len() > MAX_BATCH_CREATE {
+            return Err(RegistryError::invalid(
+                "requests",
+                format!(
+                    "holds {} requests; at most {MAX_BATCH_CREATE} are accepted per call",
+                    requests.len()
+                ),
+            ));
+        }
+        let mut bad = Violations::new();
+        let mut specs = Vec::with_capacity(requests.len());
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, r) in requests.iter().enumerate() {
+            if r.request_id.chars().count() > 128 {
+                bad.push(
+                    format!("requests[{i}].request_id"),
+                    "must be at most 128 characters",
+                );
+            } else if !r.request_id.is_empty()
+                && let Some(first) = seen.insert(r.request_id.as_str(), i)
+            {
+                bad.push(
+                    format!("requests[{i}].request_id"),
+                    format!("repeats the request_id of `requests[{first}]`"),
+                );
+            }
+            match &r.facility {
+                None => bad.push(format!("requests[{i}].facility"), "is required"),
+                Some(f) => match facility_spec_from_pb(f) {
+                    Ok(spec) => specs.push(spec),
+                    Err(v) => bad.extend(v.prefixed(&format!("requests[{i}].facility"))),
+                },
+            }
+        }
+        if !bad.is_empty() {
+            return Err(RegistryError::Invalid(bad));
+        }
+        let codes: std::collections::BTreeSet<DivisionCode> =
+            specs.iter().map(|s| s.leaf_unit).collect();
+        let known: std::collections::HashMap<i64, crate::store::rows::DivisionRecord> = self
+            .divisions_by_code(codes)
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r))
+            .collect();
+        let (mut missing, mut retired) = (Violations::new(), Violations::new());
+        for (i, spec) in specs.iter().enumerate() {
+            let field = format!("requests[{i}].facility.leaf_unit");
+            let code = spec.leaf_unit;
+            let Some(division) = known.get(&code.as_i64()) else {
+                missing.push(field, format!("division `divisions/{code}` not found"));
+                continue;
+            };
+            if !division.level().is_leaf() {
+                bad.push(
+                    field,
+                    format!(
+                        "`divisions/{code}` is a level-{} division, not a leaf unit",
+                        division.level
+                    ),
+                );
+            } else if let Some(parent) = parent
+                && !super::access::ancestry(division).any(|c| c == parent)
+            {
+                bad.push(
+                    field,
+                    format!("`divisions/{code}` does not lie under `parent` `divisions/{parent}`"),
+                );
+            } else if division.retired != 0 {
+                retired.push(field, format!("`divisions/{code}` is retired"));
+            }
+        }
+        if !bad.is_empty() {
+            return Err(RegistryError::Invalid(bad));
+        }
+        let first = missing.iter().next().cloned();
+        if let Some(first) = first {
+            let message = format!(
+                "{} of the batch's leaf units were not found; first {first}",
+                missing.len()
+            );
+            return Err(RegistryError::ReferenceNotFound {
+                message,
+                violations: missing,
+            });
+        }
+        let first = retired.iter().next().cloned();
+        if let Some(first) = first {
+            let message = format!(
+                "{} of the batch's leaf units are retired; first {first}",
+                retired.len()
+            );
+            return Err(RegistryError::FailedPrecondition {
+                message,
+                violations: retired,
+            });
+        }
+        Ok(specs)
+    }
+
+    /// For each request, the id of the facility its request id and body created before; a request
+    /// id used before with another body is ALREADY_EXISTS naming every such request.
+    async fn batch_prior(
+        &self,
+        requests: &[pb::CreateFacilityRequest],
+        hashes: &[String],
+    ) -> Result<Vec<Option<String>>> {
+        #[derive(FromQueryResult)]
+        struct Prior {
+            id: String,
+            request_id: Option<String>,
+            request_hash: Option<String>,
+        }
+        let keys: Vec<Value> = requests
+            .iter()
+            .filter(|r| !r.request_id.is_empty())
+            .map(|r| r.request_id.clone().into())
+            .collect();
+        let mut found: std::collections::HashMap<String, Prior> = std::collections::HashMap::new();
+        if !keys.is_empty() {
+            let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+            let rows = Prior::find_by_statement(stmt(
+                self.backend(),
+                format!(
+                    "SELECT id, request_id, request_hash FROM registry_facilities WHERE request_id IN ({})",
+                    placeholders.join(", ")
+                ),
+                keys,
+            ))
+            .all(&self.db.conn)
+            .await?;
+            for row in rows {
+                if let Some(key) = row.request_id.clone() {
+                    found.insert(key, row);
+                }
+            }
+        }
+        let mut reused = Violations::new();
+        let mut prior = Vec::with_capacity(requests.len());
+        for (i, r) in requests.iter().enumerate() {
+            match found.get(&r.request_id) {
+                Some(p) if p.request_hash.as_deref() == Some(hashes[i].as_str()) => {
+                    prior.push(Some(p.id.clone()))
+                }
+                Some(p) => {
+                    reused.push(
+                        format!("requests[{i}].request_id"),
+                        format!(
+                            "`request_id` was already used for `facilities/{}` with a different request",
+                            p.id
+                        ),
+                    );
+                    prior.push(None);
+                }
+                None => prior.push(None),
+            }
+        }
+        let first = reused.iter().next().cloned();
+        if let Some(first) = first {
+            let message = format!(
+                "{} request ids of the batch were already used with different requests; first {first}",
+                reused.len()
+            );
+            return Err(RegistryError::AlreadyExists {
+                message,
+                violations: reused,
+            });
+        }
+        Ok(prior)
+    }
+
+    /// The facilities `ids`, in that order.
+    async fn facilities_by_id(
+        &self,
+        conn: &impl ConnectionTrait,
+        ids: &[String],
+    ) -> Result<Vec<FacilityRecord>> {
+        let values: Vec<Value> = ids.iter().map(|id| id.clone().into()).collect();
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        let rows = FacilityRecord::find_by_statement(stmt(
+            self.backend(),
+            format!(
+                "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id IN ({})",
+                placeholders.join(", ")
+            ),
+            values,
+        ))
+        .all(conn)
+        .await?;
+        let mut by_id: std::collections::HashMap<String, FacilityRecord> =
+            rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+        ids.iter()
+            .map(|id| by_id.remove(id).ok_or_else(|| Self::not_found(id)))
+            .collect()
     }
 
     async fn facility_by_request(

@@ -2,6 +2,7 @@
 //! on PostgreSQL.
 
 mod auth;
+mod batch;
 mod divisions;
 mod facilities;
 mod feed;
