@@ -64,7 +64,7 @@ impl ClientConfig {
         let token = if self.token_file.is_empty() {
             None
         } else {
-            Some(Arc::new(TokenFile::load(&self.token_file)?))
+            Some(Arc::new(TokenFile::load(&self.token_file, RECHECK)?))
         };
         Ok(ServiceInterceptor { token })
     }
@@ -155,6 +155,8 @@ const RECHECK: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 struct TokenFile {
     path: String,
+    /// How often the file's modification time is looked at.
+    recheck: Duration,
     state: Mutex<TokenState>,
 }
 
@@ -179,11 +181,12 @@ fn bearer(path: &str, text: &str) -> Result<AsciiMetadataValue, ClientConfigErro
 }
 
 impl TokenFile {
-    fn load(path: &str) -> Result<Self, ClientConfigError> {
+    fn load(path: &str, recheck: Duration) -> Result<Self, ClientConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| field("token_file", format!("cannot read `{path}`: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
+            recheck,
             state: Mutex::new(TokenState {
                 header: bearer(path, &text)?,
                 modified: modified(path),
@@ -196,7 +199,7 @@ impl TokenFile {
     /// empty keeps the last good token (and says so), since a rotation writes it anew.
     fn header(&self) -> AsciiMetadataValue {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.checked.elapsed() >= RECHECK {
+        if state.checked.elapsed() >= self.recheck {
             state.checked = Instant::now();
             let now = modified(&self.path);
             if now != state.modified {
@@ -245,18 +248,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "first.token.value\n").unwrap();
-        let cfg = ClientConfig {
-            token_file: path.to_str().unwrap().to_owned(),
-            ..ClientConfig::default()
+        // Looked at on every call here, so the test needs no waiting.
+        let mut i = ServiceInterceptor {
+            token: Some(Arc::new(
+                TokenFile::load(path.to_str().unwrap(), Duration::ZERO).unwrap(),
+            )),
         };
-        let mut i = cfg.interceptor().unwrap();
         assert_eq!(
             authorization(&mut i).as_deref(),
             Some("Bearer first.token.value")
         );
 
         // A rotation: a new file with a later modification time.
-        std::thread::sleep(RECHECK + Duration::from_millis(50));
         std::fs::write(&path, "second.token.value").unwrap();
         let later = SystemTime::now() + Duration::from_secs(5);
         std::fs::File::options()
@@ -271,7 +274,6 @@ mod tests {
         );
 
         // Emptied mid-rotation: the last good token stays.
-        std::thread::sleep(RECHECK + Duration::from_millis(50));
         std::fs::write(&path, "").unwrap();
         std::fs::File::options()
             .write(true)
