@@ -20,9 +20,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
-use crate::auth::{
-    AuthConfig, AuthLayer, Authenticator, Policy, check_deployment, warn_development_mode,
-};
+use crate::auth::{AuthConfig, AuthLayer, Authenticator, Policy, check_deployment};
 use crate::config::ServerConfig;
 use crate::database::Database;
 use crate::telemetry::{RpcMetrics, server_span};
@@ -179,36 +177,13 @@ impl Security {
             policy,
         })
     }
-
-    /// Development mode: every caller is the development principal; methods missing from
-    /// `policy` are still refused.
-    pub fn development(policy: Policy) -> Self {
-        Self {
-            authenticator: Arc::new(Authenticator::off()),
-            policy,
-        }
-    }
 }
 
 /// Serves a service: its `routes` (named `services` in health) plus health, readiness following
-/// `db`, and reflection, until `shutdown` fires and the calls in flight have drained. Calls run as
-/// the development principal (authentication off, said loudly at start); a service with an
-/// `[auth]` section uses [`serve_secured`] instead.
-pub async fn serve_service(
-    cfg: &ServerConfig,
-    db: Database,
-    listener: TcpListener,
-    routes: Routes,
-    services: Vec<&'static str>,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
-    warn_development_mode();
-    let security = Security::development(Policy::all());
-    serve_secured(cfg, security, db, listener, routes, services, shutdown).await
-}
-
-/// As [`serve_service`], with every call authenticated and its roles checked by `security`
-/// before it reaches a service, which finds the caller with [`Principal::of`](crate::Principal::of).
+/// `db`, and reflection, until `shutdown` fires and the calls in flight have drained. Every call is
+/// authenticated and its roles checked by `security` before it reaches a service, which finds the
+/// caller with [`Principal::of`](crate::Principal::of); in development mode (`[auth] mode =
+/// "off"`) every caller is the development principal.
 pub async fn serve_secured(
     cfg: &ServerConfig,
     security: Security,

@@ -1,4 +1,4 @@
-//! The tower layer `serve_service` puts in front of every service: it looks the method up in the
+//! The tower layer `serve_secured` puts in front of every service: it looks the method up in the
 //! server's [`Policy`], authenticates the caller (bearer token or client certificate), checks the
 //! roles, and hands the [`Principal`] to the service in the request's extensions.
 
