@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    RuntimeErr, Statement, TransactionTrait,
+    RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::info;
@@ -307,7 +307,19 @@ impl Database {
         } else {
             None
         };
-        let txn = self.conn.begin().await?;
+        // On SQLite the write lock is taken at BEGIN (IMMEDIATE), where the busy timeout applies;
+        // a deferred transaction that read first could not upgrade to a write while another
+        // process sharing the file writes, and would fail at once instead of waiting its turn.
+        let txn = if turn.is_some() {
+            self.conn
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?
+        } else {
+            self.conn.begin().await?
+        };
         if let (Some(key), DbBackend::Postgres) = (serialize_on, self.backend()) {
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
