@@ -123,7 +123,9 @@ pub fn parse_period(field: &str, text: &str) -> Result<i32, FieldViolation> {
         Some((y, r)) => (y, Some(r)),
         None => (text, None),
     };
-    if year.len() != 4 {
+    // Digits only: `parse` alone would also take a sign (`2025-+1`).
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4 || !digits(year) {
         return Err(bad());
     }
     let year: i32 = year.parse().map_err(|_| bad())?;
@@ -139,7 +141,7 @@ pub fn parse_period(field: &str, text: &str) -> Result<i32, FieldViolation> {
             "4" => 10,
             _ => return Err(bad()),
         },
-        Some(m) if m.len() == 2 => match m.parse::<i32>() {
+        Some(m) if m.len() == 2 && digits(m) => match m.parse::<i32>() {
             Ok(m) if (1..=12).contains(&m) => m,
             _ => return Err(bad()),
         },
@@ -181,6 +183,7 @@ mod tests {
         assert_eq!(parse_period("p", "2025-03").unwrap(), 20250301);
         assert!(parse_period("p", "2025-13").is_err());
         assert!(parse_period("p", "25").is_err());
+        assert!(parse_period("p", "2025-+1").is_err());
         assert!(parse_date("d", "2025-02-30").is_err());
     }
 }

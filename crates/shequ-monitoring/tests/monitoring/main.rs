@@ -5,6 +5,7 @@
 mod auth;
 mod evaluations;
 mod failures;
+mod fuzz;
 mod plans;
 mod report_html;
 mod reported;

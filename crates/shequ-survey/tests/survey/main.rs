@@ -3,6 +3,7 @@
 
 mod auth;
 mod bulk;
+mod fuzz;
 mod listing;
 mod questionnaires;
 mod registry;
