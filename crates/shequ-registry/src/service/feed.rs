@@ -216,6 +216,10 @@ impl Registry {
             .one(&self.db.conn)
             .await?;
             *cursor = Some(start.map(|s| s.cursor).unwrap_or(0));
+            // Whatever was cached before the starting point was read may predate a change the
+            // cursor now skips (a busy start can take a while): drop it, and any read still in
+            // flight, so every cached entry is either newer than the cursor or followed from it.
+            self.cache.clear();
             return Ok(());
         };
         let generation = self.cache.generation();
