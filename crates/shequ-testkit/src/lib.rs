@@ -414,3 +414,37 @@ impl Drop for TestRegistry {
         self.shutdown.trigger();
     }
 }
+
+/// Checks the development-mode rule on `database` for a service whose configuration refuses to
+/// be forced: `serve` (the service's own `serve` with such a configuration) must fail naming
+/// `allow_off_with_postgres` on PostgreSQL, and serve health on SQLite until shut down.
+pub async fn assert_development_mode_refused_on_postgres<F, Fut>(database: &TestDatabase, serve: F)
+where
+    F: FnOnce(TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let serving = tokio::spawn(serve(listener, shutdown.clone()));
+    if database.is_postgres() {
+        let err = serving.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("allow_off_with_postgres"), "{err}");
+    } else {
+        // SQLite is a development database: the service serves.
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        assert!(
+            health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .is_ok()
+        );
+        shutdown.trigger();
+        serving.await.unwrap().unwrap();
+    }
+}

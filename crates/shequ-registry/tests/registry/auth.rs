@@ -742,28 +742,8 @@ async fn development_mode_is_refused_on_postgres_unless_forced() {
     let database = TestDatabase::fresh().await.unwrap();
     let mut cfg = registry_config(database.url()).unwrap();
     cfg.auth.allow_off_with_postgres = false;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = shequ_platform::Shutdown::new();
-    let serving = tokio::spawn(shequ_registry::serve(cfg, listener, shutdown.clone()));
-    if database.is_postgres() {
-        let err = serving.await.unwrap().unwrap_err();
-        assert!(err.to_string().contains("allow_off_with_postgres"), "{err}");
-    } else {
-        // SQLite is a development database: the registry serves.
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-        assert!(
-            health
-                .check(tonic_health::pb::HealthCheckRequest::default())
-                .await
-                .is_ok()
-        );
-        shutdown.trigger();
-        serving.await.unwrap().unwrap();
-    }
+    shequ_testkit::assert_development_mode_refused_on_postgres(&database, |listener, shutdown| {
+        shequ_registry::serve(cfg, listener, shutdown)
+    })
+    .await;
 }
