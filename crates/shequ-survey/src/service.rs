@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod export;
+pub mod live;
 pub mod questionnaires;
 pub mod responses;
 pub mod results;
@@ -67,6 +68,10 @@ pub struct RoundContext {
     pub(crate) fold_wanted: AtomicBool,
     /// Whether the round's tallies are known not to need a rebuild.
     pub(crate) rebuild_checked: AtomicBool,
+    /// Set when a background follow of the round's deltas is wanted or about to run.
+    pub(crate) follow_wanted: AtomicBool,
+    /// The round's live tallies, once this process has read or folded it.
+    pub(crate) live: tokio::sync::Mutex<Option<live::Live>>,
 }
 
 impl RoundContext {
@@ -149,6 +154,8 @@ impl Survey {
             fold_turn: tokio::sync::Mutex::new(()),
             fold_wanted: AtomicBool::new(false),
             rebuild_checked: AtomicBool::new(false),
+            follow_wanted: AtomicBool::new(false),
+            live: tokio::sync::Mutex::new(None),
         });
         Ok(self
             .rounds

@@ -577,14 +577,14 @@ impl Survey {
             score: record.score,
             hits: ctx.layout.hits(&ctx.questions, &answers),
         };
-        self.record_delta(&*txn, round_id, std::slice::from_ref(&entry))
-            .await?;
         txn.execute_raw(stmt(
             backend,
             "INSERT INTO survey_response_changes (round_id, response_id, kind, at, actor, reason) VALUES ($1, $2, 'invalidated', $3, $4, $5)",
             [round_id.into(), response_id.into(), now.into(), actor.into(), reason.into()],
         ))
         .await?;
+        self.record_delta(&*txn, round_id, std::slice::from_ref(&entry))
+            .await?;
         self.audit(
             &*txn,
             &AuditEntry {

@@ -1,30 +1,45 @@
 //! What a round yields: results and coverage for any division of its region, read from the
-//! division's tally after folding pending deltas, and the facts stream the plan monitor reads.
+//! round's live tallies (a leaf unit's answer counts from its stored tally after a fold), and
+//! the facts stream the plan monitor reads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::Stream;
-use sea_orm::ConnectionTrait;
-use shequ_domain::{DivisionCode, ServiceKind};
+use shequ_domain::{DivisionCode, DivisionLevel, ServiceKind};
 use shequ_proto::convert::service_to_pb;
 use shequ_proto::names::division_name;
 use shequ_proto::survey::v1 as pb;
 
-use super::tallies::one_of;
+use super::live::{LeafTally, Live};
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionKind;
 use crate::region::{Ancestors, RegionMap};
-use crate::store::stmt;
 use shequ_platform::page::{self, page_size};
-
-/// Leaf units whose valid responses one coverage query reads.
-const UNITS_PER_QUERY: usize = 1_000;
 
 /// Mean of `sum` over `n`, absent when `n` is 0.
 fn mean(sum: f64, n: i64) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
+}
+
+/// Whether `key` is a leaf unit of the round: one of its region map, or one the registry
+/// confirmed since.
+fn is_leaf(ctx: &RoundContext, map: &RegionMap, key: i64) -> bool {
+    map.level(key) == Some(DivisionLevel::Village)
+        || matches!(
+            ctx.region_cache
+                .extra
+                .lock()
+                .expect("not poisoned")
+                .get(&key),
+            Some(Ok(_))
+        )
+}
+
+/// The live tallies `Survey::live` returned (always loaded).
+fn live_of(live: &Option<Live>) -> &Live {
+    live.as_ref().expect("Survey::live loads the tallies")
 }
 
 /// The name of a tally key: `divisions/{code}`, or empty for the whole country (0).
@@ -76,13 +91,18 @@ impl Survey {
         division: Option<DivisionCode>,
     ) -> Result<pb::GetRoundResultsResponse> {
         let ctx = self.round_context(round_id).await?;
-        let (_, key) = self.scope(&ctx, division).await?;
-        self.fold(&ctx).await?;
-        let tally = self
-            .tallies(&self.db.conn, &ctx, &[key])
-            .await?
-            .remove(&key)
-            .unwrap_or_default();
+        let (map, key) = self.scope(&ctx, division).await?;
+        let tally = if is_leaf(&ctx, &map, key) {
+            // A leaf unit's answer counts are only stored: fold, then read its tally.
+            self.fold(&ctx).await?;
+            self.tallies(&self.db.conn, &ctx, &[key])
+                .await?
+                .remove(&key)
+                .unwrap_or_default()
+        } else {
+            let live = self.live(&ctx).await?;
+            live_of(&live).division(key)
+        };
         let mut slots = tally.slots;
         slots.resize(ctx.layout.slot_count(), 0.0);
         let mut questions = Vec::with_capacity(ctx.questions.len());
@@ -164,44 +184,27 @@ impl Survey {
             .filter(|(u, a)| map.contains(key, *u, a))
             .copied()
             .collect();
-        let extra = ctx.region_cache.extra.lock().expect("not poisoned");
-        let before = units.len();
-        for (u, known) in extra.iter() {
-            if let Ok(a) = known
-                && map.contains(key, *u, a)
-                && map.get(*u).is_none()
-            {
-                units.push((*u, *a));
-            }
-        }
-        if units.len() > before {
+        let late = Self::late_units(ctx, map, key);
+        if !late.is_empty() {
+            units.extend(late);
             units.sort_unstable_by_key(|u| u.0);
         }
         units
     }
 
-    /// Valid responses of the given leaf units that have any.
-    async fn valid_of(&self, round_id: &str, codes: &[i64]) -> Result<HashMap<i64, i64>> {
-        let mut out = HashMap::with_capacity(codes.len());
-        for chunk in codes.chunks(UNITS_PER_QUERY) {
-            let (condition, mut values) = one_of(self.backend(), "code", 2, chunk);
-            values.insert(0, round_id.into());
-            let rows = self
-                .db
-                .conn
-                .query_all_raw(stmt(
-                    self.backend(),
-                    format!(
-                        "SELECT code, valid_responses FROM survey_tallies WHERE round_id = $1 AND {condition}"
-                    ),
-                    values,
-                ))
-                .await?;
-            for row in rows {
-                out.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-            }
-        }
-        Ok(out)
+    /// The leaf units in division `key` that the registry confirmed one by one after the region
+    /// map loaded, in code order.
+    fn late_units(ctx: &RoundContext, map: &RegionMap, key: i64) -> Vec<(i64, Ancestors)> {
+        let extra = ctx.region_cache.extra.lock().expect("not poisoned");
+        let mut late: Vec<(i64, Ancestors)> = extra
+            .iter()
+            .filter_map(|(u, known)| match known {
+                Ok(a) if map.contains(key, *u, a) && map.get(*u).is_none() => Some((*u, *a)),
+                _ => None,
+            })
+            .collect();
+        late.sort_unstable_by_key(|u| u.0);
+        late
     }
 
     pub async fn round_coverage(
@@ -224,39 +227,49 @@ impl Survey {
             })?),
             None => None,
         };
-        self.fold(&ctx).await?;
-        let covered = self
-            .tallies(&self.db.conn, &ctx, &[key])
-            .await?
-            .remove(&key)
-            .map(|t| t.covered)
-            .unwrap_or(0);
-        let units = Self::scope_units(&ctx, &map, key);
         let min = i64::from(ctx.min_valid_responses);
-        let start = after.map_or(0, |a| units.partition_point(|u| u.0 <= a));
         let mut short: Vec<pb::ShortLeafUnit> = Vec::new();
         let mut next_page_token = String::new();
-        'pages: for chunk in units[start..].chunks(UNITS_PER_QUERY) {
-            let codes: Vec<i64> = chunk.iter().map(|u| u.0).collect();
-            let valid = self.valid_of(round_id, &codes).await?;
-            for code in codes {
-                let n = valid.get(&code).copied().unwrap_or(0);
-                if n >= min {
-                    continue;
-                }
-                if short.len() == size {
-                    let last = short.last().expect("page is full");
-                    let last_code = last.leaf_unit.trim_start_matches("divisions/").to_owned();
-                    next_page_token = page::encode(&query, &last_code);
-                    break 'pages;
-                }
-                short.push(pb::ShortLeafUnit {
-                    leaf_unit: key_name(code),
-                    valid_responses: n,
-                });
+        let live = self.live(&ctx).await?;
+        let live = live_of(&live);
+        let covered = if is_leaf(&ctx, &map, key) {
+            i64::from(live.leaf(key).valid >= min)
+        } else {
+            live.division(key).covered
+        };
+        // The page walks the region's units from the token on, merging those the registry
+        // confirmed since the map loaded; nothing is gathered for the units before it.
+        let inside = |u: &&(i64, Ancestors)| map.contains(key, u.0, &u.1);
+        let late = Self::late_units(&ctx, &map, key);
+        let from = after.map_or(0, |a| map.units.partition_point(|u| u.0 <= a));
+        let late_from = after.map_or(0, |a| late.partition_point(|u| u.0 <= a));
+        let mut mapped = map.units[from..]
+            .iter()
+            .filter(inside)
+            .map(|u| u.0)
+            .peekable();
+        let mut confirmed = late[late_from..].iter().map(|u| u.0).peekable();
+        while let Some(code) = match (mapped.peek(), confirmed.peek()) {
+            (Some(m), Some(c)) if c < m => confirmed.next(),
+            (Some(_), _) => mapped.next(),
+            (None, _) => confirmed.next(),
+        } {
+            let n = live.leaf(code).valid;
+            if n >= min {
+                continue;
             }
+            if short.len() == size {
+                let last = short.last().expect("page is full");
+                let last_code = last.leaf_unit.trim_start_matches("divisions/").to_owned();
+                next_page_token = page::encode(&query, &last_code);
+                break;
+            }
+            short.push(pb::ShortLeafUnit {
+                leaf_unit: key_name(code),
+                valid_responses: n,
+            });
         }
-        let leaf_units = units.len() as i64;
+        let leaf_units = (map.units.iter().filter(inside).count() + late.len()) as i64;
         Ok(pb::GetRoundCoverageResponse {
             division: key_name(key),
             covered_leaf_units: covered,
@@ -279,25 +292,27 @@ impl Survey {
     ) -> Result<impl Stream<Item = Result<pb::StreamRoundFactsResponse>> + Send + 'static> {
         let ctx = self.round_context(round_id).await?;
         let (map, key) = self.scope(&ctx, None).await?;
-        self.fold(&ctx).await?;
-        let totals = self.leaf_tallies(round_id).await?;
         let units = Self::scope_units(&ctx, &map, key);
+        let totals: Vec<LeafTally> = {
+            let live = self.live(&ctx).await?;
+            let live = live_of(&live);
+            units.iter().map(|(unit, _)| live.leaf(*unit)).collect()
+        };
         let batch_size = self.settings.facts_batch_size.max(1);
         let min = ctx.min_valid_responses;
         Ok(async_stream::try_stream! {
             let mut batch = Vec::with_capacity(batch_size);
             let mut first = true;
-            for (unit, a) in &units {
-                let (valid, scored, sum) = totals.get(unit).copied().unwrap_or((0, 0, 0.0));
+            for ((unit, a), t) in units.iter().zip(&totals) {
                 batch.push(pb::RoundUnitFacts {
                     code: *unit as u64,
                     province: a.province as u64,
                     prefecture: a.prefecture.unwrap_or_default() as u64,
                     county: a.county.unwrap_or_default() as u64,
                     township: a.township.unwrap_or_default() as u64,
-                    valid_responses: valid,
-                    scored_responses: scored,
-                    score_sum: sum,
+                    valid_responses: t.valid,
+                    scored_responses: t.scored,
+                    score_sum: t.score_sum,
                 });
                 if batch.len() == batch_size {
                     let facts = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));

@@ -320,7 +320,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add_entry(&mut self, e: &Entry, len: usize) {
+    pub(crate) fn add_entry(&mut self, e: &Entry, len: usize) {
         let sign = f64::from(e.sign);
         self.valid += i64::from(e.sign);
         if let Some(s) = e.score {
@@ -363,11 +363,11 @@ fn keys(leaf: i64, a: &Ancestors) -> [(i64, i64); 6] {
     ]
 }
 
-/// What a fold pass gathered: the delta rows, the change per division (with its level) and, per
-/// leaf unit, its ancestors and the valid responses the pass adds.
+/// What a fold pass gathered: the last delta it reaches, the change per division (with its
+/// level) and, per leaf unit, its ancestors and the valid responses the pass adds.
 #[derive(Default)]
 struct Pass {
-    seqs: Vec<i64>,
+    last: i64,
     changes: HashMap<i64, (i64, Tally)>,
     leaves: HashMap<i64, (Ancestors, i64)>,
 }
@@ -388,7 +388,9 @@ impl Pass {
 }
 
 impl Survey {
-    /// Adds a delta row in the caller's transaction.
+    /// Adds a delta row in the caller's transaction; call it just before the audit record and
+    /// the commit. On PostgreSQL it first takes the audit trail's advisory lock (held until the
+    /// commit), so deltas commit in `seq` order and a process following them never skips one.
     pub(crate) async fn record_delta(
         &self,
         conn: &impl ConnectionTrait,
@@ -397,6 +399,14 @@ impl Survey {
     ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
+        }
+        if self.backend() == DbBackend::Postgres {
+            conn.execute_raw(stmt(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                [super::AUDIT_TABLE.into()],
+            ))
+            .await?;
         }
         conn.execute_raw(stmt(
             self.backend(),
@@ -407,8 +417,10 @@ impl Survey {
         Ok(())
     }
 
-    /// Folds in the background unless this process is already folding the round.
+    /// Brings the round's live tallies up to date and folds, each in the background unless
+    /// this process is already doing it, so the live tallies stay fresh while a long fold runs.
     pub(crate) fn fold_later(&self, ctx: &Arc<RoundContext>) {
+        self.follow_later(ctx);
         if ctx
             .fold_wanted
             .swap(true, std::sync::atomic::Ordering::AcqRel)
@@ -424,56 +436,46 @@ impl Survey {
         });
     }
 
-    /// Moves every pending delta of the round into its tallies. One process folds a round at a
-    /// time; on PostgreSQL an advisory lock also keeps other replicas out.
+    /// Moves every delta the round's live tallies hold into its stored tallies. One process
+    /// folds a round at a time; on PostgreSQL an advisory lock also keeps other replicas out.
     ///
-    /// A pass gathers every pending delta (up to `CODES_PER_PASS` touched tallies) outside any
-    /// transaction, then in one write transaction deletes exactly those deltas, reads each touched
-    /// tally once and writes it once. So a pass costs about one row write per touched division,
-    /// however many responses it folds, and a backlog makes passes cheaper per response, not
-    /// more numerous. If another replica folded some of the gathered deltas first, fewer rows
-    /// are deleted than gathered: the pass rolls back and gathers again.
+    /// A pass gathers the deltas after the fold's position (until they touch `CODES_PER_PASS`
+    /// tallies) outside any transaction, then in one write transaction moves the position past
+    /// them, deletes the deltas the previous pass folded (kept one pass longer so that other
+    /// replicas following the deltas still find them), reads each touched tally once and writes
+    /// it once. So a pass costs about one row write per touched division, however many
+    /// responses it folds, and a backlog makes passes cheaper per response, not more numerous.
+    /// If another replica moved the position first, the pass rolls back and gathers again.
     pub(crate) async fn fold(&self, ctx: &Arc<RoundContext>) -> Result<()> {
         let _turn = ctx.fold_turn.lock().await;
         ctx.fold_wanted
             .store(false, std::sync::atomic::Ordering::Release);
-        self.rebuild_if_marked(ctx).await?;
-        // Only deltas already committed when the fold starts, so a fold ends even while batches
-        // keep coming (each commit asks for another); with nothing pending, no write transaction
-        // (and on SQLite no wait for the write turn).
-        let last: Option<i64> = self
-            .db
-            .conn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT max(seq) FROM survey_tally_deltas WHERE round_id = $1",
-                [ctx.id.clone().into()],
-            ))
+        // Only what the live tallies already hold, so this process never deletes a delta
+        // before following it, and a fold ends even while batches keep coming (each commit
+        // asks for another).
+        let last = self
+            .live(ctx)
             .await?
-            .map(|row| row.try_get_by_index::<Option<i64>>(0))
-            .transpose()?
-            .flatten();
-        let Some(last) = last else {
-            return Ok(());
-        };
+            .as_ref()
+            .map_or(0, |live| live.position);
         loop {
-            let (pass, complete) = self.gather(ctx, last).await?;
-            if pass.seqs.is_empty() {
+            let positions = self.positions(&self.db.conn, &ctx.id).await?;
+            if positions.folded >= last {
                 return Ok(());
             }
-            let applied = self.apply(ctx, pass).await?;
-            if applied && complete {
-                return Ok(());
-            }
+            let pass = self.gather(ctx, positions.folded, last).await?;
+            self.apply(ctx, positions.folded, pass).await?;
         }
     }
 
-    /// Reads pending deltas up to `last` in `seq` order and adds them up per division; whether
-    /// it reached `last` (or stopped at `CODES_PER_PASS`).
-    async fn gather(&self, ctx: &RoundContext, last: i64) -> Result<(Pass, bool)> {
+    /// Reads the deltas after `from` up to `last` in `seq` order and adds them up per
+    /// division, stopping early once they touch `CODES_PER_PASS` tallies.
+    async fn gather(&self, ctx: &RoundContext, from: i64, last: i64) -> Result<Pass> {
         let len = ctx.layout.slot_count();
-        let mut pass = Pass::default();
-        let mut after = 0i64;
+        let mut pass = Pass {
+            last: from,
+            ..Pass::default()
+        };
         loop {
             let rows = self
                 .db
@@ -481,47 +483,55 @@ impl Survey {
                 .query_all_raw(stmt(
                     self.backend(),
                     format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT {DELTAS_PER_READ}"),
-                    [ctx.id.clone().into(), after.into(), last.into()],
+                    [ctx.id.clone().into(), pass.last.into(), last.into()],
                 ))
                 .await?;
             let full = rows.len() == DELTAS_PER_READ;
             for row in rows {
-                after = row.try_get_by_index(0)?;
-                pass.seqs.push(after);
+                pass.last = row.try_get_by_index(0)?;
                 let body: Vec<u8> = row.try_get_by_index(1)?;
                 for_each_entry(&body, |e| pass.add(e, len))?;
             }
-            if !full {
-                return Ok((pass, true));
-            }
-            if pass.changes.len() >= CODES_PER_PASS {
-                return Ok((pass, false));
+            if !full || pass.changes.len() >= CODES_PER_PASS {
+                // Nothing left up to `last`: the pass reaches it, even past gaps in `seq`.
+                if !full {
+                    pass.last = last;
+                }
+                return Ok(pass);
             }
         }
     }
 
-    /// Writes one gathered pass: false (and nothing written) if some of its deltas were gone.
-    async fn apply(&self, ctx: &RoundContext, mut pass: Pass) -> Result<bool> {
+    /// Writes one gathered pass that starts after fold position `from`; nothing when another
+    /// replica moved the position first.
+    async fn apply(&self, ctx: &RoundContext, from: i64, mut pass: Pass) -> Result<()> {
         let backend = self.backend();
         let lock = format!("survey_fold {}", ctx.id);
         let txn = self.db.begin_write(Some(&lock)).await?;
-        let mut deleted = 0u64;
-        for chunk in pass.seqs.chunks(ROWS_PER_STATEMENT) {
-            let (condition, mut values) = one_of(backend, "seq", 2, chunk);
-            values.insert(0, ctx.id.clone().into());
-            deleted += txn
-                .execute_raw(stmt(
-                    backend,
-                    format!("DELETE FROM survey_tally_deltas WHERE round_id = $1 AND {condition}"),
-                    values,
-                ))
-                .await?
-                .rows_affected();
-        }
-        if deleted != pass.seqs.len() as u64 {
+        txn.execute_raw(stmt(
+            backend,
+            "INSERT INTO survey_tally_positions (round_id, folded_seq, deleted_seq) VALUES ($1, 0, 0) ON CONFLICT (round_id) DO NOTHING",
+            [ctx.id.clone().into()],
+        ))
+        .await?;
+        let moved = txn
+            .execute_raw(stmt(
+                backend,
+                "UPDATE survey_tally_positions SET folded_seq = $2, deleted_seq = folded_seq WHERE round_id = $1 AND folded_seq = $3",
+                [ctx.id.clone().into(), pass.last.into(), from.into()],
+            ))
+            .await?
+            .rows_affected();
+        if moved == 0 {
             txn.rollback().await?;
-            return Ok(false);
+            return Ok(());
         }
+        txn.execute_raw(stmt(
+            backend,
+            "DELETE FROM survey_tally_deltas WHERE round_id = $1 AND seq <= $2",
+            [ctx.id.clone().into(), from.into()],
+        ))
+        .await?;
         // Each touched tally read once and replaced by stored + change.
         let mut codes: Vec<i64> = pass.changes.keys().copied().collect();
         codes.sort_unstable();
@@ -572,7 +582,7 @@ impl Survey {
             txn.execute_raw(stmt(backend, sql, values)).await?;
         }
         txn.commit().await?;
-        Ok(true)
+        Ok(())
     }
 
     /// Stored tallies of the given codes.
@@ -613,37 +623,9 @@ impl Survey {
         Ok(out)
     }
 
-    /// Valid and scored responses and the score sum of every leaf unit of the round with any.
-    pub(crate) async fn leaf_tallies(
-        &self,
-        round_id: &str,
-    ) -> Result<HashMap<i64, (i64, i64, f64)>> {
-        let rows = self
-            .db
-            .conn
-            .query_all_raw(stmt(
-                self.backend(),
-                "SELECT code, valid_responses, scored_responses, score_sum FROM survey_tallies WHERE round_id = $1 AND level = $2",
-                [round_id.into(), i64::from(DivisionLevel::Village.number()).into()],
-            ))
-            .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in rows {
-            out.insert(
-                row.try_get_by_index(0)?,
-                (
-                    row.try_get_by_index(1)?,
-                    row.try_get_by_index(2)?,
-                    row.try_get_by_index(3)?,
-                ),
-            );
-        }
-        Ok(out)
-    }
-
     /// Rebuilds the tallies of a round whose responses predate them (marked by the migration
     /// that introduced tallies): one delta per page of stored valid responses, then unmarks it.
-    async fn rebuild_if_marked(&self, ctx: &Arc<RoundContext>) -> Result<()> {
+    pub(crate) async fn rebuild_if_marked(&self, ctx: &Arc<RoundContext>) -> Result<()> {
         if ctx
             .rebuild_checked
             .load(std::sync::atomic::Ordering::Acquire)

@@ -279,4 +279,22 @@ INSERT INTO survey_tally_rebuilds (round_id)
 ALTER TABLE survey_tally_deltas ALTER COLUMN body SET STORAGE EXTERNAL;
 "#,
     },
+    Migration {
+        version: 5,
+        name: "the fold's position per round, for processes that follow the deltas",
+        sqlite: r#"
+CREATE TABLE survey_tally_positions (
+    round_id TEXT PRIMARY KEY,
+    folded_seq BIGINT NOT NULL,
+    deleted_seq BIGINT NOT NULL
+);
+"#,
+        postgres: r#"
+CREATE TABLE survey_tally_positions (
+    round_id TEXT PRIMARY KEY,
+    folded_seq BIGINT NOT NULL,
+    deleted_seq BIGINT NOT NULL
+);
+"#,
+    },
 ];

@@ -653,3 +653,114 @@ async fn tallies_dropped_by_migration_4_are_rebuilt_from_the_responses() {
     assert_eq!(coverage.covered_leaf_units, 3);
     replica.stop().await.unwrap();
 }
+
+/// The results of a round's whole region, through `rounds`.
+async fn region_of(
+    rounds: &mut pb::round_service_client::RoundServiceClient<tonic::transport::Channel>,
+    round: &str,
+) -> pb::GetRoundResultsResponse {
+    rounds
+        .get_round_results(pb::GetRoundResultsRequest {
+            round: round.into(),
+            division: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// A replica that holds a round's live tallies while another replica folds twice (so the
+/// deltas it had not yet read are deleted) notices, loads the tallies again and still counts
+/// every response once; a replica started afterwards loads stored tallies plus pending deltas
+/// and answers exactly as the one that took the responses.
+#[tokio::test]
+async fn a_replica_left_behind_by_the_fold_loads_its_tallies_again() {
+    use sea_orm::ConnectionTrait as _;
+    let mut env = crate::env().await;
+    let round = open_round(&mut env, REGION, 2).await;
+    let config = survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap();
+    let alias = env.survey.database.alias();
+    let start_replica = || async {
+        TestSurvey::start_with(config.clone(), alias.alias())
+            .await
+            .unwrap()
+    };
+    let behind = start_replica().await;
+    let mut behind_rounds = behind.rounds().await.unwrap();
+    assert_eq!(
+        region_of(&mut behind_rounds, &round).await.valid_responses,
+        0
+    );
+
+    // Three responses, each folded at once (a leaf unit's results fold first): the fold's
+    // deletions pass the position of the replica that has not looked since.
+    for (i, unit) in [UNIT_A, UNIT_B, UNIT_A].into_iter().enumerate() {
+        submit(&mut env, &round, response(&format!("r{i}"), unit, 5))
+            .await
+            .unwrap();
+        results(&mut env, &round, unit).await;
+    }
+    let db = sea_orm::Database::connect(env.survey.database.url())
+        .await
+        .unwrap();
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+        }
+    };
+    assert!(count("SELECT max(deleted_seq) FROM survey_tally_positions").await > 0);
+    assert_eq!(
+        count("SELECT count(*) FROM survey_tally_deltas d JOIN survey_tally_positions p ON p.round_id = d.round_id WHERE d.seq <= p.deleted_seq").await,
+        0,
+        "deltas up to the deletion horizon are gone"
+    );
+
+    let expected = results(&mut env, &round, "").await;
+    assert_eq!(expected.valid_responses, 3);
+    assert_eq!(region_of(&mut behind_rounds, &round).await, expected);
+
+    // One more response left unfolded for a replica that starts now.
+    submit(&mut env, &round, response("r3", UNIT_C, 1))
+        .await
+        .unwrap();
+    let fresh = start_replica().await;
+    let mut fresh_rounds = fresh.rounds().await.unwrap();
+    let expected = results(&mut env, &round, "").await;
+    assert_eq!(expected.valid_responses, 4);
+    for rounds in [&mut fresh_rounds, &mut behind_rounds] {
+        assert_eq!(region_of(rounds, &round).await, expected);
+        let township = rounds
+            .get_round_results(pb::GetRoundResultsRequest {
+                round: round.clone(),
+                division: "divisions/110101001".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(township.valid_responses, 3);
+        let coverage = rounds
+            .get_round_coverage(pb::GetRoundCoverageRequest {
+                round: round.clone(),
+                division: String::new(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // UNIT_A has two responses (the minimum); UNIT_B and UNIT_C one each.
+        assert_eq!(coverage.covered_leaf_units, 1);
+    }
+    db.close().await.unwrap();
+    fresh.stop().await.unwrap();
+    behind.stop().await.unwrap();
+}

@@ -1,0 +1,312 @@
+//! The live tallies of a round: what every delta committed so far adds up to, held in memory
+//! by each process that reads or folds the round, so results, coverage and facts above a leaf
+//! unit never wait for the fold.
+//!
+//! A process loads the round once, from one snapshot of the stored tallies (which hold every
+//! delta up to the fold's position) and the deltas after that position, then follows the
+//! deltas committed since in `seq` order. Deltas commit in `seq` order (on PostgreSQL each is
+//! written under the audit trail's advisory lock, held until its commit; SQLite has one writer),
+//! so following by `seq` never skips one. The fold deletes a pass's deltas only one pass later;
+//! a process that fell further behind than that (another replica folded twice since it last
+//! looked) finds the deletion horizon past its position and loads again.
+//!
+//! Above the leaf units a live tally holds everything (answer counts included); a leaf unit's
+//! holds its valid and scored responses and score sum, about 40 bytes, so a national round of
+//! 620,573 units costs some 40 MB. A leaf unit's answer counts are read from its stored tally
+//! after a fold.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use sea_orm::{AccessMode, ConnectionTrait, DbBackend, IsolationLevel, TransactionTrait};
+use shequ_domain::DivisionLevel;
+use tokio::sync::MutexGuard;
+
+use super::tallies::{Entry, Tally, for_each_entry};
+use super::{RoundContext, Survey};
+use crate::error::Result;
+use crate::store::stmt;
+
+/// How often a process follows the deltas of a round whose tallies it holds.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Follows without a new delta after which a round's live tallies leave memory (10 minutes).
+const IDLE_TICKS: u32 = 300;
+/// Delta rows read per query while following (each holds one batch, at most 1,000 responses).
+const DELTAS_PER_READ: i64 = 64;
+
+/// A leaf unit's live tally.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LeafTally {
+    pub valid: i64,
+    pub scored: i64,
+    pub score_sum: f64,
+}
+
+/// A round's tallies as of delta `position`.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// The last delta applied (or the fold position it was loaded at, if later).
+    pub position: i64,
+    /// Every division above the leaf units with responses, and the round (code 0).
+    pub divisions: HashMap<i64, Tally>,
+    pub leaves: HashMap<i64, LeafTally>,
+}
+
+impl Live {
+    fn apply(&mut self, e: &Entry, slots: usize, min: i64) {
+        let leaf = self.leaves.entry(e.leaf).or_default();
+        let before = leaf.valid;
+        leaf.valid += i64::from(e.sign);
+        if let Some(s) = e.score {
+            leaf.scored += i64::from(e.sign);
+            leaf.score_sum += f64::from(e.sign) * s;
+        }
+        let step = i64::from(leaf.valid >= min) - i64::from(before >= min);
+        let a = &e.ancestors;
+        for code in [
+            a.township,
+            a.county,
+            a.prefecture,
+            Some(a.province),
+            Some(0),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let t = self.divisions.entry(code).or_default();
+            t.add_entry(e, slots);
+            t.covered += step;
+        }
+    }
+
+    /// The tally of a division above the leaf units (zeros when it has no responses).
+    pub fn division(&self, code: i64) -> Tally {
+        self.divisions.get(&code).cloned().unwrap_or_default()
+    }
+
+    pub fn leaf(&self, code: i64) -> LeafTally {
+        self.leaves.get(&code).copied().unwrap_or_default()
+    }
+}
+
+/// The fold's progress for a round: tallies hold every delta up to `folded`; deltas up to
+/// `deleted` are gone.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Positions {
+    pub folded: i64,
+    pub deleted: i64,
+}
+
+impl Survey {
+    pub(crate) async fn positions(
+        &self,
+        conn: &impl ConnectionTrait,
+        round_id: &str,
+    ) -> Result<Positions> {
+        let row = conn
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT folded_seq, deleted_seq FROM survey_tally_positions WHERE round_id = $1",
+                [round_id.into()],
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => Positions {
+                folded: row.try_get_by_index(0)?,
+                deleted: row.try_get_by_index(1)?,
+            },
+            None => Positions::default(),
+        })
+    }
+
+    /// Follows the round's deltas in the background unless this process already is.
+    pub(crate) fn follow_later(&self, ctx: &Arc<RoundContext>) {
+        if ctx.follow_wanted.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let survey = self.clone();
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            ctx.follow_wanted.store(false, Ordering::Release);
+            if let Err(e) = survey.live(&ctx).await {
+                tracing::warn!(round = %ctx.id, error = %e, "following the round's tallies failed; the next read retries");
+            }
+        });
+    }
+
+    /// Once a round's tallies are live in this process, follows its deltas every
+    /// `FOLLOW_EVERY` too, so a replica that takes no batches of the round stays close to the
+    /// others (and falls behind the fold's deletions only if it stalls for two passes). A round
+    /// without new deltas for `IDLE_TICKS` follows is let go: its tallies leave memory and the
+    /// next read loads them again.
+    fn follow_periodically(&self, ctx: &Arc<RoundContext>) {
+        let survey = self.clone();
+        let round = Arc::downgrade(ctx);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FOLLOW_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            let (mut seen, mut idle) = (None, 0);
+            loop {
+                tick.tick().await;
+                let Some(ctx) = round.upgrade() else {
+                    return;
+                };
+                let mut live = match survey.live_within_follower(&ctx).await {
+                    Ok(live) => live,
+                    Err(e) => {
+                        tracing::debug!(round = %ctx.id, error = %e, "following the round's tallies failed; retrying");
+                        continue;
+                    }
+                };
+                let position = live.as_ref().map(|l| l.position);
+                idle = if position == seen { idle + 1 } else { 0 };
+                seen = position;
+                if idle >= IDLE_TICKS || live.is_none() {
+                    *live = None;
+                    tracing::debug!(round = %ctx.id, "round idle: its live tallies leave memory");
+                    return;
+                }
+            }
+        });
+    }
+
+    /// The live tallies for the follower: brought up to date if held, left alone if let go.
+    async fn live_within_follower<'a>(
+        &self,
+        ctx: &'a Arc<RoundContext>,
+    ) -> Result<MutexGuard<'a, Option<Live>>> {
+        let held = ctx.live.lock().await;
+        if held.is_none() {
+            return Ok(held);
+        }
+        drop(held);
+        self.live(ctx).await
+    }
+
+    /// The round's live tallies, brought up to every delta committed before the call.
+    pub(crate) async fn live<'a>(
+        &self,
+        ctx: &'a Arc<RoundContext>,
+    ) -> Result<MutexGuard<'a, Option<Live>>> {
+        let mut live = ctx.live.lock().await;
+        if let Some(current) = live.as_mut() {
+            let start = current.position;
+            self.follow(ctx, current).await?;
+            let positions = self.positions(&self.db.conn, &ctx.id).await?;
+            if positions.deleted <= start {
+                return Ok(live);
+            }
+            tracing::info!(round = %ctx.id, position = start, deleted = positions.deleted, "live tallies fell behind the fold's deletions; loading them again");
+        }
+        let first = live.is_none();
+        *live = None;
+        *live = Some(self.load_live(ctx).await?);
+        if first {
+            self.follow_periodically(ctx);
+        }
+        Ok(live)
+    }
+
+    /// Applies the deltas committed after `live.position`.
+    async fn follow(&self, ctx: &RoundContext, live: &mut Live) -> Result<()> {
+        self.apply_deltas(&self.db.conn, ctx, live, live.position)
+            .await
+    }
+
+    async fn apply_deltas(
+        &self,
+        conn: &impl ConnectionTrait,
+        ctx: &RoundContext,
+        live: &mut Live,
+        mut after: i64,
+    ) -> Result<()> {
+        let slots = ctx.layout.slot_count();
+        let min = i64::from(ctx.min_valid_responses);
+        loop {
+            let rows = conn
+                .query_all_raw(stmt(
+                    self.backend(),
+                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq > $2 ORDER BY seq LIMIT {DELTAS_PER_READ}"),
+                    [ctx.id.clone().into(), after.into()],
+                ))
+                .await?;
+            let full = rows.len() as i64 == DELTAS_PER_READ;
+            for row in rows {
+                after = row.try_get_by_index(0)?;
+                let body: Vec<u8> = row.try_get_by_index(1)?;
+                for_each_entry(&body, |e| live.apply(e, slots, min))?;
+            }
+            live.position = live.position.max(after);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the stored tallies and the deltas after the fold's position in one snapshot.
+    async fn load_live(&self, ctx: &Arc<RoundContext>) -> Result<Live> {
+        self.rebuild_if_marked(ctx).await?;
+        let txn = if self.backend() == DbBackend::Postgres {
+            self.db
+                .conn
+                .begin_with_config(
+                    Some(IsolationLevel::RepeatableRead),
+                    Some(AccessMode::ReadOnly),
+                )
+                .await?
+        } else {
+            self.db.conn.begin().await?
+        };
+        let positions = self.positions(&txn, &ctx.id).await?;
+        let mut live = Live {
+            position: positions.folded,
+            ..Live::default()
+        };
+        let leaf_level = i64::from(DivisionLevel::Village.number());
+        let rows = txn
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND level <> $2",
+                [ctx.id.clone().into(), leaf_level.into()],
+            ))
+            .await?;
+        for row in rows {
+            let blob: Vec<u8> = row.try_get_by_index(5)?;
+            live.divisions.insert(
+                row.try_get_by_index(0)?,
+                Tally {
+                    valid: row.try_get_by_index(1)?,
+                    scored: row.try_get_by_index(2)?,
+                    score_sum: row.try_get_by_index(3)?,
+                    covered: row.try_get_by_index(4)?,
+                    slots: ctx.layout.unpack(&blob),
+                },
+            );
+        }
+        let rows = txn
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT code, valid_responses, scored_responses, score_sum FROM survey_tallies WHERE round_id = $1 AND level = $2",
+                [ctx.id.clone().into(), leaf_level.into()],
+            ))
+            .await?;
+        live.leaves.reserve(rows.len());
+        for row in rows {
+            live.leaves.insert(
+                row.try_get_by_index(0)?,
+                LeafTally {
+                    valid: row.try_get_by_index(1)?,
+                    scored: row.try_get_by_index(2)?,
+                    score_sum: row.try_get_by_index(3)?,
+                },
+            );
+        }
+        self.apply_deltas(&txn, ctx, &mut live, positions.folded)
+            .await?;
+        txn.commit().await?;
+        tracing::debug!(round = %ctx.id, position = live.position, leaf_units = live.leaves.len(), "live tallies loaded");
+        Ok(live)
+    }
+}
