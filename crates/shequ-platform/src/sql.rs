@@ -63,6 +63,23 @@ pub fn now_micros() -> i64 {
         .unwrap_or_default()
 }
 
+/// `items` in chunks of `max`, the rest in chunks of descending powers of two: statements built
+/// per chunk then come in a handful of shapes (11 for `max` 1,000) however many items there are,
+/// so the prepared-statement caches of the pool's connections hold a handful of them instead of
+/// one per remainder ever seen.
+pub fn shaped_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let max = max.max(1);
+    let mut out: Vec<&[T]> = items.chunks_exact(max).collect();
+    let mut rest = items.chunks_exact(max).remainder();
+    while !rest.is_empty() {
+        let size = 1usize << rest.len().ilog2();
+        let (head, tail) = rest.split_at(size);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
 /// `($1, $2, ...), ($n+1, ...)` for a multi-row insert of `rows` rows of `columns` values.
 pub fn value_rows(rows: usize, columns: usize) -> String {
     let mut out = String::with_capacity(rows * columns * 5);

@@ -3,4 +3,4 @@
 pub mod migrations;
 pub mod rows;
 
-pub use shequ_platform::sql::{now_micros, stmt, value_rows};
+pub use shequ_platform::sql::{now_micros, shaped_chunks, stmt, value_rows};

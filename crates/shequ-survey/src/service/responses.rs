@@ -26,7 +26,7 @@ use crate::model::{
 use crate::names::{micros, response_name, round_name, timestamp};
 use crate::region::Ancestors;
 use crate::store::rows::{RESPONSE_COLUMNS, ResponseRecord};
-use crate::store::{now_micros, stmt, value_rows};
+use crate::store::{now_micros, shaped_chunks, stmt, value_rows};
 
 /// Rows per multi-row statement (10 values a row), under both backends' limit of bound values,
 /// so a batch of the default maximum size is one statement.
@@ -387,7 +387,7 @@ impl Survey {
         self.ensure_open(&*txn, &ctx.id, true).await?;
         let now = now_micros();
         let mut inserted: HashSet<String> = HashSet::new();
-        for chunk in ordered.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped_chunks(&ordered, ROWS_PER_STATEMENT) {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
             for p in chunk {
                 let answers = serde_json::to_string(&p.answers)
@@ -419,7 +419,7 @@ impl Survey {
             .filter(|p| !inserted.contains(&p.response_id))
             .collect();
         let mut stored_hashes: HashMap<String, String> = HashMap::new();
-        for chunk in conflicting.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped_chunks(&conflicting, ROWS_PER_STATEMENT) {
             let placeholders: Vec<String> =
                 (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let mut values: Vec<Value> = vec![ctx.id.clone().into()];

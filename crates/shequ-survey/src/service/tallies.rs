@@ -18,7 +18,7 @@ use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::model::{AnswerValue, Answers, QuestionDef, QuestionKind};
 use crate::region::Ancestors;
-use crate::store::{stmt, value_rows};
+use crate::store::{shaped_chunks, stmt, value_rows};
 
 /// Delta rows read per query while a fold gathers its pass (each holds one batch, at most 1,000
 /// responses).
@@ -535,7 +535,7 @@ impl Survey {
         // Each touched tally read once and replaced by stored + change.
         let mut codes: Vec<i64> = pass.changes.keys().copied().collect();
         codes.sort_unstable();
-        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped_chunks(&codes, ROWS_PER_STATEMENT) {
             let stored = self.tallies(&*txn, ctx, chunk).await?;
             for (code, t) in stored {
                 if let Some((_, change)) = pass.changes.get_mut(&code) {
@@ -558,7 +558,7 @@ impl Survey {
                 }
             }
         }
-        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped_chunks(&codes, ROWS_PER_STATEMENT) {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
             for code in chunk {
                 let (level, t) = &pass.changes[code];
@@ -594,7 +594,7 @@ impl Survey {
     ) -> Result<HashMap<i64, Tally>> {
         let round_id = ctx.id.as_str();
         let mut out = HashMap::with_capacity(codes.len());
-        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped_chunks(codes, ROWS_PER_STATEMENT) {
             let (condition, mut values) = one_of(self.backend(), "code", 2, chunk);
             values.insert(0, round_id.into());
             let rows = conn
