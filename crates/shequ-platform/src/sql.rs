@@ -102,7 +102,22 @@ pub fn value_rows(rows: usize, columns: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::positional;
+    use super::{positional, shaped_chunks};
+
+    #[test]
+    fn chunks_come_in_few_shapes() {
+        let items: Vec<u32> = (0..2_777).collect();
+        let chunks = shaped_chunks(&items, 1_000);
+        let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![1_000, 1_000, 512, 256, 8, 1]);
+        assert_eq!(chunks.concat(), items);
+        assert!(shaped_chunks::<u32>(&[], 1_000).is_empty());
+        let shapes: std::collections::HashSet<usize> = (0..3_000)
+            .flat_map(|n| shaped_chunks(&items[..n.min(items.len())], 1_000))
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(shapes.len(), 11);
+    }
 
     #[test]
     fn value_rows_number_every_value() {

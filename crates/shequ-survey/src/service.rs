@@ -66,6 +66,8 @@ pub struct RoundContext {
     pub(crate) fold_turn: tokio::sync::Mutex<()>,
     /// Set when a background fold is wanted or running.
     pub(crate) fold_wanted: AtomicBool,
+    /// When the round last committed and last folded in the background.
+    pub(crate) fold_clock: std::sync::Mutex<tallies::FoldClock>,
     /// Whether the round's tallies are known not to need a rebuild.
     pub(crate) rebuild_checked: AtomicBool,
     /// Set when a background follow of the round's deltas is wanted or about to run.
@@ -153,6 +155,7 @@ impl Survey {
             region_cache: RegionCache::default(),
             fold_turn: tokio::sync::Mutex::new(()),
             fold_wanted: AtomicBool::new(false),
+            fold_clock: std::sync::Mutex::new(tallies::FoldClock::default()),
             rebuild_checked: AtomicBool::new(false),
             follow_wanted: AtomicBool::new(false),
             live: tokio::sync::Mutex::new(None),
