@@ -81,6 +81,19 @@ impl RoundContext {
     pub fn region_key(&self) -> i64 {
         self.region.map(|r| r.0.as_i64()).unwrap_or(0)
     }
+
+    /// Whether `code` is a leaf unit of the round that the registry confirmed one by one after
+    /// the region map loaded.
+    pub fn confirmed_late(&self, code: i64) -> bool {
+        matches!(
+            self.region_cache
+                .extra
+                .lock()
+                .expect("not poisoned")
+                .get(&code),
+            Some(Ok(_))
+        )
+    }
 }
 
 impl Survey {

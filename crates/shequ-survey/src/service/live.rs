@@ -23,7 +23,7 @@ use sea_orm::{AccessMode, ConnectionTrait, DbBackend, IsolationLevel, Transactio
 use shequ_domain::DivisionLevel;
 use tokio::sync::MutexGuard;
 
-use super::tallies::{Entry, Tally, for_each_entry};
+use super::tallies::{Entry, Tally, for_each_entry, tally_row};
 use super::{RoundContext, Survey};
 use crate::error::Result;
 use crate::store::stmt;
@@ -273,17 +273,8 @@ impl Survey {
             ))
             .await?;
         for row in rows {
-            let blob: Vec<u8> = row.try_get_by_index(5)?;
-            live.divisions.insert(
-                row.try_get_by_index(0)?,
-                Tally {
-                    valid: row.try_get_by_index(1)?,
-                    scored: row.try_get_by_index(2)?,
-                    score_sum: row.try_get_by_index(3)?,
-                    covered: row.try_get_by_index(4)?,
-                    slots: ctx.layout.unpack(&blob),
-                },
-            );
+            let (code, tally) = tally_row(&row, &ctx.layout)?;
+            live.divisions.insert(code, tally);
         }
         let rows = txn
             .query_all_raw(stmt(

@@ -26,15 +26,7 @@ fn mean(sum: f64, n: i64) -> Option<f64> {
 /// Whether `key` is a leaf unit of the round: one of its region map, or one the registry
 /// confirmed since.
 fn is_leaf(ctx: &RoundContext, map: &RegionMap, key: i64) -> bool {
-    map.level(key) == Some(DivisionLevel::Village)
-        || matches!(
-            ctx.region_cache
-                .extra
-                .lock()
-                .expect("not poisoned")
-                .get(&key),
-            Some(Ok(_))
-        )
+    map.level(key) == Some(DivisionLevel::Village) || ctx.confirmed_late(key)
 }
 
 /// The live tallies `Survey::live` returned (always loaded).
@@ -61,15 +53,7 @@ impl Survey {
             return Ok((map, ctx.region_key()));
         };
         let key = code.as_i64();
-        let late = matches!(
-            ctx.region_cache
-                .extra
-                .lock()
-                .expect("not poisoned")
-                .get(&key),
-            Some(Ok(_))
-        );
-        if map.level(key).is_none() && !late {
+        if map.level(key).is_none() && !ctx.confirmed_late(key) {
             return Err(SurveyError::invalid(
                 "division",
                 format!(

@@ -352,6 +352,22 @@ impl Tally {
     }
 }
 
+/// The code and tally of a row selected as `code, valid_responses, scored_responses, score_sum,
+/// covered_units, answers` from `survey_tallies`.
+pub(crate) fn tally_row(row: &sea_orm::QueryResult, layout: &Layout) -> Result<(i64, Tally)> {
+    let blob: Vec<u8> = row.try_get_by_index(5)?;
+    Ok((
+        row.try_get_by_index(0)?,
+        Tally {
+            valid: row.try_get_by_index(1)?,
+            scored: row.try_get_by_index(2)?,
+            score_sum: row.try_get_by_index(3)?,
+            covered: row.try_get_by_index(4)?,
+            slots: layout.unpack(&blob),
+        },
+    ))
+}
+
 /// The codes an entry counts under, with their levels: the leaf, its ancestors, the round.
 fn keys(leaf: i64, a: &Ancestors) -> [(i64, i64); 6] {
     [
@@ -654,17 +670,8 @@ impl Survey {
                 ))
                 .await?;
             for row in rows {
-                let blob: Vec<u8> = row.try_get_by_index(5)?;
-                out.insert(
-                    row.try_get_by_index::<i64>(0)?,
-                    Tally {
-                        valid: row.try_get_by_index(1)?,
-                        scored: row.try_get_by_index(2)?,
-                        score_sum: row.try_get_by_index(3)?,
-                        covered: row.try_get_by_index(4)?,
-                        slots: ctx.layout.unpack(&blob),
-                    },
-                );
+                let (code, tally) = tally_row(&row, &ctx.layout)?;
+                out.insert(code, tally);
             }
         }
         Ok(out)
