@@ -552,27 +552,9 @@ async fn two_replicas_fold_one_round_exactly_once() {
                 "{unit}"
             );
         }
-        let coverage = reader
-            .get_round_coverage(pb::GetRoundCoverageRequest {
-                round: round.clone(),
-                division: String::new(),
-                page_size: 1,
-                page_token: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let coverage = first_coverage_page(reader, &round, "").await;
         assert_eq!(coverage.covered_leaf_units, 2);
-        let township = reader
-            .get_round_coverage(pb::GetRoundCoverageRequest {
-                round: round.clone(),
-                division: "divisions/110101001".into(),
-                page_size: 1,
-                page_token: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let township = first_coverage_page(reader, &round, "divisions/110101001").await;
         assert_eq!(township.covered_leaf_units, 1);
     }
     replica.stop().await.unwrap();
@@ -604,17 +586,7 @@ async fn tallies_dropped_by_migration_4_are_rebuilt_from_the_responses() {
         migration.sqlite
     };
     db.execute_unprepared(sql).await.unwrap();
-    let left = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT count(*) FROM survey_tallies",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(left, 0);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM survey_tallies").await, 0);
     db.close().await.unwrap();
 
     let replica = TestSurvey::start_with(
@@ -640,18 +612,41 @@ async fn tallies_dropped_by_migration_4_are_rebuilt_from_the_responses() {
         .unwrap()
         .into_inner();
     assert_eq!(rebuilt_leaf, leaf);
-    let coverage = rounds
+    let coverage = first_coverage_page(&mut rounds, &round, "").await;
+    assert_eq!(coverage.covered_leaf_units, 3);
+    replica.stop().await.unwrap();
+}
+
+/// A single-value query straight against the survey's database.
+async fn scalar(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait as _;
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index::<i64>(0)
+    .unwrap()
+}
+
+/// The first coverage page (of one short unit) of `division` ("": the region), through `rounds`.
+async fn first_coverage_page(
+    rounds: &mut pb::round_service_client::RoundServiceClient<tonic::transport::Channel>,
+    round: &str,
+    division: &str,
+) -> pb::GetRoundCoverageResponse {
+    rounds
         .get_round_coverage(pb::GetRoundCoverageRequest {
-            round: round.clone(),
-            division: String::new(),
+            round: round.into(),
+            division: division.into(),
             page_size: 1,
             page_token: String::new(),
         })
         .await
         .unwrap()
-        .into_inner();
-    assert_eq!(coverage.covered_leaf_units, 3);
-    replica.stop().await.unwrap();
+        .into_inner()
 }
 
 /// The results of a round's whole region, through `rounds`.
@@ -675,7 +670,6 @@ async fn region_of(
 /// and answers exactly as the one that took the responses.
 #[tokio::test]
 async fn a_replica_left_behind_by_the_fold_loads_its_tallies_again() {
-    use sea_orm::ConnectionTrait as _;
     let mut env = crate::env().await;
     let round = open_round(&mut env, REGION, 2).await;
     let config = survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap();
@@ -703,23 +697,9 @@ async fn a_replica_left_behind_by_the_fold_loads_its_tallies_again() {
     let db = sea_orm::Database::connect(env.survey.database.url())
         .await
         .unwrap();
-    let count = |sql: &'static str| {
-        let db = db.clone();
-        async move {
-            db.query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                sql,
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index::<i64>(0)
-            .unwrap()
-        }
-    };
-    assert!(count("SELECT max(deleted_seq) FROM survey_tally_positions").await > 0);
+    assert!(scalar(&db, "SELECT max(deleted_seq) FROM survey_tally_positions").await > 0);
     assert_eq!(
-        count("SELECT count(*) FROM survey_tally_deltas d JOIN survey_tally_positions p ON p.round_id = d.round_id WHERE d.seq <= p.deleted_seq").await,
+        scalar(&db, "SELECT count(*) FROM survey_tally_deltas d JOIN survey_tally_positions p ON p.round_id = d.round_id WHERE d.seq <= p.deleted_seq").await,
         0,
         "deltas up to the deletion horizon are gone"
     );
@@ -747,16 +727,7 @@ async fn a_replica_left_behind_by_the_fold_loads_its_tallies_again() {
             .unwrap()
             .into_inner();
         assert_eq!(township.valid_responses, 3);
-        let coverage = rounds
-            .get_round_coverage(pb::GetRoundCoverageRequest {
-                round: round.clone(),
-                division: String::new(),
-                page_size: 1,
-                page_token: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let coverage = first_coverage_page(rounds, &round, "").await;
         // UNIT_A has two responses (the minimum); UNIT_B and UNIT_C one each.
         assert_eq!(coverage.covered_leaf_units, 1);
     }
