@@ -15,6 +15,9 @@ use tracing::info;
 
 use crate::config::{DatabaseConfig, redact_url};
 
+mod copy_txn;
+pub use copy_txn::CopyTxn;
+
 /// One schema version of a service. The SQL may hold several statements; it runs in one
 /// transaction, so a failed migration leaves no half-applied schema.
 #[derive(Debug, Clone, Copy)]
@@ -329,6 +332,16 @@ impl Database {
             .await?;
         }
         Ok(WriteTxn { txn, _turn: turn })
+    }
+
+    /// On PostgreSQL, a write transaction that can also `COPY`; `None` on SQLite.
+    pub async fn begin_copy(&self) -> Result<Option<CopyTxn>, DbErr> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        CopyTxn::begin(self.conn.get_postgres_connection_pool())
+            .await
+            .map(Some)
     }
 
     /// A cheap round trip, for readiness.
