@@ -1,7 +1,7 @@
 //! Questionnaires and answers as the service stores them (JSON in the database), their conversion
 //! from and to the wire, and the rules that check them. No I/O.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use shequ_domain::{ServiceKind, Violations};
@@ -253,14 +253,19 @@ pub fn answers_from_pb(
     answers: &[pb::Answer],
 ) -> Result<Answers, Violations> {
     use pb::answer::Value;
-    let by_id: BTreeMap<&str, &QuestionDef> =
-        questions.iter().map(|q| (q.id.as_str(), q)).collect();
     let mut v = Violations::new();
-    let mut seen = HashSet::new();
+    let mut seen = vec![false; questions.len()];
     let mut out = Vec::with_capacity(answers.len());
     for (i, a) in answers.iter().enumerate() {
         let at = |f: &str| format!("answers[{i}].{f}");
-        let Some(question) = by_id.get(a.question_id.as_str()) else {
+        // Answers mostly come in the questionnaire's order; otherwise a scan of at most
+        // `MAX_QUESTIONS` finds the question without building a map for every response.
+        let found = questions
+            .get(i)
+            .filter(|q| q.id == a.question_id)
+            .map(|_| i)
+            .or_else(|| questions.iter().position(|q| q.id == a.question_id));
+        let Some(at_question) = found else {
             v.push(
                 at("question_id"),
                 format!(
@@ -270,7 +275,8 @@ pub fn answers_from_pb(
             );
             continue;
         };
-        if !seen.insert(a.question_id.as_str()) {
+        let question = &questions[at_question];
+        if std::mem::replace(&mut seen[at_question], true) {
             v.push(
                 at("question_id"),
                 format!("`{}` is answered more than once", a.question_id),
@@ -359,8 +365,8 @@ pub fn answers_from_pb(
         };
         out.push((a.question_id.clone(), value));
     }
-    for q in questions.iter().filter(|q| q.required) {
-        if !answers.iter().any(|a| a.question_id == q.id) {
+    for (q, seen) in questions.iter().zip(seen) {
+        if q.required && !seen {
             v.push("answers", format!("question `{}` is required", q.id));
         }
     }

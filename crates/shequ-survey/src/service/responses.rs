@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use shequ_domain::{FieldViolation, Violations};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
+use shequ_platform::database::is_unique_violation;
 use shequ_proto::names::{division_name, parse_division_name};
 use shequ_proto::survey::v1 as pb;
 
@@ -62,8 +63,8 @@ pub struct Prepared {
     pub ancestors: Ancestors,
     pub channel: &'static str,
     pub collect_time: i64,
-    /// Free text already masked.
-    pub answers: Answers,
+    /// The answers as stored (JSON), free text already masked.
+    pub answers: String,
     /// Hash of the body as sent, to tell a retry from another body under the same id.
     pub hash: String,
     pub score: Option<f64>,
@@ -163,18 +164,26 @@ impl Survey {
         else {
             return Err(SurveyError::Invalid(v));
         };
-        let body = serde_json::to_vec(&(unit.as_i64(), channel, collect_time, &answers))
-            .map_err(|e| SurveyError::Internal(e.to_string()))?;
-        let hash = hex(&Sha256::digest(&body));
+        let to_json = |a: &Answers| {
+            serde_json::to_string(a).map_err(|e| SurveyError::Internal(e.to_string()))
+        };
+        let sent = to_json(&answers)?;
+        let hash = body_hash(unit.as_i64(), channel, collect_time, &sent);
         let score = satisfaction_score(&ctx.questions, &answers);
         let hits = ctx.layout.hits(&ctx.questions, &answers);
-        let answers = answers
+        let mut masked = false;
+        let answers: Answers = answers
             .into_iter()
             .map(|(q, value)| match value {
-                AnswerValue::Text(t) => (q, AnswerValue::Text(mask_identity_numbers(&t))),
+                AnswerValue::Text(t) => {
+                    let m = mask_identity_numbers(&t);
+                    masked |= m != t;
+                    (q, AnswerValue::Text(m))
+                }
                 other => (q, other),
             })
             .collect();
+        let answers = if masked { to_json(&answers)? } else { sent };
         Ok(Prepared {
             response_id: r.response_id.clone(),
             leaf_code: unit.as_i64(),
@@ -353,45 +362,45 @@ impl Survey {
     }
 
     /// Writes the prepared responses of one batch in one transaction with their aggregates.
+    ///
+    /// On PostgreSQL the batch's rows are first copied in one `COPY`, the way a bulk load goes.
+    /// If any of them is stored already (a retry, or the same id arriving on another stream at
+    /// once) the copy fails as a whole, its transaction rolls back, and the batch is written
+    /// again by `INSERT … ON CONFLICT DO NOTHING`, which tells duplicates from conflicts.
     async fn write_batch(
         &self,
         ctx: &Arc<RoundContext>,
         items: Vec<Result<Prepared>>,
         submitter: Submitter<'_>,
     ) -> Result<Vec<Outcome>> {
-        let backend = self.backend();
-        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
-        let mut first_of: HashMap<String, usize> = HashMap::new();
-        let mut repeats: Vec<(usize, usize, bool)> = Vec::new();
-        let mut fresh: Vec<(usize, Prepared)> = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
-            match item {
-                Err(e) => outcomes.push(Some(Outcome::Rejected(e))),
-                Ok(p) => {
-                    outcomes.push(None);
-                    if let Some(&j) = first_of.get(&p.response_id) {
-                        let same = fresh.iter().any(|(k, q)| *k == j && q.hash == p.hash);
-                        repeats.push((i, j, same));
-                    } else {
-                        first_of.insert(p.response_id.clone(), i);
-                        fresh.push((i, p));
-                    }
+        let mut batch = Split::new(items);
+        let now = now_micros();
+        if !batch.fresh.is_empty()
+            && let Some(txn) = self.db.begin_copy().await?
+        {
+            self.ensure_open(&txn, &ctx.id, true).await?;
+            let rows = copy_rows(&ctx.id, &batch.ordered(), now);
+            match txn.copy_in(COPY_RESPONSES, &rows).await {
+                Ok(_) => {
+                    let entries = batch.settle(|_| true, &HashMap::new());
+                    self.record_delta(&txn, &ctx.id, &entries).await?;
+                    self.audit_responses(&txn, ctx, submitter, batch.accepted())
+                        .await?;
+                    txn.commit().await?;
+                    return Ok(self.committed(ctx, &entries, batch));
                 }
+                Err(e) if is_unique_violation(&e) => txn.rollback().await?,
+                Err(e) => return Err(e.into()),
             }
         }
-        // Rows in key order, so concurrent batches lock index entries and aggregates in the same
-        // order and cannot deadlock each other.
-        let mut ordered: Vec<&Prepared> = fresh.iter().map(|(_, p)| p).collect();
-        ordered.sort_by(|a, b| a.response_id.cmp(&b.response_id));
+        let backend = self.backend();
+        let ordered = batch.ordered();
         let txn = self.begin_write().await?;
         self.ensure_open(&*txn, &ctx.id, true).await?;
-        let now = now_micros();
         let mut inserted: HashSet<String> = HashSet::new();
         for chunk in shaped_chunks(&ordered, ROWS_PER_STATEMENT) {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
             for p in chunk {
-                let answers = serde_json::to_string(&p.answers)
-                    .map_err(|e| SurveyError::Internal(e.to_string()))?;
                 values.extend([
                     ctx.id.clone().into(),
                     p.response_id.clone().into(),
@@ -399,7 +408,7 @@ impl Survey {
                     p.channel.into(),
                     p.collect_time.into(),
                     now.into(),
-                    answers.into(),
+                    p.answers.clone().into(),
                     p.hash.clone().into(),
                     p.score.into(),
                     1i32.into(),
@@ -413,9 +422,8 @@ impl Survey {
                 inserted.insert(row.try_get_by_index::<String>(0)?);
             }
         }
-        let conflicting: Vec<&Prepared> = fresh
-            .iter()
-            .map(|(_, p)| p)
+        let conflicting: Vec<&Prepared> = ordered
+            .into_iter()
             .filter(|p| !inserted.contains(&p.response_id))
             .collect();
         let mut stored_hashes: HashMap<String, String> = HashMap::new();
@@ -432,56 +440,22 @@ impl Survey {
                 stored_hashes.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
             }
         }
-        let mut entries: Vec<Entry> = Vec::with_capacity(inserted.len());
-        for (i, p) in &mut fresh {
-            outcomes[*i] = Some(if inserted.contains(&p.response_id) {
-                entries.push(Entry {
-                    leaf: p.leaf_code,
-                    ancestors: p.ancestors,
-                    sign: 1,
-                    score: p.score,
-                    hits: std::mem::take(&mut p.hits),
-                });
-                Outcome::Accepted
-            } else if stored_hashes.get(&p.response_id) == Some(&p.hash) {
-                Outcome::Duplicate
-            } else {
-                Outcome::Rejected(already_exists(&p.response_id))
-            });
-        }
-        for (i, j, same) in repeats {
-            let first_ok = matches!(outcomes[j], Some(Outcome::Accepted | Outcome::Duplicate));
-            let id = fresh
-                .iter()
-                .find(|(k, _)| *k == j)
-                .map(|(_, p)| p.response_id.clone())
-                .unwrap_or_default();
-            outcomes[i] = Some(if same && first_ok {
-                Outcome::Duplicate
-            } else {
-                Outcome::Rejected(already_exists(&id))
-            });
-        }
+        let entries = batch.settle(|id| inserted.contains(id), &stored_hashes);
         self.record_delta(&*txn, &ctx.id, &entries).await?;
-        let accepted = fresh
-            .iter()
-            .filter(|(_, p)| inserted.contains(&p.response_id))
-            .map(|(_, p)| (p.response_id.as_str(), p.leaf_code));
-        self.audit_responses(&*txn, ctx, submitter, accepted)
+        self.audit_responses(&*txn, ctx, submitter, batch.accepted())
             .await?;
         txn.commit().await?;
+        Ok(self.committed(ctx, &entries, batch))
+    }
+
+    /// After a batch's commit: tells the audit follower and the tallies, and hands back the
+    /// outcomes.
+    fn committed(&self, ctx: &Arc<RoundContext>, entries: &[Entry], batch: Split) -> Vec<Outcome> {
         if !entries.is_empty() {
             self.audit.committed();
             self.fold_later(ctx);
         }
-        Ok(outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or(Outcome::Rejected(SurveyError::Internal(
-                    "no outcome".into(),
-                )))
-            })
-            .collect())
+        batch.into_outcomes()
     }
 
     pub async fn get_response(&self, round_id: &str, response_id: &str) -> Result<ResponseRecord> {
@@ -604,6 +578,168 @@ impl Survey {
     }
 }
 
+/// A batch taken apart for writing: an outcome slot per response, the first occurrence of each
+/// response id (`fresh`, with its position), and each later occurrence (its position, the first
+/// one's, and whether the bodies are the same).
+struct Split {
+    outcomes: Vec<Option<Outcome>>,
+    fresh: Vec<(usize, Prepared)>,
+    repeats: Vec<(usize, usize, bool)>,
+}
+
+impl Split {
+    fn new(items: Vec<Result<Prepared>>) -> Self {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut first_of: HashMap<String, usize> = HashMap::new();
+        let mut repeats = Vec::new();
+        let mut fresh: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Err(e) => outcomes.push(Some(Outcome::Rejected(e))),
+                Ok(p) => {
+                    outcomes.push(None);
+                    if let Some(&j) = first_of.get(&p.response_id) {
+                        let same = fresh.iter().any(|(k, q)| *k == j && q.hash == p.hash);
+                        repeats.push((i, j, same));
+                    } else {
+                        first_of.insert(p.response_id.clone(), i);
+                        fresh.push((i, p));
+                    }
+                }
+            }
+        }
+        Self {
+            outcomes,
+            fresh,
+            repeats,
+        }
+    }
+
+    /// The fresh rows in key order, so concurrent batches lock index entries and aggregates in
+    /// the same order and cannot deadlock each other.
+    fn ordered(&self) -> Vec<&Prepared> {
+        let mut ordered: Vec<&Prepared> = self.fresh.iter().map(|(_, p)| p).collect();
+        ordered.sort_unstable_by(|a, b| a.response_id.cmp(&b.response_id));
+        ordered
+    }
+
+    /// Settles every outcome once the write knows which fresh rows it stored (`inserted`) and
+    /// the stored body hashes of the others; the tally entries of the stored ones.
+    fn settle(
+        &mut self,
+        inserted: impl Fn(&str) -> bool,
+        stored_hashes: &HashMap<String, String>,
+    ) -> Vec<Entry> {
+        let mut entries = Vec::with_capacity(self.fresh.len());
+        for (i, p) in &mut self.fresh {
+            self.outcomes[*i] = Some(if inserted(&p.response_id) {
+                entries.push(Entry {
+                    leaf: p.leaf_code,
+                    ancestors: p.ancestors,
+                    sign: 1,
+                    score: p.score,
+                    hits: std::mem::take(&mut p.hits),
+                });
+                Outcome::Accepted
+            } else if stored_hashes.get(&p.response_id) == Some(&p.hash) {
+                Outcome::Duplicate
+            } else {
+                Outcome::Rejected(already_exists(&p.response_id))
+            });
+        }
+        for &(i, j, same) in &self.repeats {
+            let first_ok = matches!(
+                self.outcomes[j],
+                Some(Outcome::Accepted | Outcome::Duplicate)
+            );
+            let id = self
+                .fresh
+                .iter()
+                .find(|(k, _)| *k == j)
+                .map(|(_, p)| p.response_id.clone())
+                .unwrap_or_default();
+            self.outcomes[i] = Some(if same && first_ok {
+                Outcome::Duplicate
+            } else {
+                Outcome::Rejected(already_exists(&id))
+            });
+        }
+        entries
+    }
+
+    /// The responses this write stored: id and leaf unit.
+    fn accepted(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.fresh
+            .iter()
+            .filter(|(i, _)| matches!(self.outcomes[*i], Some(Outcome::Accepted)))
+            .map(|(_, p)| (p.response_id.as_str(), p.leaf_code))
+    }
+
+    fn into_outcomes(self) -> Vec<Outcome> {
+        self.outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or(Outcome::Rejected(SurveyError::Internal(
+                    "no outcome".into(),
+                )))
+            })
+            .collect()
+    }
+}
+
+/// The columns `copy_rows` writes, in its order.
+const COPY_RESPONSES: &str = "COPY survey_responses (round_id, response_id, leaf_code, channel, collect_time, receive_time, answers, body_hash, score, valid) FROM STDIN (FORMAT binary)";
+
+/// `rows` in `COPY`'s binary format for `COPY_RESPONSES`: the header, one tuple per response
+/// (each field's length, then its bytes; text as UTF-8, integers and floats big-endian) and the
+/// trailer.
+fn copy_rows(round_id: &str, rows: &[&Prepared], receive_time: i64) -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+        // Every field is far below 2 GiB: ids of at most 64 bytes, bounded answers.
+        out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let mut out = Vec::with_capacity(
+        19 + rows
+            .iter()
+            .map(|p| 120 + p.response_id.len() + p.answers.len())
+            .sum::<usize>(),
+    );
+    out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    out.extend_from_slice(&0i32.to_be_bytes()); // flags
+    out.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    for p in rows {
+        out.extend_from_slice(&10i16.to_be_bytes());
+        field(&mut out, round_id.as_bytes());
+        field(&mut out, p.response_id.as_bytes());
+        field(&mut out, &p.leaf_code.to_be_bytes());
+        field(&mut out, p.channel.as_bytes());
+        field(&mut out, &p.collect_time.to_be_bytes());
+        field(&mut out, &receive_time.to_be_bytes());
+        field(&mut out, p.answers.as_bytes());
+        field(&mut out, p.hash.as_bytes());
+        match p.score {
+            Some(score) => field(&mut out, &score.to_be_bytes()),
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+        field(&mut out, &1i32.to_be_bytes());
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
+/// The hash that tells a retry from another body under the same id: SHA-256, in hexadecimal, of
+/// the JSON array `[leaf code, channel, collect time, answers]` with the answers as sent (before
+/// masking). Built from the answers' JSON, which is also what is stored when masking changes
+/// nothing.
+fn body_hash(leaf: i64, channel: &str, collect_time: i64, answers_json: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("[{leaf},\"{channel}\",{collect_time},").as_bytes());
+    h.update(answers_json.as_bytes());
+    h.update(b"]");
+    hex(&h.finalize())
+}
+
 /// Lower-case hexadecimal of `bytes`.
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -634,5 +770,42 @@ pub fn response_to_pb(r: &ResponseRecord) -> pb::Response {
             reason: r.invalid_reason.clone().unwrap_or_default(),
         }),
         receive_time: Some(timestamp(r.receive_time)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash is computed from the answers' JSON; it must stay the hash of the whole body
+    /// serialized at once, as stored by earlier versions, or a retry across an upgrade would be
+    /// refused as a conflict.
+    #[test]
+    fn the_body_hash_is_the_hash_of_the_serialized_body() {
+        let answers: Answers = vec![
+            ("s0".into(), AnswerValue::Rating(5)),
+            ("choice".into(), AnswerValue::Option("phone".into())),
+            (
+                "many".into(),
+                AnswerValue::Options(vec!["a".into(), "b".into()]),
+            ),
+            ("yes".into(), AnswerValue::Yes(false)),
+            ("n".into(), AnswerValue::Number(-2.5)),
+            (
+                "comment".into(),
+                AnswerValue::Text("引号\"、反斜杠\\ 和换行\n".into()),
+            ),
+        ];
+        for (leaf, channel, time) in [
+            (110_101_001_001_i64, "online", 1_735_689_600_000_000_i64),
+            (650_000_000_000, "kiosk", -1),
+        ] {
+            let whole = serde_json::to_vec(&(leaf, channel, time, &answers)).unwrap();
+            let json = serde_json::to_string(&answers).unwrap();
+            assert_eq!(
+                body_hash(leaf, channel, time, &json),
+                hex(&Sha256::digest(&whole))
+            );
+        }
     }
 }
