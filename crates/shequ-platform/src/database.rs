@@ -282,7 +282,10 @@ impl Database {
             } else {
                 m.postgres
             };
-            txn.execute_unprepared(sql).await?;
+            // A migration may change only one backend's schema.
+            if !sql.trim().is_empty() {
+                txn.execute_unprepared(sql).await?;
+            }
             txn.execute_raw(Statement::from_sql_and_values(
                 backend,
                 format!("INSERT INTO {table} (version, name, applied_at) VALUES ($1, $2, $3)"),
