@@ -389,7 +389,14 @@ impl Survey {
                     txn.commit().await?;
                     return Ok(self.committed(ctx, &entries, batch));
                 }
-                Err(e) if is_unique_violation(&e) => txn.rollback().await?,
+                Err(e) if is_unique_violation(&e) => {
+                    tracing::debug!(
+                        round = %ctx.id,
+                        responses = batch.fresh.len(),
+                        "a response of the batch is stored already; writing the batch by insert"
+                    );
+                    txn.rollback().await?;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
