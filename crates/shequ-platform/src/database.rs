@@ -119,7 +119,19 @@ impl Database {
             .acquire_timeout(Duration::from_secs(cfg.connect_timeout_secs))
             .test_before_acquire(true)
             .sqlx_logging(false);
-        let conn = sea_orm::Database::connect(opts).await?;
+        // A new SQLite file is switched to WAL by its first connection, which needs the file to
+        // itself: another process (or pool) creating the same file at that moment makes SQLite
+        // answer BUSY at once instead of waiting. Retry within the connect timeout.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.connect_timeout_secs);
+        let conn = loop {
+            match sea_orm::Database::connect(opts.clone()).await {
+                Err(e) if is_sqlite_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    info!(service, error = %e, "the SQLite file is busy; connecting again");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => break other?,
+            }
+        };
         info!(database = %redact_url(&url), service, "database connected");
         Ok(Self {
             conn,
@@ -389,6 +401,20 @@ fn is_admin_shutdown(e: &sea_orm::sqlx::Error) -> bool {
         .is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "5" || c == "6")
 }
 
+/// Whether an error is SQLite's BUSY or LOCKED (primary codes 5 and 6, with their extended codes).
+fn is_sqlite_busy(err: &DbErr) -> bool {
+    let sqlx = match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    sqlx.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
 /// Whether an error is a unique-constraint violation (a concurrent insert of the same key).
 pub fn is_unique_violation(err: &DbErr) -> bool {
     match err {
@@ -396,5 +422,75 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
             .as_database_error()
             .is_some_and(|d| d.is_unique_violation()),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+
+    use super::*;
+
+    fn sqlite_config(url: String) -> DatabaseConfig {
+        DatabaseConfig {
+            url,
+            data_dir: String::new(),
+            file_name: String::new(),
+            max_connections: 2,
+            connect_timeout_secs: 10,
+            migrate_on_start: false,
+        }
+    }
+
+    /// Two processes starting on one new SQLite file: the first to connect switches it to WAL,
+    /// which SQLite refuses at once (BUSY) while the other is writing. Connecting waits instead.
+    #[tokio::test]
+    async fn a_new_sqlite_file_another_process_is_writing_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        let mut other = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete)
+            .connect()
+            .await
+            .unwrap();
+        for sql in ["BEGIN IMMEDIATE", "CREATE TABLE other (x INTEGER)"] {
+            sea_orm::sqlx::raw_sql(sql)
+                .execute(&mut other)
+                .await
+                .unwrap();
+        }
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            sea_orm::sqlx::raw_sql("COMMIT")
+                .execute(&mut other)
+                .await
+                .unwrap();
+            other.close().await.unwrap();
+        });
+        let cfg = sqlite_config(format!("sqlite://{}", path.display()));
+        let db = Database::connect(&cfg, "test", &[])
+            .await
+            .expect("connects once the other writer is done");
+        writer.await.unwrap();
+        let mode = db
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA journal_mode",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<String>(0)
+            .unwrap();
+        assert_eq!(mode, "wal");
+        // The other process's table is there: nothing it wrote was lost.
+        db.conn
+            .execute_unprepared("INSERT INTO other (x) VALUES (1)")
+            .await
+            .unwrap();
     }
 }
