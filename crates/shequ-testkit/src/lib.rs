@@ -346,6 +346,26 @@ pub fn init_test_logs() {
         .try_init();
 }
 
+/// Runs a service's `serve` as a task. A service that stops with an error (one that could not
+/// migrate, say) has dropped its listener, so its clients see only a reset connection: the error
+/// is logged here, where the failing test's output shows it.
+pub fn spawn_service<F>(service: &'static str, serve: F) -> JoinHandle<anyhow::Result<()>>
+where
+    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let result = serve.await;
+        if let Err(e) = &result {
+            tracing::error!(
+                service,
+                error = format!("{e:#}"),
+                "the service stopped with an error"
+            );
+        }
+        result
+    })
+}
+
 /// A registry serving on loopback until stopped or dropped.
 pub struct TestRegistry {
     pub addr: SocketAddr,
@@ -370,7 +390,10 @@ impl TestRegistry {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = Shutdown::new();
-        let handle = tokio::spawn(shequ_registry::serve(cfg, listener, shutdown.clone()));
+        let handle = spawn_service(
+            "registry",
+            shequ_registry::serve(cfg, listener, shutdown.clone()),
+        );
         Ok(Self {
             addr,
             database,

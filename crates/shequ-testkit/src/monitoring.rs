@@ -71,7 +71,10 @@ impl TestMonitoring {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = Shutdown::new();
-        let handle = tokio::spawn(shequ_monitoring::serve(cfg, listener, shutdown.clone()));
+        let handle = crate::spawn_service(
+            "monitoring",
+            shequ_monitoring::serve(cfg, listener, shutdown.clone()),
+        );
         Ok(Self {
             addr,
             database,

@@ -70,7 +70,10 @@ impl TestSurvey {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = Shutdown::new();
-        let handle = tokio::spawn(shequ_survey::serve(cfg, listener, shutdown.clone()));
+        let handle = crate::spawn_service(
+            "survey",
+            shequ_survey::serve(cfg, listener, shutdown.clone()),
+        );
         Ok(Self {
             addr,
             database,
