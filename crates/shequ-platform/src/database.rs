@@ -125,7 +125,9 @@ impl Database {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.connect_timeout_secs);
         let conn = loop {
             match sea_orm::Database::connect(opts.clone()).await {
-                Err(e) if is_sqlite_busy(&e) && tokio::time::Instant::now() < deadline => {
+                Err(DbErr::Conn(RuntimeErr::SqlxError(e)))
+                    if is_sqlite_busy(&e) && tokio::time::Instant::now() < deadline =>
+                {
                     info!(service, error = %e, "the SQLite file is busy; connecting again");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -398,18 +400,19 @@ fn is_admin_shutdown(e: &sea_orm::sqlx::Error) -> bool {
     // and SQLite's BUSY/LOCKED after the busy timeout.
     e.as_database_error()
         .and_then(|d| d.code())
-        .is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "5" || c == "6")
+        .is_some_and(|c| c.starts_with("57P") || c.starts_with("08"))
+        || is_sqlite_busy(e)
 }
 
-/// Whether an error is SQLite's BUSY or LOCKED (primary codes 5 and 6, with their extended codes).
-fn is_sqlite_busy(err: &DbErr) -> bool {
-    let sqlx = match err {
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
-        _ => return false,
-    };
-    sqlx.as_database_error()
+/// Whether `e` is SQLite's BUSY or LOCKED. SQLite reports extended codes (BUSY_SNAPSHOT is 517,
+/// BUSY_TIMEOUT 773), whose low byte is the primary code 5 or 6. Only SQLite's errors are read
+/// so: a PostgreSQL SQLSTATE such as 42501 has the same low byte.
+fn is_sqlite_busy(e: &sea_orm::sqlx::Error) -> bool {
+    e.as_database_error()
+        .filter(|d| {
+            d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+        })
         .and_then(|d| d.code())
         .and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|c| matches!(c & 0xff, 5 | 6))
@@ -492,5 +495,34 @@ mod tests {
             .execute_unprepared("INSERT INTO other (x) VALUES (1)")
             .await
             .unwrap();
+    }
+
+    /// A transaction that read an older snapshot and then writes is refused with BUSY_SNAPSHOT
+    /// (extended code 517), not the primary 5: it is still the database being busy, for the
+    /// caller to retry, not a fault.
+    #[tokio::test]
+    async fn sqlite_busy_snapshot_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = sqlite_config(format!("sqlite://{}", dir.path().join("s.db").display()));
+        let db = Database::connect(&cfg, "test", &[]).await.unwrap();
+        db.conn
+            .execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        let reader = db.conn.begin().await.unwrap();
+        reader
+            .execute_unprepared("SELECT count(*) FROM t")
+            .await
+            .unwrap();
+        db.conn
+            .execute_unprepared("INSERT INTO t (x) VALUES (1)")
+            .await
+            .unwrap();
+        let err = reader
+            .execute_unprepared("INSERT INTO t (x) VALUES (2)")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("517"), "{err}");
+        assert!(is_unavailable(&err), "{err}");
     }
 }
