@@ -1,14 +1,16 @@
 //! Database connection (SQLite in WAL mode or PostgreSQL, one sea-orm code path) and versioned,
 //! per-service migrations.
 
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, RuntimeErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::info;
@@ -109,7 +111,10 @@ impl Database {
             });
             opts
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            ConnectOptions::new(url.clone())
+            let mut opts = ConnectOptions::new(url.clone());
+            // Operators find a service's sessions in `pg_stat_activity` by this name.
+            opts.set_application_name(format!("shequ-{service}"));
+            opts
         } else {
             return Err(DatabaseError::UnsupportedUrl(redact_url(&url)));
         };
@@ -320,35 +325,63 @@ impl Database {
 
     /// Begins a write transaction: on SQLite after taking this process's turn; on PostgreSQL,
     /// with `serialize_on` set, after an advisory lock of that name, so writers that append to a
-    /// sequence commit in sequence order.
+    /// sequence commit in sequence order. The transaction begins on a task of its own (see
+    /// [`detached`]), so a caller cancelled meanwhile leaves no transaction open on the pool.
     pub async fn begin_write(&self, serialize_on: Option<&str>) -> Result<WriteTxn, DbErr> {
         let turn = if self.is_sqlite() {
             Some(self.write_turn.clone().lock_owned().await)
         } else {
             None
         };
-        // On SQLite the write lock is taken at BEGIN (IMMEDIATE), where the busy timeout applies;
-        // a deferred transaction that read first could not upgrade to a write while another
-        // process sharing the file writes, and would fail at once instead of waiting its turn.
-        let txn = if turn.is_some() {
-            self.conn
-                .begin_with_options(TransactionOptions {
+        let conn = self.conn.clone();
+        let serialize_on = serialize_on
+            .filter(|_| self.backend() == DbBackend::Postgres)
+            .map(str::to_owned);
+        detached(async move {
+            // On SQLite the write lock is taken at BEGIN (IMMEDIATE), where the busy timeout
+            // applies; a deferred transaction that read first could not upgrade to a write while
+            // another process sharing the file writes, and would fail at once instead of waiting
+            // its turn.
+            let txn = if turn.is_some() {
+                conn.begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                     ..TransactionOptions::default()
                 })
                 .await?
-        } else {
-            self.conn.begin().await?
-        };
-        if let (Some(key), DbBackend::Postgres) = (serialize_on, self.backend()) {
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock(hashtext($1))",
-                [key.into()],
-            ))
-            .await?;
-        }
-        Ok(WriteTxn { txn, _turn: turn })
+            } else {
+                conn.begin().await?
+            };
+            if let Some(key) = serialize_on {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock(hashtext($1))",
+                    [key.into()],
+                ))
+                .await?;
+            }
+            Ok(WriteTxn { txn, _turn: turn })
+        })
+        .await
+    }
+
+    /// Begins a read-only transaction that sees one snapshot throughout: REPEATABLE READ on
+    /// PostgreSQL; on SQLite a deferred transaction, whose first read fixes its snapshot. Begun on
+    /// a task of its own, like [`Database::begin_write`].
+    pub async fn begin_snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
+        let conn = self.conn.clone();
+        let postgres = self.backend() == DbBackend::Postgres;
+        detached(async move {
+            if postgres {
+                conn.begin_with_config(
+                    Some(IsolationLevel::RepeatableRead),
+                    Some(AccessMode::ReadOnly),
+                )
+                .await
+            } else {
+                conn.begin().await
+            }
+        })
+        .await
     }
 
     /// On PostgreSQL, a write transaction that can also `COPY`; `None` on SQLite.
@@ -364,6 +397,24 @@ impl Database {
     /// A cheap round trip, for readiness.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+/// Runs the beginning of a transaction to its end on a task of its own, whatever happens to the
+/// caller. sqlx counts a PostgreSQL transaction as open only once the server has answered its
+/// `BEGIN`: a caller cancelled in between (a client's deadline, a dropped call) would return the
+/// connection to the pool inside a transaction that nothing rolls back, and every later statement
+/// on it would run in that transaction. Run here, a begun transaction always reaches its owner,
+/// whose drop rolls it back before the connection is reused.
+async fn detached<T: Send + 'static>(
+    begin: impl Future<Output = Result<T, DbErr>> + Send + 'static,
+) -> Result<T, DbErr> {
+    match tokio::spawn(begin).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(DbErr::Conn(RuntimeErr::Internal(format!(
+            "beginning a transaction was cut off: {e}"
+        )))),
     }
 }
 
@@ -495,6 +546,151 @@ mod tests {
             .execute_unprepared("INSERT INTO other (x) VALUES (1)")
             .await
             .unwrap();
+    }
+
+    /// A PostgreSQL database of its own for one test, when `SHEQU_TEST_DATABASE_URL` names an
+    /// admin database; dropped with the guard.
+    struct PostgresDatabase {
+        admin: String,
+        name: String,
+        url: String,
+    }
+
+    impl PostgresDatabase {
+        async fn create() -> Option<Self> {
+            let admin = std::env::var("SHEQU_TEST_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty())?;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let name = format!("platform_{}_{nanos}", std::process::id());
+            let conn = sea_orm::Database::connect(&admin).await.unwrap();
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            let url = format!("{base}/{name}");
+            Some(Self { admin, name, url })
+        }
+
+        async fn drop_database(self) {
+            let conn = sea_orm::Database::connect(&self.admin).await.unwrap();
+            conn.execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Whether the one pooled connection of `db` runs statements inside a transaction begun
+    /// before them: a connection that went back to the pool with a transaction open.
+    async fn pooled_connection_is_in_a_transaction(db: &Database) -> bool {
+        // A savepoint outside a transaction block is refused (25P01).
+        match db.conn.execute_unprepared("SAVEPOINT probe").await {
+            Ok(_) => {
+                db.conn
+                    .execute_unprepared("RELEASE SAVEPOINT probe")
+                    .await
+                    .unwrap();
+                true
+            }
+            Err(e) => {
+                assert!(
+                    e.to_string().contains("25P01") || e.to_string().contains("transaction blocks"),
+                    "{e}"
+                );
+                false
+            }
+        }
+    }
+
+    /// Begins cut off at every point of their course, as a client's deadline or a dropped call
+    /// cuts them: none may leave its connection inside a transaction when it returns to the pool.
+    /// sqlx counts a transaction as open only once `BEGIN` is answered, so a begin cut off in
+    /// between would otherwise leave one that nothing rolls back.
+    #[tokio::test]
+    async fn begins_cut_off_leave_no_transaction_on_the_pool() {
+        let Some(pg) = PostgresDatabase::create().await else {
+            return;
+        };
+        let mut cfg = sqlite_config(pg.url.clone());
+        cfg.max_connections = 1;
+        let db = Database::connect(&cfg, "cancelled_begins", &[])
+            .await
+            .unwrap();
+        db.ping().await.unwrap();
+        let mut left_open = Vec::new();
+        for step in 0..180u64 {
+            let cut = Duration::from_micros(step * 10);
+            match step % 3 {
+                0 => drop(tokio::time::timeout(cut, db.begin_write(Some("lock"))).await),
+                1 => drop(tokio::time::timeout(cut, db.begin_snapshot()).await),
+                _ => drop(tokio::time::timeout(cut, db.begin_copy()).await),
+            }
+            if pooled_connection_is_in_a_transaction(&db).await {
+                left_open.push(step);
+                // Clean the connection so that the next step is judged on its own.
+                db.conn.execute_unprepared("ROLLBACK").await.unwrap();
+            }
+        }
+        db.conn.close_by_ref().await.unwrap();
+        pg.drop_database().await;
+        assert!(
+            left_open.is_empty(),
+            "begins cut off at these steps left a transaction open: {left_open:?}"
+        );
+    }
+
+    /// A `COPY` cut off half-way leaves the protocol mid-copy: the connection it ran on must
+    /// never serve another statement. Later statements on the pool answer for themselves.
+    #[tokio::test]
+    async fn a_copy_cut_off_never_serves_another_statement() {
+        let Some(pg) = PostgresDatabase::create().await else {
+            return;
+        };
+        let mut cfg = sqlite_config(pg.url.clone());
+        cfg.max_connections = 1;
+        let db = Database::connect(&cfg, "cancelled_copies", &[])
+            .await
+            .unwrap();
+        db.conn
+            .execute_unprepared(
+                "CREATE TABLE copied (x BIGINT NOT NULL); INSERT INTO copied VALUES (7)",
+            )
+            .await
+            .unwrap();
+        // Text-format rows, far more than one socket write takes.
+        let rows: String = (0..200_000).map(|i| format!("{i}\n")).collect();
+        for step in 0..40u64 {
+            let cut = Duration::from_micros(step * 50);
+            let _ = tokio::time::timeout(cut, async {
+                let txn = db.begin_copy().await?.expect("postgres");
+                txn.copy_in("COPY copied (x) FROM STDIN", rows.as_bytes())
+                    .await?;
+                txn.rollback().await
+            })
+            .await;
+            let row = db
+                .conn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT count(*) AS n, min(x) AS low FROM copied",
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("step {step}: {e}"))
+                .expect("one row");
+            let n: i64 = row.try_get("", "n").unwrap();
+            let low: i64 = row.try_get("", "low").unwrap();
+            assert_eq!((n, low), (1, 7), "step {step}");
+            assert!(
+                !pooled_connection_is_in_a_transaction(&db).await,
+                "step {step}"
+            );
+        }
+        db.conn.close_by_ref().await.unwrap();
+        pg.drop_database().await;
     }
 
     /// A transaction that read an older snapshot and then writes is refused with BUSY_SNAPSHOT

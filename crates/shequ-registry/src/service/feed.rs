@@ -4,10 +4,7 @@
 use std::collections::HashMap;
 
 use futures::Stream;
-use sea_orm::{
-    AccessMode, ConnectionTrait, DbBackend, FromQueryResult, IsolationLevel, StreamTrait,
-    TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, FromQueryResult, StreamTrait, Value};
 use shequ_domain::{DivisionCode, LeafUnitKind};
 use shequ_proto::convert::kind_to_pb;
 use shequ_proto::registry::v1 as pb;
@@ -49,11 +46,7 @@ impl Registry {
         let batch_size = self.settings.facts_batch_size.max(1);
         Ok(async_stream::try_stream! {
             let backend = registry.backend();
-            let txn = if backend == DbBackend::Postgres {
-                registry.db.conn.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
-            } else {
-                registry.db.conn.begin().await?
-            };
+            let txn = registry.db.begin_snapshot().await?;
             let cursor = Snapshot::find_by_statement(stmt(
                 backend,
                 "SELECT coalesce(max(seq), 0) AS cursor FROM registry_facility_changes",

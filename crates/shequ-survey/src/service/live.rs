@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use sea_orm::{AccessMode, ConnectionTrait, DbBackend, IsolationLevel, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use shequ_domain::DivisionLevel;
 use tokio::sync::MutexGuard;
 
@@ -248,17 +248,7 @@ impl Survey {
     /// Reads the stored tallies and the deltas after the fold's position in one snapshot.
     async fn load_live(&self, ctx: &Arc<RoundContext>) -> Result<Live> {
         self.rebuild_if_marked(ctx).await?;
-        let txn = if self.backend() == DbBackend::Postgres {
-            self.db
-                .conn
-                .begin_with_config(
-                    Some(IsolationLevel::RepeatableRead),
-                    Some(AccessMode::ReadOnly),
-                )
-                .await?
-        } else {
-            self.db.conn.begin().await?
-        };
+        let txn = self.db.begin_snapshot().await?;
         let positions = self.positions(&txn, &ctx.id).await?;
         let mut live = Live {
             position: positions.folded,
