@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+pub mod survey;
 pub mod system;
 
 pub use system::System;

@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use prost_types::{FieldMask, Timestamp};
+use prost_types::FieldMask;
 use shequ_proto::monitoring::v1 as monitoring;
 use shequ_proto::registry::v1 as registry;
 use shequ_proto::survey::v1 as survey;
 use shequ_system_tests::System;
+use shequ_system_tests::survey::response;
 use shequ_testkit::fixtures;
 use shequ_testkit::otlp::{Collector, ExportedSpan};
 use tokio::sync::mpsc;
@@ -28,20 +29,11 @@ const QIANMEN_1: &str = "divisions/110101011001";
 const QIANMEN_6: &str = "divisions/110101011006";
 const QIANMEN_10: &str = "divisions/110101011010";
 
-/// The collection window of every round (2025) and a time inside it.
-const START: i64 = 1_735_689_600;
-const END: i64 = 1_767_225_600;
-const COLLECTED: i64 = 1_750_000_000;
-
 /// The date every evaluation is made for.
 const EVALUATION_DATE: &str = "2023-12-31";
 
 async fn system() -> System {
     System::start(&[]).await.expect("the three services start")
-}
-
-fn ts(seconds: i64) -> Option<Timestamp> {
-    Some(Timestamp { seconds, nanos: 0 })
 }
 
 /// The leaf units under `parent`, in code order, as the registry streams them.
@@ -68,74 +60,7 @@ async fn leaf_units(sys: &System, parent: &str) -> Vec<String> {
 /// A published one-question questionnaire and an open round over `region` needing `min` valid
 /// responses per leaf unit: the round's name.
 async fn open_round(sys: &System, region: &str, min: i32) -> String {
-    let mut questionnaires = sys.questionnaires().await.unwrap();
-    let q = questionnaires
-        .create_questionnaire(survey::CreateQuestionnaireRequest {
-            questionnaire: Some(survey::Questionnaire {
-                title: "社区服务满意度".into(),
-                questions: vec![survey::Question {
-                    id: "q_overall".into(),
-                    text: "总体满意度".into(),
-                    r#type: survey::QuestionType::Satisfaction as i32,
-                    required: true,
-                    counts_towards_satisfaction: true,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .questionnaire
-        .unwrap();
-    questionnaires
-        .publish_questionnaire(survey::PublishQuestionnaireRequest {
-            name: q.name.clone(),
-        })
-        .await
-        .unwrap();
-    let mut rounds = sys.rounds().await.unwrap();
-    let round = rounds
-        .create_round(survey::CreateRoundRequest {
-            round: Some(survey::Round {
-                display_name: "2025 年度满意度调查".into(),
-                questionnaire: q.name,
-                questionnaire_version: 1,
-                region: region.into(),
-                start_time: ts(START),
-                end_time: ts(END),
-                min_valid_responses: min,
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
-    rounds
-        .open_round(survey::OpenRoundRequest {
-            name: round.name.clone(),
-        })
-        .await
-        .unwrap();
-    round.name
-}
-
-/// A valid response rating overall satisfaction `rating` (1-5: scores 0, 25, 50, 75, 100).
-fn response(id: &str, unit: &str, rating: i32) -> survey::Response {
-    survey::Response {
-        response_id: id.into(),
-        leaf_unit: unit.into(),
-        channel: survey::Channel::Online as i32,
-        collect_time: ts(COLLECTED),
-        answers: vec![survey::Answer {
-            question_id: "q_overall".into(),
-            value: Some(survey::answer::Value::Rating(rating)),
-        }],
-        ..Default::default()
-    }
+    shequ_system_tests::survey::open_round(sys.survey.channel().await.unwrap(), region, min).await
 }
 
 fn outcomes(ack: &survey::BulkSubmitResponsesResponse) -> Vec<survey::SubmitOutcome> {

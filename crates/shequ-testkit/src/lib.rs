@@ -85,6 +85,29 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// On PostgreSQL, the `application_name` of every session on this database that sits idle
+    /// inside a transaction: a connection a service returned to its pool mid-transaction. Empty
+    /// on SQLite.
+    pub async fn sessions_idle_in_transaction(&self) -> anyhow::Result<Vec<String>> {
+        let Some((admin, name)) = &self.postgres else {
+            return Ok(Vec::new());
+        };
+        let conn = sea_orm::Database::connect(admin.as_str()).await?;
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT application_name FROM pg_stat_activity \
+                 WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+                [name.as_str().into()],
+            ))
+            .await?;
+        conn.close().await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "application_name"))
+            .collect::<Result<_, _>>()?)
+    }
 }
 
 impl Drop for TestDatabase {

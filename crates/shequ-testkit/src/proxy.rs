@@ -1,5 +1,5 @@
-//! A TCP proxy on loopback that a test can cut and restore, to take a database away from a
-//! service and give it back.
+//! A TCP proxy on loopback that a test can cut, blackhole and restore, to take a database away
+//! from a service and give it back.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +12,8 @@ pub struct TcpProxy {
     pub addr: SocketAddr,
     open: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
+    /// Whether bytes flow; while false, connections stay open and nothing is forwarded.
+    flowing: watch::Sender<bool>,
 }
 
 impl TcpProxy {
@@ -21,8 +23,10 @@ impl TcpProxy {
         let addr = listener.local_addr()?;
         let open = Arc::new(AtomicBool::new(true));
         let (cut, _) = watch::channel(0u64);
+        let (flowing, _) = watch::channel(true);
         let accept_open = open.clone();
         let cut_rx = cut.subscribe();
+        let flowing_rx = flowing.subscribe();
         tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 if !accept_open.load(Ordering::SeqCst) {
@@ -32,19 +36,27 @@ impl TcpProxy {
                 let mut cut_rx = cut_rx.clone();
                 // Only cuts after this connection was accepted apply to it.
                 cut_rx.borrow_and_update();
+                let flowing = flowing_rx.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                    let Ok(outbound) = TcpStream::connect(target).await else {
                         return;
                     };
-                    let mut inbound = inbound;
+                    let (in_read, in_write) = inbound.into_split();
+                    let (out_read, out_write) = outbound.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = pump(in_read, out_write, flowing.clone()) => {}
+                        _ = pump(out_read, in_write, flowing) => {}
                         _ = cut_rx.changed() => {}
                     }
                 });
             }
         });
-        Ok(Self { addr, open, cut })
+        Ok(Self {
+            addr,
+            open,
+            cut,
+            flowing,
+        })
     }
 
     /// Drops every open connection and refuses new ones.
@@ -53,8 +65,39 @@ impl TcpProxy {
         self.cut.send_modify(|n| *n += 1);
     }
 
-    /// Accepts connections again.
+    /// Keeps every connection open but forwards nothing, either way, until [`restore`]: a
+    /// network that swallows packets, as opposed to one that refuses them.
+    ///
+    /// [`restore`]: Self::restore
+    pub fn blackhole(&self) {
+        self.flowing.send_replace(false);
+    }
+
+    /// Accepts connections and forwards bytes again.
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
+        self.flowing.send_replace(true);
+    }
+}
+
+/// Copies `from` to `to` while `flowing` says so; holds what it read meanwhile.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut flowing: watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if flowing.wait_for(|&f| f).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if flowing.wait_for(|&f| f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
