@@ -21,6 +21,7 @@
 
 pub mod survey;
 pub mod system;
+pub mod upgrade;
 
 pub use system::System;
 
@@ -56,11 +57,14 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 /// this package alone needs them built first, which the panic message says.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable has a path");
-    // target/<profile>/deps/<test>-<hash>: the binaries sit in target/<profile>.
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test executable lives in target/<profile>/deps");
+    // A test runs as target/<profile>/deps/<test>-<hash>, a binary of this package as
+    // target/<profile>/<name>: the service binaries sit in target/<profile>.
+    let dir = exe.parent().expect("the executable lives in a directory");
+    let profile_dir = if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().expect("target/<profile>/deps has a parent")
+    } else {
+        dir
+    };
     let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),

@@ -39,6 +39,16 @@ impl System {
             TestDatabase::fresh().await?,
             TestDatabase::fresh().await?,
         ];
+        Self::start_on(databases, env, true).await
+    }
+
+    /// The three services on `databases` (registry, survey, monitoring), which may hold data
+    /// already; [`SAMPLE`] is imported first when `import` is set.
+    pub async fn start_on(
+        databases: [TestDatabase; 3],
+        env: &[(&str, &str)],
+        import: bool,
+    ) -> anyhow::Result<Self> {
         let with_env = |mut launch: Launch| {
             for (k, v) in env {
                 launch = launch.env(*k, *v);
@@ -51,9 +61,11 @@ impl System {
             .env("SHEQU__AUTH__ALLOW_OFF_WITH_POSTGRES", "true")
             .start()
             .await?;
-        let mut divisions = DivisionServiceClient::new(registry.channel().await?)
-            .max_decoding_message_size(MAX_DECODE);
-        fixtures::import(&mut divisions, &SAMPLE, "2023").await?;
+        if import {
+            let mut divisions = DivisionServiceClient::new(registry.channel().await?)
+                .max_decoding_message_size(MAX_DECODE);
+            fixtures::import(&mut divisions, &SAMPLE, "2023").await?;
+        }
         let survey = with_env(Launch::new("shequ-survey").database_url(databases[1].url()))
             .env("SHEQU__SURVEY__REGISTRY_ENDPOINT", registry.endpoint())
             // Development mode too, forced on PostgreSQL.

@@ -86,6 +86,21 @@ impl TestDatabase {
         self.postgres.is_some()
     }
 
+    /// The SQLite file, when this is a SQLite database.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self.url
+            .strip_prefix("sqlite://")
+            .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or(p)))
+    }
+
+    /// Runs `sql` (one or more statements, no parameters) on this database.
+    pub async fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        let conn = sea_orm::Database::connect(self.url.as_str()).await?;
+        conn.execute_unprepared(sql).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
     /// On PostgreSQL, the `application_name` of every session on this database that sits idle
     /// inside a transaction: a connection a service returned to its pool mid-transaction. Empty
     /// on SQLite.
