@@ -44,7 +44,7 @@ Next
       the same steps as this demo, one command at a time, against `shequ up`
   cargo test --workspace --locked
       run the tests; with SHEQU_TEST_DATABASE_URL=postgres://... they run on PostgreSQL
-  README.md
+  docs/usage.md, docs/clients.md
       running each service alone, configuration, and calling the services from other languages
 ";
 
