@@ -1,11 +1,14 @@
-//! The roles every RPC requires, one table per service keyed by full gRPC method name. The auth
-//! layer refuses a method missing from its service's table, and a test checks every method of
-//! every Shequ service descriptor has an entry.
+//! The rule of every RPC, one table per service keyed by full gRPC method name: the roles that may
+//! call it, which the auth layer checks (refusing a method missing from its service's table), and
+//! its regional rule, which the services check on the resource (`service/access.rs`). A test
+//! checks every method of every Shequ service descriptor has an entry, and another that
+//! ARCHITECTURE.md shows the table as [`markdown`] renders it.
 
 use std::collections::HashMap;
 
 use super::Role;
 use super::Role::*;
+use Region::*;
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,78 +19,207 @@ pub enum Access {
     AnyOf(&'static [Role]),
 }
 
+/// Where a principal's divisions must lie for a method to act: the regional half of its rule.
+/// The services check it in their `service/access.rs`, on the resource's division and before
+/// anything else, so for a regional principal a resource outside the scope is PERMISSION_DENIED
+/// whether or not it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    /// Any scope: the method reads or writes something national by nature (questionnaires, the
+    /// built-in indicators, the service's audit trail).
+    Unscoped,
+    /// National scope only.
+    National,
+    /// The division the method acts on lies in scope (some division of the scope is it or one
+    /// of its ancestors); naming the whole country needs national scope.
+    Division,
+    /// The resource's region overlaps the scope: it lies in the scope or holds part of it.
+    Overlap,
+    /// The resource's whole region lies in the scope; a national one needs national scope.
+    Whole,
+    /// A listing under a division: whole when the division is in scope, kept to the scope when
+    /// it lies above the scope (the country included), refused beside it.
+    Under,
+    /// A listing of everything: it keeps what the scope may read and never refuses.
+    Filtered,
+}
+
+impl Region {
+    pub const ALL: [Region; 7] = [
+        Self::Unscoped,
+        Self::National,
+        Self::Division,
+        Self::Overlap,
+        Self::Whole,
+        Self::Under,
+        Self::Filtered,
+    ];
+
+    /// The rule's name in the documentation's table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unscoped => "unscoped",
+            Self::National => "national",
+            Self::Division => "division",
+            Self::Overlap => "overlap",
+            Self::Whole => "whole",
+            Self::Under => "under",
+            Self::Filtered => "filtered",
+        }
+    }
+
+    /// What the rule means, for the documentation's legend.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Unscoped => "any scope: the resource is national by nature",
+            Self::National => "national scope only",
+            Self::Division => {
+                "the division acted on lies in scope; the whole country needs national scope"
+            }
+            Self::Overlap => "the resource's region lies in the scope or holds part of it",
+            Self::Whole => {
+                "the resource's whole region lies in scope; a national one needs national scope"
+            }
+            Self::Under => {
+                "a listing under a division in scope is whole, above the scope it keeps what lies in scope, beside it is refused"
+            }
+            Self::Filtered => "a listing of everything keeps what the scope may read",
+        }
+    }
+
+    /// Whether a principal with the method's role but outside the resource's scope is refused
+    /// (PERMISSION_DENIED) rather than answered.
+    pub fn refuses_outside(self) -> bool {
+        !matches!(self, Self::Unscoped | Self::Filtered)
+    }
+}
+
+/// The whole rule of one RPC: the roles that may call it and where their divisions must lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Full gRPC method name, `/package.Service/Method`.
+    pub method: &'static str,
+    pub access: Access,
+    pub region: Region,
+    /// What the regional rule is checked on, in words.
+    pub on: &'static str,
+}
+
+const fn rule(method: &'static str, access: Access, region: Region, on: &'static str) -> Rule {
+    Rule {
+        method,
+        access,
+        region,
+        on,
+    }
+}
+
 const REGISTRY_READ: Access = Access::AnyOf(&[RegistryReader, RegistryEditor, Service]);
 const REGISTRY_WRITE: Access = Access::AnyOf(&[RegistryEditor]);
 
 /// `shequ.registry.v1.DivisionService` and `FacilityService`.
-pub const REGISTRY: &[(&str, Access)] = &[
-    (
+pub const REGISTRY: &[Rule] = &[
+    rule(
         "/shequ.registry.v1.DivisionService/ImportDivisions",
         REGISTRY_WRITE,
+        National,
+        "the hierarchy",
     ),
-    (
+    rule(
         "/shequ.registry.v1.DivisionService/GetDivision",
         REGISTRY_READ,
+        Division,
+        "the division",
     ),
-    (
+    rule(
         "/shequ.registry.v1.DivisionService/ListDivisions",
         REGISTRY_READ,
+        Under,
+        "`parent` (empty: the country)",
     ),
-    (
+    rule(
         "/shequ.registry.v1.DivisionService/ListDivisionAncestors",
         REGISTRY_READ,
+        Division,
+        "the division",
     ),
-    (
+    rule(
         "/shequ.registry.v1.DivisionService/SearchDivisions",
         REGISTRY_READ,
+        Under,
+        "`parent` (empty: the country)",
     ),
-    (
+    rule(
         "/shequ.registry.v1.DivisionService/CountLeafUnits",
         REGISTRY_READ,
+        Division,
+        "the division (empty: the country)",
     ),
-    (
+    rule(
         "/shequ.registry.v1.DivisionService/UpdateDivision",
         REGISTRY_WRITE,
+        Division,
+        "the leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/CreateFacility",
         REGISTRY_WRITE,
+        Division,
+        "the new facility's leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/BatchCreateFacilities",
         REGISTRY_WRITE,
+        Division,
+        "`parent` and every facility's leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/GetFacility",
         REGISTRY_READ,
+        Division,
+        "the facility's leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/UpdateFacility",
         REGISTRY_WRITE,
+        Division,
+        "the facility's leaf unit, and the new one when it moves",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/DeleteFacility",
         REGISTRY_WRITE,
+        Division,
+        "the facility's leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/UndeleteFacility",
         REGISTRY_WRITE,
+        Division,
+        "the facility's leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/ListFacilities",
         REGISTRY_READ,
+        Under,
+        "`parent`",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/ListFacilityRevisions",
         REGISTRY_READ,
+        Division,
+        "the facility's leaf unit",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/StreamLeafUnitFacts",
         REGISTRY_READ,
+        Division,
+        "`parent` (empty: the country)",
     ),
-    (
+    rule(
         "/shequ.registry.v1.FacilityService/WatchFacilityChanges",
         REGISTRY_READ,
+        Division,
+        "`parent` (empty: the country)",
     ),
 ];
 
@@ -95,54 +227,114 @@ const SURVEY_DESIGN: Access = Access::AnyOf(&[SurveyCollector]);
 const SURVEY_READ: Access = Access::AnyOf(&[SurveyReader, SurveyCollector, Service]);
 
 /// `shequ.survey.v1.QuestionnaireService`, `RoundService` and `ResponseService`.
-pub const SURVEY: &[(&str, Access)] = &[
-    (
+pub const SURVEY: &[Rule] = &[
+    rule(
         "/shequ.survey.v1.QuestionnaireService/CreateQuestionnaire",
         SURVEY_DESIGN,
+        Unscoped,
+        "questionnaires are national",
     ),
-    (
+    rule(
         "/shequ.survey.v1.QuestionnaireService/GetQuestionnaire",
         SURVEY_READ,
+        Unscoped,
+        "questionnaires are national",
     ),
-    (
+    rule(
         "/shequ.survey.v1.QuestionnaireService/ListQuestionnaires",
         SURVEY_READ,
+        Unscoped,
+        "questionnaires are national",
     ),
-    (
+    rule(
         "/shequ.survey.v1.QuestionnaireService/UpdateQuestionnaire",
         SURVEY_DESIGN,
+        Unscoped,
+        "questionnaires are national",
     ),
-    (
+    rule(
         "/shequ.survey.v1.QuestionnaireService/PublishQuestionnaire",
         SURVEY_DESIGN,
+        Unscoped,
+        "questionnaires are national",
     ),
-    ("/shequ.survey.v1.RoundService/CreateRound", SURVEY_DESIGN),
-    ("/shequ.survey.v1.RoundService/GetRound", SURVEY_READ),
-    ("/shequ.survey.v1.RoundService/ListRounds", SURVEY_READ),
-    ("/shequ.survey.v1.RoundService/OpenRound", SURVEY_DESIGN),
-    ("/shequ.survey.v1.RoundService/CloseRound", SURVEY_DESIGN),
-    ("/shequ.survey.v1.RoundService/GetRoundResults", SURVEY_READ),
-    (
+    rule(
+        "/shequ.survey.v1.RoundService/CreateRound",
+        SURVEY_DESIGN,
+        Whole,
+        "the round's region (empty: the country)",
+    ),
+    rule(
+        "/shequ.survey.v1.RoundService/GetRound",
+        SURVEY_READ,
+        Overlap,
+        "the round's region",
+    ),
+    rule(
+        "/shequ.survey.v1.RoundService/ListRounds",
+        SURVEY_READ,
+        Filtered,
+        "rounds whose region overlaps the scope",
+    ),
+    rule(
+        "/shequ.survey.v1.RoundService/OpenRound",
+        SURVEY_DESIGN,
+        Whole,
+        "the round's region",
+    ),
+    rule(
+        "/shequ.survey.v1.RoundService/CloseRound",
+        SURVEY_DESIGN,
+        Whole,
+        "the round's region",
+    ),
+    rule(
+        "/shequ.survey.v1.RoundService/GetRoundResults",
+        SURVEY_READ,
+        Division,
+        "`division` (empty: the round's region)",
+    ),
+    rule(
         "/shequ.survey.v1.RoundService/GetRoundCoverage",
         SURVEY_READ,
+        Division,
+        "`division` (empty: the round's region)",
     ),
-    (
+    rule(
         "/shequ.survey.v1.RoundService/StreamRoundFacts",
         Access::AnyOf(&[Service, SurveyReader]),
+        National,
+        "every leaf unit of the round",
     ),
-    ("/shequ.survey.v1.RoundService/ExportResponses", SURVEY_READ),
-    (
+    rule(
+        "/shequ.survey.v1.RoundService/ExportResponses",
+        SURVEY_READ,
+        Whole,
+        "the round's region (its raw data: refused above the scope, not filtered)",
+    ),
+    rule(
         "/shequ.survey.v1.ResponseService/SubmitResponse",
         SURVEY_DESIGN,
+        Division,
+        "the response's leaf unit",
     ),
-    (
+    rule(
         "/shequ.survey.v1.ResponseService/BulkSubmitResponses",
         SURVEY_DESIGN,
+        Division,
+        "each response's leaf unit, refused in that response's result",
     ),
-    ("/shequ.survey.v1.ResponseService/GetResponse", SURVEY_READ),
-    (
+    rule(
+        "/shequ.survey.v1.ResponseService/GetResponse",
+        SURVEY_READ,
+        Division,
+        "the response's leaf unit",
+    ),
+    rule(
         "/shequ.survey.v1.ResponseService/InvalidateResponse",
         SURVEY_DESIGN,
+        Division,
+        "the response's leaf unit",
     ),
 ];
 
@@ -150,70 +342,129 @@ const PLAN_WRITE: Access = Access::AnyOf(&[PlanOfficer]);
 const PLAN_READ: Access = Access::AnyOf(&[PlanReader, PlanOfficer, Service]);
 
 /// `shequ.monitoring.v1.IndicatorService`, `PlanService` and `EvaluationService`.
-pub const MONITORING: &[(&str, Access)] = &[
-    (
+pub const MONITORING: &[Rule] = &[
+    rule(
         "/shequ.monitoring.v1.IndicatorService/ListIndicators",
         PLAN_READ,
+        Filtered,
+        "the indicators of plans overlapping the scope (`plan` must overlap it)",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.IndicatorService/GetIndicator",
         PLAN_READ,
+        Unscoped,
+        "the built-in catalogue",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.IndicatorService/ReportValue",
         PLAN_WRITE,
+        Division,
+        "the value's division",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.IndicatorService/ListReportedValueHistory",
         PLAN_READ,
+        Division,
+        "`division`",
     ),
-    ("/shequ.monitoring.v1.PlanService/CreatePlan", PLAN_WRITE),
-    ("/shequ.monitoring.v1.PlanService/GetPlan", PLAN_READ),
-    ("/shequ.monitoring.v1.PlanService/ListPlans", PLAN_READ),
-    (
+    rule(
+        "/shequ.monitoring.v1.PlanService/CreatePlan",
+        PLAN_WRITE,
+        Whole,
+        "the plan's province (none: the country)",
+    ),
+    rule(
+        "/shequ.monitoring.v1.PlanService/GetPlan",
+        PLAN_READ,
+        Overlap,
+        "the plan's province",
+    ),
+    rule(
+        "/shequ.monitoring.v1.PlanService/ListPlans",
+        PLAN_READ,
+        Filtered,
+        "plans overlapping the scope",
+    ),
+    rule(
         "/shequ.monitoring.v1.PlanService/LoadNationalPlan",
         PLAN_WRITE,
+        National,
+        "the national plan",
     ),
-    ("/shequ.monitoring.v1.PlanService/LoadPlanFile", PLAN_WRITE),
-    (
+    rule(
+        "/shequ.monitoring.v1.PlanService/LoadPlanFile",
+        PLAN_WRITE,
+        Whole,
+        "the plan's province (none: the country)",
+    ),
+    rule(
         "/shequ.monitoring.v1.PlanService/CheckPlanAlignment",
         PLAN_READ,
+        Overlap,
+        "the plan's province",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/EvaluatePlan",
         PLAN_WRITE,
+        Whole,
+        "the plan's province (none: the country)",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/GetEvaluation",
         PLAN_READ,
+        Overlap,
+        "the plan's province",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/ListEvaluations",
         PLAN_READ,
+        Overlap,
+        "the plan's province",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/GetDivisionResult",
         PLAN_READ,
+        Division,
+        "`division` by the evaluation's parent links (empty: its root)",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/ListChildResults",
         PLAN_READ,
+        Division,
+        "`division` by the evaluation's parent links (empty: its root)",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/CompareEvaluations",
         PLAN_READ,
+        Division,
+        "`division` in both evaluations (empty: their root)",
     ),
-    (
+    rule(
         "/shequ.monitoring.v1.EvaluationService/RenderReport",
         PLAN_READ,
+        Division,
+        "`division` by the evaluation's parent links (empty: its root)",
     ),
 ];
 
 /// `shequ.audit.v1.AuditService`, which every service serves.
-pub const AUDIT: &[(&str, Access)] = &[(
+pub const AUDIT: &[Rule] = &[rule(
     "/shequ.audit.v1.AuditService/StreamAuditRecords",
     Access::AnyOf(&[Auditor]),
+    Unscoped,
+    "the answering service's whole trail",
 )];
+
+/// Every table, in the order the documentation lists them.
+pub const TABLES: [&[Rule]; 4] = [REGISTRY, SURVEY, MONITORING, AUDIT];
+
+/// The rule of a Shequ method by its full name, whichever service serves it.
+pub fn rule_of(method: &str) -> Option<&'static Rule> {
+    TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|r| r.method == method)
+}
 
 /// Health and reflection, open on every service so probes and tools need no credentials.
 const OPEN_SERVICES: &[&str] = &[
@@ -229,11 +480,11 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn new(tables: &[&[(&'static str, Access)]]) -> Self {
+    pub fn new(tables: &[&[Rule]]) -> Self {
         let mut methods = HashMap::new();
         for table in tables {
-            for (method, access) in *table {
-                methods.insert(*method, *access);
+            for rule in *table {
+                methods.insert(rule.method, rule.access);
             }
         }
         Self { methods }
@@ -266,6 +517,40 @@ impl Policy {
         }
         self.methods.get(path).copied()
     }
+}
+
+/// The line before the table in ARCHITECTURE.md.
+pub const MARKDOWN_BEGIN: &str =
+    "<!-- rules: rendered by `shequ_platform::auth::policy::markdown`; a test keeps them equal -->";
+/// The line after it.
+pub const MARKDOWN_END: &str = "<!-- end of rules -->";
+
+/// Every rule as ARCHITECTURE.md shows it: a legend of the regional rules, then one row per RPC.
+pub fn markdown() -> String {
+    let mut out = String::new();
+    out.push_str("| Regional rule | Meaning |\n| --- | --- |\n");
+    for region in Region::ALL {
+        out.push_str(&format!("| {} | {} |\n", region.as_str(), region.meaning()));
+    }
+    out.push_str("\n| RPC | Roles | Regional rule | Checked on |\n| --- | --- | --- | --- |\n");
+    for rule in TABLES.iter().flat_map(|t| t.iter()) {
+        let roles = match rule.access {
+            Access::Open => "anyone".to_owned(),
+            Access::AnyOf(roles) => roles
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            rule.method.trim_start_matches("/shequ."),
+            roles,
+            rule.region.as_str(),
+            rule.on
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -342,6 +627,43 @@ mod tests {
             .map(|t| t.len())
             .sum();
         assert_eq!(all, methods.len(), "a table names a method no service has");
+    }
+
+    #[test]
+    fn every_method_has_one_rule_with_roles() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in TABLES.iter().flat_map(|t| t.iter()) {
+            assert!(seen.insert(rule.method), "{} listed twice", rule.method);
+            assert_eq!(rule_of(rule.method), Some(rule));
+            assert!(
+                matches!(rule.access, Access::AnyOf(roles) if !roles.is_empty()),
+                "{} names no role",
+                rule.method
+            );
+            assert!(
+                !rule.on.is_empty(),
+                "{} says nothing it is checked on",
+                rule.method
+            );
+        }
+        assert_eq!(rule_of("/shequ.registry.v1.FacilityService/Nope"), None);
+    }
+
+    #[test]
+    fn the_architecture_document_shows_the_rules() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ARCHITECTURE.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shown = text
+            .split_once(MARKDOWN_BEGIN)
+            .and_then(|(_, rest)| rest.split_once(MARKDOWN_END))
+            .map(|(table, _)| table.trim().to_owned())
+            .unwrap_or_default();
+        let table = markdown();
+        assert!(
+            shown == table.trim(),
+            "ARCHITECTURE.md's Security section must hold, between `{MARKDOWN_BEGIN}` and \
+             `{MARKDOWN_END}`, the rules as `policy::markdown` renders them:\n\n{table}"
+        );
     }
 
     #[test]
