@@ -1,6 +1,8 @@
 //! Support for the system tests: locating the service binaries that `cargo test --workspace`
 //! builds, and running them as separate processes on loopback, configured only through flags and
-//! the environment, as an operator runs them.
+//! the environment, as an operator runs them. For the suites that walk every method
+//! (`robustness`, `authorization`), [`rpc`] calls any method by name and [`suite`] runs the three
+//! services in the test's process with seeded resources.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -19,6 +21,8 @@
 //! # }
 //! ```
 
+pub mod rpc;
+pub mod suite;
 pub mod survey;
 pub mod system;
 pub mod upgrade;
