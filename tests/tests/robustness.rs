@@ -1481,6 +1481,11 @@ fn report_value(_: &Seed) -> Cases {
             &change(|v| v.value = f64::NAN),
             "value.value",
         )
+        .fails(
+            "a division the registry does not know",
+            &change(|v| v.division = "divisions/64".into()),
+            Code::NotFound,
+        )
 }
 
 fn list_reported_value_history(_: &Seed) -> Cases {
@@ -1504,6 +1509,11 @@ fn list_reported_value_history(_: &Seed) -> Cases {
             "malformed division",
             &history(REPORTED_INDICATOR, "divisions/1"),
             "division",
+        )
+        .fails(
+            "a division the registry does not know",
+            &history(REPORTED_INDICATOR, "divisions/64"),
+            Code::NotFound,
         )
 }
 

@@ -125,6 +125,24 @@ impl Monitoring {
         }
     }
 
+    /// As [`Monitoring::authorize_division`], for a division that must exist: one the registry
+    /// does not know is NOT_FOUND once the scope allows it (a regional principal is refused first
+    /// for anything outside its scope, so probing says nothing).
+    pub async fn authorize_known_division(
+        &self,
+        principal: &Principal,
+        code: DivisionCode,
+    ) -> Result<()> {
+        self.authorize_division(principal, code).await?;
+        match self.ancestry(code).await? {
+            Some(_) => Ok(()),
+            None => Err(MonitoringError::NotFound(format!(
+                "division `{}` not found",
+                division_name(code)
+            ))),
+        }
+    }
+
     /// The plan scopes (`monitoring_plans.scope_code`) a regional principal may read: the country
     /// (0), every division of the scope and every ancestor of one. `None`: all (national scope).
     pub async fn readable_plan_scopes(&self, principal: &Principal) -> Result<Option<Vec<i64>>> {

@@ -75,7 +75,7 @@ impl Monitoring {
         }
         // The division's scope first: outside it nothing else is said about the request.
         if let Some(division) = division {
-            self.authorize_division(principal, division).await?;
+            self.authorize_known_division(principal, division).await?;
         }
         let Some(division) = division.filter(|_| v.is_empty()) else {
             return Err(v.into());
