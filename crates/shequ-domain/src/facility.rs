@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::division::DivisionCode;
 use crate::opening_hours::OpeningHours;
+use crate::text::TextRule;
 use crate::uscc::Uscc;
 use crate::violation::Violations;
 
@@ -12,8 +13,12 @@ pub const ACTIVITY_SHARE_THRESHOLD: f64 = 0.6;
 
 /// Generous upper bound on a facility's floor area; beyond it a value is a unit mistake.
 const MAX_FLOOR_AREA_M2: f64 = 1_000_000.0;
-const MAX_NAME_CHARS: usize = 200;
-const MAX_ADDRESS_CHARS: usize = 500;
+/// The facility's name: trimmed text, 1 to 200 characters.
+pub const DISPLAY_NAME: TextRule = TextRule::required(200);
+/// Its address: trimmed text, at most 500 characters.
+pub const ADDRESS: TextRule = TextRule::optional(500);
+/// The operator organisation's name: trimmed text, at most 200 characters.
+pub const OPERATOR_NAME: TextRule = TextRule::optional(200);
 /// Upper bound on counts (terminals, staff) at one facility.
 const MAX_COUNT: u32 = 100_000;
 
@@ -165,25 +170,13 @@ pub struct FacilitySpec {
 }
 
 impl FacilitySpec {
-    /// Checks the rules that involve values already parsed into domain types. Field names are the
-    /// attribute names, for the caller to prefix with the request's path.
+    /// Checks the rules that involve values already parsed into domain types, the text fields as
+    /// sent (before [`FacilitySpec::trimmed`]). Field names are paths in the facility message, for
+    /// the caller to prefix with the request's path.
     pub fn validate(&self) -> Result<(), Violations> {
         let mut v = Violations::new();
-        let name_chars = self.display_name.trim().chars().count();
-        if name_chars == 0 {
-            v.push("display_name", "must not be empty");
-        } else if name_chars > MAX_NAME_CHARS {
-            v.push(
-                "display_name",
-                format!("must be at most {MAX_NAME_CHARS} characters"),
-            );
-        }
-        if self.address.chars().count() > MAX_ADDRESS_CHARS {
-            v.push(
-                "address",
-                format!("must be at most {MAX_ADDRESS_CHARS} characters"),
-            );
-        }
+        DISPLAY_NAME.check(&mut v, "display_name", &self.display_name);
+        ADDRESS.check(&mut v, "address", &self.address);
         if let Some(loc) = self.location {
             if !(loc.latitude.is_finite() && (-90.0..=90.0).contains(&loc.latitude)) {
                 v.push("location.latitude", "must be between -90 and 90 degrees");
@@ -215,13 +208,20 @@ impl FacilitySpec {
                 v.push(field, format!("must be at most {MAX_COUNT}"));
             }
         }
-        if self.operator_name.chars().count() > MAX_NAME_CHARS {
-            v.push(
-                "operator_name",
-                format!("must be at most {MAX_NAME_CHARS} characters"),
-            );
-        }
+        OPERATOR_NAME.check(&mut v, "operator.display_name", &self.operator_name);
         v.into_result(())
+    }
+
+    /// The spec with its text fields trimmed ([`crate::text`]): what is stored and returned.
+    pub fn trimmed(mut self) -> Self {
+        for text in [
+            &mut self.display_name,
+            &mut self.address,
+            &mut self.operator_name,
+        ] {
+            *text = crate::text::trim(text).to_owned();
+        }
+        self
     }
 
     /// Activity area over total floor area, in [0, 1].
@@ -339,6 +339,36 @@ mod tests {
             fields,
             ["display_name", "location.latitude", "location.longitude"]
         );
+    }
+
+    #[test]
+    fn text_fields_are_trimmed_and_white_space_alone_is_refused() {
+        let mut f = sample();
+        f.address = " \u{3000} ".into();
+        f.operator_name = "\t".into();
+        let fields: Vec<_> = f
+            .validate()
+            .unwrap_err()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(fields, ["address", "operator.display_name"]);
+
+        let mut f = sample();
+        f.display_name = format!("\u{3000}{} ", "名".repeat(200));
+        f.address = "  北京市东城区多福巷 1 号\n".into();
+        f.operator_name = " 东城社工站 ".into();
+        f.validate().unwrap();
+        let stored = f.trimmed();
+        assert_eq!(stored.display_name, "名".repeat(200));
+        assert_eq!(stored.address, "北京市东城区多福巷 1 号");
+        assert_eq!(stored.operator_name, "东城社工站");
+        stored.validate().unwrap();
+
+        // An optional field left empty stays empty.
+        let mut f = sample();
+        f.address = String::new();
+        f.validate().unwrap();
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Pure domain model of the urban-rural community service system: no I/O, no async, no wire formats.
 //!
 //! Everything here is deterministic and unit-tested: division codes and the leaf-unit kind, the unified
-//! social credit code check, opening-hours arithmetic, facility validation and the indicator
+//! social credit code check, opening-hours arithmetic, the trimming rule of text fields, facility
+//! validation and the indicator
 //! trajectory and status rules of the plan monitor.
 
 pub mod division;
 pub mod facility;
 pub mod indicator;
 pub mod opening_hours;
+pub mod text;
 pub mod uscc;
 pub mod violation;
 
@@ -17,5 +19,6 @@ pub use facility::{
 };
 pub use indicator::{Direction, Status, Trajectory, satisfaction_score};
 pub use opening_hours::{DayOfWeek, MIN_DAILY_OPEN_MINUTES, OpeningHours, OpeningInterval};
+pub use text::TextRule;
 pub use uscc::{Uscc, UsccError};
 pub use violation::{FieldViolation, Violations};

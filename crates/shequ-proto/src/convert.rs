@@ -162,7 +162,7 @@ fn count(field: &str, value: i32, v: &mut Violations) -> u32 {
 }
 
 /// Parses and validates every writable field of a facility. Field paths are relative to the
-/// facility message (`leaf_unit`, `opening_hours[2].day`).
+/// facility message (`leaf_unit`, `opening_hours[2].day`). Text fields come back trimmed.
 pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Violations> {
     let mut v = Violations::new();
     let leaf_unit = parse_division_name("leaf_unit", &pb.leaf_unit)
@@ -215,9 +215,9 @@ pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Vi
         return Err(v);
     };
     let spec = FacilitySpec {
-        display_name: pb.display_name.trim().to_owned(),
+        display_name: pb.display_name.clone(),
         leaf_unit,
-        address: pb.address.trim().to_owned(),
+        address: pb.address.clone(),
         location: pb.location.map(|l| Coordinates {
             latitude: l.latitude,
             longitude: l.longitude,
@@ -230,13 +230,14 @@ pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Vi
         online_24h_services,
         self_service_terminals,
         staff,
-        operator_name: operator.display_name.trim().to_owned(),
+        operator_name: operator.display_name,
         operator_uscc,
     };
+    // The text fields are judged as sent, then stored trimmed (`shequ_domain::text`).
     if let Err(e) = spec.validate() {
         v.extend(e);
     }
-    v.into_result(spec)
+    v.into_result(spec.trimmed())
 }
 
 /// The writable fields of a facility as a wire message, without identity or output-only fields.
@@ -309,6 +310,30 @@ mod tests {
         let back = facility_spec_to_pb(&spec);
         assert_eq!(facility_spec_from_pb(&back).unwrap(), spec);
         assert_eq!(back.min_daily_open_minutes, 540);
+    }
+
+    #[test]
+    fn text_fields_are_stored_trimmed_and_white_space_alone_is_refused() {
+        let mut pb = valid();
+        pb.display_name = "\u{3000}银闸社区综合服务中心 ".into();
+        pb.address = "  沙滩北街 2 号\t".into();
+        pb.operator.as_mut().unwrap().display_name = " 东城社工站 ".into();
+        let spec = facility_spec_from_pb(&pb).unwrap();
+        assert_eq!(spec.display_name, "银闸社区综合服务中心");
+        assert_eq!(spec.address, "沙滩北街 2 号");
+        assert_eq!(spec.operator_name, "东城社工站");
+        let back = facility_spec_to_pb(&spec);
+        assert_eq!(back.address, "沙滩北街 2 号");
+
+        pb.display_name = " ".into();
+        pb.address = " \u{3000} ".into();
+        pb.operator.as_mut().unwrap().display_name = "\n".into();
+        let fields: Vec<_> = facility_spec_from_pb(&pb)
+            .unwrap_err()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(fields, ["display_name", "address", "operator.display_name"]);
     }
 
     #[test]

@@ -329,6 +329,145 @@ async fn bad_input_names_the_field_and_stores_nothing() {
     drop(registry);
 }
 
+/// Text fields follow the contract's rule (shequ.common.v1): stored trimmed and returned as
+/// stored; white space alone is refused, never stored as an empty value.
+#[tokio::test]
+async fn text_fields_are_stored_trimmed_and_white_space_alone_is_refused() {
+    let (_registry, mut client) = registry_with_sample().await;
+    let cases: Vec<(Mutation, &str)> = vec![
+        (Box::new(|f| f.address = "   ".into()), "facility.address"),
+        (
+            Box::new(|f| f.address = "\u{3000}\u{3000}".into()),
+            "facility.address",
+        ),
+        (
+            Box::new(|f| f.address = format!(" {} ", "址".repeat(501))),
+            "facility.address",
+        ),
+        (
+            Box::new(|f| f.display_name = "\t\n".into()),
+            "facility.display_name",
+        ),
+        (
+            Box::new(|f| f.operator.as_mut().unwrap().display_name = " ".into()),
+            "facility.operator.display_name",
+        ),
+    ];
+    for (mutate, field) in &cases {
+        let mut facility = fixtures::facility(SAMPLE_COMMUNITY);
+        mutate(&mut facility);
+        let err = client
+            .create_facility(create(facility.clone(), ""))
+            .await
+            .unwrap_err();
+        assert_violation(&err, Code::InvalidArgument, field);
+        let err = client
+            .batch_create_facilities(pb::BatchCreateFacilitiesRequest {
+                parent: String::new(),
+                requests: vec![pb::CreateFacilityRequest {
+                    facility: Some(facility),
+                    request_id: "batch-1".into(),
+                    reason: String::new(),
+                }],
+            })
+            .await
+            .unwrap_err();
+        assert_violation(&err, Code::InvalidArgument, &format!("requests[0].{field}"));
+    }
+    let listed = client
+        .list_facilities(pb::ListFacilitiesRequest {
+            parent: "divisions/11".into(),
+            show_deleted: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.facilities.is_empty(), "{:?}", listed.facilities);
+
+    // Padded values are acknowledged as they are stored: trimmed, also in reads and history.
+    let mut padded = fixtures::facility(SAMPLE_COMMUNITY);
+    padded.display_name = "\u{3000}社区党群服务中心 ".into();
+    padded.address = "  示范路 1 号\t".into();
+    padded.operator.as_mut().unwrap().display_name = " 示范社会工作服务中心\u{3000}".into();
+    let created = client
+        .create_facility(create(padded, "padded"))
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    let expected = fixtures::facility(SAMPLE_COMMUNITY);
+    let texts = |f: &pb::Facility| {
+        (
+            f.display_name.clone(),
+            f.address.clone(),
+            f.operator.clone().unwrap_or_default().display_name,
+        )
+    };
+    assert_eq!(texts(&created), texts(&expected));
+    let read = client
+        .get_facility(pb::GetFacilityRequest {
+            name: created.name.clone(),
+            show_deleted: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    assert_eq!(texts(&read), texts(&expected));
+
+    // An update follows the same rule, and a refused one changes nothing.
+    let set_address = |address: &str| pb::UpdateFacilityRequest {
+        facility: Some(pb::Facility {
+            name: created.name.clone(),
+            address: address.into(),
+            ..Default::default()
+        }),
+        update_mask: mask(&["address"]),
+        reason: String::new(),
+    };
+    let err = client
+        .update_facility(set_address("\u{3000} "))
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "facility.address");
+    let updated = client
+        .update_facility(set_address(" 示范路 2 号 "))
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    assert_eq!(updated.address, "示范路 2 号");
+    assert_eq!(updated.revision, 2);
+    let history = client
+        .list_facility_revisions(pb::ListFacilityRevisionsRequest {
+            name: created.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    let addresses: Vec<_> = history
+        .iter()
+        .map(|r| r.snapshot.clone().unwrap().address)
+        .collect();
+    assert_eq!(addresses, ["示范路 1 号", "示范路 2 号"]);
+
+    // An optional text field is left empty by sending nothing.
+    let cleared = client
+        .update_facility(set_address(""))
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    assert_eq!(cleared.address, "");
+}
+
 #[tokio::test]
 async fn a_retried_create_is_stored_once() {
     let (_registry, mut client) = registry_with_sample().await;
