@@ -6,7 +6,7 @@ use std::io::Read;
 
 use flate2::read::GzDecoder;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
-use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind, Violations};
+use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind, TextRule, Violations};
 use tracing::info;
 
 use super::Registry;
@@ -377,12 +377,10 @@ impl Registry {
     /// Imports divisions. Malformed rows refuse the whole import with their file and line; nothing
     /// is written unless everything is valid, and then everything is written in one transaction.
     pub async fn import_divisions(&self, request: ImportRequest) -> Result<ImportReport> {
-        let vintage = request.vintage.trim().to_owned();
-        if vintage.is_empty() || vintage.len() > 64 {
-            return Err(RegistryError::invalid(
-                "vintage",
-                "must be 1 to 64 characters, e.g. `2023`",
-            ));
+        let mut bad = Violations::new();
+        let vintage = TextRule::required(64).apply(&mut bad, "vintage", &request.vintage);
+        if !bad.is_empty() {
+            return Err(RegistryError::Invalid(bad));
         }
         if request.files.is_empty() {
             return Err(RegistryError::invalid("file", "no division file was sent"));

@@ -362,6 +362,24 @@ async fn malformed_rows_refuse_the_whole_import_with_line_numbers() {
         .await
         .unwrap_err();
     assert_violation(&err, Code::InvalidArgument, "vintage");
+    // The vintage is trimmed text: white space alone is refused, a padded one comes back trimmed,
+    // and its limit counts characters.
+    let provinces = [(pb::DivisionFile::Provinces, "code,name\n11,北京市\n")];
+    for vintage in ["\u{3000} ".to_owned(), "年".repeat(65)] {
+        let err = client
+            .import_divisions(tokio_stream::iter(raw_import(&vintage, &provinces)))
+            .await
+            .unwrap_err();
+        assert_violation(&err, Code::InvalidArgument, "vintage");
+    }
+    let mut requests = raw_import(&format!("\u{3000}{} ", "年".repeat(64)), &provinces);
+    requests[0].validate_only = true;
+    let checked = client
+        .import_divisions(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(checked.vintage, "年".repeat(64));
     let err = client
         .import_divisions(tokio_stream::iter(raw_import(
             "2023",
