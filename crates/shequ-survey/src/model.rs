@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use shequ_domain::{ServiceKind, Violations};
+use shequ_domain::{ServiceKind, TextRule, Violations};
 use shequ_proto::common::v1 as common;
 use shequ_proto::convert::{service_from_pb, service_to_pb};
 use shequ_proto::survey::v1 as pb;
@@ -15,7 +15,7 @@ pub const MAX_QUESTIONS: usize = 200;
 pub const MAX_OPTIONS: usize = 50;
 /// Longest free-text answer, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
-/// Longest question or option text, in characters.
+/// Longest question or option text, in characters after trimming.
 pub const MAX_LABEL_CHARS: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,15 +110,9 @@ fn kind_to_pb(kind: QuestionKind) -> pb::QuestionType {
     }
 }
 
-fn label(v: &mut Violations, field: String, text: &str) {
-    if text.trim().is_empty() {
-        v.push(field, "must not be empty");
-    } else if text.chars().count() > MAX_LABEL_CHARS {
-        v.push(
-            field,
-            format!("must be at most {MAX_LABEL_CHARS} characters"),
-        );
-    }
+/// A question's or an option's text: trimmed text, required.
+fn label(v: &mut Violations, field: String, text: &str) -> String {
+    TextRule::required(MAX_LABEL_CHARS).apply(v, field, text)
 }
 
 /// Checks questions from the wire; fields are reported as `questions[i].…`.
@@ -142,7 +136,7 @@ pub fn questions_from_pb(questions: &[pb::Question]) -> Result<Vec<QuestionDef>,
                 format!("`{}` is used by an earlier question", q.id),
             );
         }
-        label(&mut v, at("text"), &q.text);
+        let text = label(&mut v, at("text"), &q.text);
         let kind = kind_from_pb(q.r#type);
         if kind.is_none() {
             v.push(at("type"), "must be a question type");
@@ -164,6 +158,7 @@ pub fn questions_from_pb(questions: &[pb::Question]) -> Result<Vec<QuestionDef>,
                 "only satisfaction questions count towards satisfaction",
             );
         }
+        let mut options = Vec::new();
         if choice {
             if q.options.len() < 2 || q.options.len() > MAX_OPTIONS {
                 v.push(
@@ -184,7 +179,10 @@ pub fn questions_from_pb(questions: &[pb::Question]) -> Result<Vec<QuestionDef>,
                         format!("`{}` is used by an earlier option", o.id),
                     );
                 }
-                label(&mut v, at(&format!("options[{j}].text")), &o.text);
+                options.push(OptionDef {
+                    id: o.id.clone(),
+                    text: label(&mut v, at(&format!("options[{j}].text")), &o.text),
+                });
             }
         } else if !q.options.is_empty() && kind.is_some() {
             v.push(at("options"), "only choice questions have options");
@@ -201,19 +199,12 @@ pub fn questions_from_pb(questions: &[pb::Question]) -> Result<Vec<QuestionDef>,
         if let Some(kind) = kind {
             out.push(QuestionDef {
                 id: q.id.clone(),
-                text: q.text.clone(),
+                text,
                 kind,
                 required: q.required,
                 counts_towards_satisfaction: q.counts_towards_satisfaction,
                 dimension: dimension.map(|d| d.as_str().to_owned()),
-                options: q
-                    .options
-                    .iter()
-                    .map(|o| OptionDef {
-                        id: o.id.clone(),
-                        text: o.text.clone(),
-                    })
-                    .collect(),
+                options,
                 min_value: q.min_value,
                 max_value: q.max_value,
             });

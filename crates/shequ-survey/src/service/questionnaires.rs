@@ -1,7 +1,7 @@
 //! Questionnaires: an editable draft and published versions that never change.
 
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
-use shequ_domain::Violations;
+use shequ_domain::{TextRule, Violations};
 use shequ_proto::survey::v1 as pb;
 
 use super::Survey;
@@ -15,20 +15,13 @@ use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::page::{self, page_size};
 
-/// Longest questionnaire title, in characters.
+/// Longest questionnaire title, in characters after trimming.
 pub const MAX_TITLE_CHARS: usize = 200;
 
 /// Checks the writable part of a questionnaire; fields are reported as `questionnaire.…`.
 fn draft_from_pb(q: &pb::Questionnaire) -> Result<(String, Vec<QuestionDef>)> {
     let mut v = Violations::new();
-    if q.title.trim().is_empty() {
-        v.push("title", "must not be empty");
-    } else if q.title.chars().count() > MAX_TITLE_CHARS {
-        v.push(
-            "title",
-            format!("must be at most {MAX_TITLE_CHARS} characters"),
-        );
-    }
+    let title = TextRule::required(MAX_TITLE_CHARS).apply(&mut v, "title", &q.title);
     let questions = match questions_from_pb(&q.questions) {
         Ok(questions) => questions,
         Err(e) => {
@@ -39,7 +32,7 @@ fn draft_from_pb(q: &pb::Questionnaire) -> Result<(String, Vec<QuestionDef>)> {
     if !v.is_empty() {
         return Err(SurveyError::Invalid(v.prefixed("questionnaire")));
     }
-    Ok((q.title.trim().to_owned(), questions))
+    Ok((title, questions))
 }
 
 fn to_json(questions: &[QuestionDef]) -> Result<String> {

@@ -2,7 +2,7 @@
 //! opened for responses and closed for good.
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
-use shequ_domain::Violations;
+use shequ_domain::{TextRule, Violations};
 use shequ_proto::common::v1 as common;
 use shequ_proto::names::{division_name, parse_optional_division_name};
 use shequ_proto::survey::v1 as pb;
@@ -23,7 +23,7 @@ pub const DRAFT: &str = "draft";
 pub const OPEN: &str = "open";
 pub const CLOSED: &str = "closed";
 
-/// Longest round display name, in characters.
+/// Longest round display name, in characters after trimming.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
 
 pub fn state_to_pb(state: &str) -> pb::RoundState {
@@ -70,14 +70,11 @@ impl Survey {
         round: &pb::Round,
     ) -> Result<RoundRecord> {
         let mut v = Violations::new();
-        if round.display_name.trim().is_empty() {
-            v.push("round.display_name", "must not be empty");
-        } else if round.display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-            v.push(
-                "round.display_name",
-                format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
-            );
-        }
+        let display_name = TextRule::required(MAX_DISPLAY_NAME_CHARS).apply(
+            &mut v,
+            "round.display_name",
+            &round.display_name,
+        );
         let questionnaire = parse_questionnaire_name("round.questionnaire", &round.questionnaire)
             .map_err(|e| v.push(e.field, e.description))
             .ok();
@@ -157,7 +154,7 @@ impl Survey {
                 format!("INSERT INTO survey_rounds ({ROUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"),
                 [
                     id.clone().into(),
-                    round.display_name.trim().into(),
+                    display_name.into(),
                     questionnaire.into(),
                     round.questionnaire_version.into(),
                     region_code.into(),

@@ -239,3 +239,76 @@ async fn every_question_rule_names_its_field() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 }
+
+/// Titles and labels follow the contract's rule for text (shequ.common.v1): stored trimmed and
+/// returned as stored, limits counted after trimming, white space alone refused.
+#[tokio::test]
+async fn titles_and_labels_are_stored_trimmed() {
+    let mut env = env().await;
+    let mut padded = questionnaire();
+    padded.title = format!("\u{3000}{}\t", "题".repeat(200));
+    padded.questions[0].text = "  总体满意度 ".into();
+    padded.questions[3].options[0].text = "\u{3000}线上\u{3000}".into();
+    let created = env
+        .questionnaires
+        .create_questionnaire(pb::CreateQuestionnaireRequest {
+            questionnaire: Some(padded),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .questionnaire
+        .unwrap();
+    let texts = |q: &pb::Questionnaire| {
+        (
+            q.title.clone(),
+            q.questions[0].text.clone(),
+            q.questions[3].options[0].text.clone(),
+        )
+    };
+    let expected = ("题".repeat(200), "总体满意度".to_owned(), "线上".to_owned());
+    assert_eq!(texts(&created), expected);
+    let published = env
+        .questionnaires
+        .publish_questionnaire(pb::PublishQuestionnaireRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .questionnaire
+        .unwrap();
+    assert_eq!(texts(&published), expected);
+    assert_eq!(
+        texts(&get(&mut env, &created.name, 1).await.unwrap()),
+        expected
+    );
+
+    let cases: Vec<Mutation> = vec![
+        (|q| q.title = " \u{3000} ".into(), "questionnaire.title"),
+        (
+            |q| q.title = format!(" {} ", "题".repeat(201)),
+            "questionnaire.title",
+        ),
+        (
+            |q| q.questions[0].text = "\t".into(),
+            "questionnaire.questions[0].text",
+        ),
+        (
+            |q| q.questions[3].options[1].text = " ".into(),
+            "questionnaire.questions[3].options[1].text",
+        ),
+    ];
+    for (mutate, field) in cases {
+        let mut q = questionnaire();
+        mutate(&mut q);
+        let err = env
+            .questionnaires
+            .create_questionnaire(pb::CreateQuestionnaireRequest {
+                questionnaire: Some(q),
+            })
+            .await
+            .unwrap_err();
+        assert_violation(&err, Code::InvalidArgument, field);
+    }
+}

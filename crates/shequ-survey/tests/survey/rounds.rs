@@ -64,6 +64,49 @@ async fn a_round_is_refused_field_by_field() {
     assert_violation(&err, Code::NotFound, "round.region");
 }
 
+/// A round's name follows the contract's rule for text (shequ.common.v1): stored trimmed and
+/// returned as stored, its limit counted after trimming, white space alone refused.
+#[tokio::test]
+async fn a_round_name_is_stored_trimmed() {
+    let mut env = env().await;
+    let questionnaire = published(&mut env).await;
+    let mut r = round(&questionnaire, REGION, 1);
+    r.display_name = format!("\u{3000}{} ", "轮".repeat(200));
+    let created = env
+        .rounds
+        .create_round(pb::CreateRoundRequest { round: Some(r) })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    assert_eq!(created.display_name, "轮".repeat(200));
+    let read = env
+        .rounds
+        .get_round(pb::GetRoundRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    assert_eq!(read.display_name, created.display_name);
+    for name in [
+        "\u{3000}\u{3000}".to_owned(),
+        format!(" {} ", "轮".repeat(201)),
+    ] {
+        let mut r = round(&questionnaire, REGION, 1);
+        r.display_name = name;
+        let err = env
+            .rounds
+            .create_round(pb::CreateRoundRequest { round: Some(r) })
+            .await
+            .unwrap_err();
+        assert_violation(&err, Code::InvalidArgument, "round.display_name");
+    }
+}
+
 #[tokio::test]
 async fn rounds_accept_responses_only_while_open_and_closed_is_final() {
     let mut env = env().await;
