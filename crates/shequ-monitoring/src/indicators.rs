@@ -3,7 +3,7 @@
 //! values, and how each compiles into sums the rollup adds up.
 
 use serde::{Deserialize, Serialize};
-use shequ_domain::{Direction, Violations};
+use shequ_domain::{Direction, TextRule, Violations};
 
 /// Fields of the registry's `LeafUnitFacts` an indicator may read, in `LeafFacts::registry` order.
 pub const REGISTRY_FIELDS: &[&str] = &[
@@ -115,9 +115,8 @@ impl IndicatorDef {
         } else if builtin(&self.code).is_some() {
             v.push("code", format!("`{}` is a built-in indicator", self.code));
         }
-        if self.display_name.trim().is_empty() {
-            v.push("display_name", "is required");
-        }
+        // As sent: `plan::indicator_from_pb` stores it trimmed.
+        TextRule::required_unbounded().check(&mut v, "display_name", &self.display_name);
         let fields = match self.source {
             Source::Registry => REGISTRY_FIELDS,
             Source::Survey => SURVEY_FIELDS,

@@ -2,6 +2,7 @@
 //! validation, the built-in national plan, plan files (TOML) and alignment with the parent plan.
 
 use serde::{Deserialize, Serialize};
+use shequ_domain::text::{self, TextRule};
 use shequ_domain::{DivisionCode, Trajectory, Violations};
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::{division_name, parse_optional_division_name};
@@ -180,7 +181,10 @@ fn indicator_from_pb(i: &pb::Indicator) -> Result<IndicatorDef, Violations> {
     if v.is_empty() {
         v.extend(def.validate());
     }
-    v.into_result(def)
+    v.into_result(IndicatorDef {
+        display_name: text::trim(&def.display_name).to_owned(),
+        ..def
+    })
 }
 
 /// Converts and checks a plan from the wire; every offending field is named (as `plan.…`).
@@ -198,9 +202,8 @@ pub fn plan_from_pb(p: &pb::Plan) -> Result<PlanDef, Violations> {
             }
         }
     };
-    if p.display_name.trim().is_empty() {
-        v.push("display_name", "is required");
-    }
+    let display_name =
+        TextRule::required_unbounded().apply(&mut v, "display_name", &p.display_name);
     let scope = parse_optional_division_name("scope", &p.scope).unwrap_or_else(|e| {
         v.push(e.field, e.description);
         None
@@ -320,7 +323,7 @@ pub fn plan_from_pb(p: &pb::Plan) -> Result<PlanDef, Violations> {
     }
     let def = PlanDef {
         id,
-        display_name: p.display_name.trim().to_owned(),
+        display_name,
         level,
         scope,
         parent: (!p.parent.is_empty()).then(|| p.parent.trim_start_matches("plans/").to_owned()),

@@ -378,3 +378,61 @@ async fn list_indicators(env: &mut Env, plan: &str) -> Result<Vec<pb::Indicator>
         .await
         .map(|r| r.into_inner().indicators)
 }
+
+/// Plan and indicator names follow the contract's rule for text (shequ.common.v1): stored trimmed
+/// and returned as stored; white space alone is refused.
+#[tokio::test]
+async fn plan_and_indicator_names_are_stored_trimmed() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let indicator = |display_name: &str| pb::Indicator {
+        code: "parking_spaces".into(),
+        display_name: display_name.into(),
+        kind: pb::IndicatorKind::Sum as i32,
+        source: pb::IndicatorSource::Reported as i32,
+        unit: "spaces".into(),
+        direction: pb::Direction::HigherIsBetter as i32,
+        ..Default::default()
+    };
+    let mut plan = provincial_plan();
+    plan.display_name = "\u{3000}湖北省规划 ".into();
+    plan.indicators = vec![indicator("  停车位\t")];
+    let created = env
+        .plans
+        .create_plan(pb::CreatePlanRequest { plan: Some(plan) })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(created.display_name, "湖北省规划");
+    assert_eq!(created.indicators[0].display_name, "停车位");
+    let read = env
+        .plans
+        .get_plan(pb::GetPlanRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(read.display_name, "湖北省规划");
+    assert_eq!(read.indicators[0].display_name, "停车位");
+
+    let mut blank = provincial_plan();
+    blank.name = "plans/blank".into();
+    blank.display_name = "\u{3000}".into();
+    blank.indicators = vec![indicator(" ")];
+    let err = env
+        .plans
+        .create_plan(pb::CreatePlanRequest { plan: Some(blank) })
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "plan.display_name");
+    assert_violation(
+        &err,
+        Code::InvalidArgument,
+        "plan.indicators[0].display_name",
+    );
+}
