@@ -15,6 +15,24 @@ use crate::names::{
 /// Id of the built-in national plan.
 pub const NATIONAL_PLAN_ID: &str = "national-14th-fyp";
 
+/// The years a plan may name (start, end, baseline and target years): from the founding of the
+/// People's Republic to the end of the century; anything else is a typing mistake.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1949..=2100;
+
+/// Reports `field` unless `year` lies in [`YEARS`].
+fn check_year(v: &mut Violations, field: String, year: i32) {
+    if !YEARS.contains(&year) {
+        v.push(
+            field,
+            format!(
+                "must be a year from {} to {}, got {year}",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        );
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanLevel {
     National = 1,
@@ -241,10 +259,9 @@ pub fn plan_from_pb(p: &pb::Plan) -> Result<PlanDef, Violations> {
             PlanLevel::National
         }
     };
-    if !(1949..=2200).contains(&p.start_year) {
-        v.push("start_year", "must be a year");
-    }
-    if p.end_year < p.start_year {
+    check_year(&mut v, "start_year".into(), p.start_year);
+    check_year(&mut v, "end_year".into(), p.end_year);
+    if YEARS.contains(&p.start_year) && YEARS.contains(&p.end_year) && p.end_year < p.start_year {
         v.push("end_year", "must not be before `start_year`");
     }
     let survey_round = match parse_optional_round_name("survey_round", &p.survey_round) {
@@ -284,11 +301,17 @@ pub fn plan_from_pb(p: &pb::Plan) -> Result<PlanDef, Violations> {
         if targets.iter().any(|x| x.indicator == code) {
             v.push(field("indicator"), "has a target already");
         }
-        if t.has_baseline && t.target_year < t.baseline_year {
-            v.push(field("target_year"), "must not be before `baseline_year`");
+        // Without a baseline its year is not read (the trajectory starts before `start_year`).
+        if t.has_baseline {
+            check_year(&mut v, field("baseline_year"), t.baseline_year);
         }
-        if !(1949..=2200).contains(&t.target_year) {
-            v.push(field("target_year"), "must be a year");
+        check_year(&mut v, field("target_year"), t.target_year);
+        if t.has_baseline
+            && YEARS.contains(&t.baseline_year)
+            && YEARS.contains(&t.target_year)
+            && t.target_year < t.baseline_year
+        {
+            v.push(field("target_year"), "must not be before `baseline_year`");
         }
         for (name, value, checked) in [
             ("target_value", t.target_value, true),
@@ -609,6 +632,20 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<pb::Plan, V
             ..Default::default()
         });
     }
+    // A baseline is a value and its year: half of one is refused, never read as year 0.
+    for (n, t) in file.targets.iter().enumerate() {
+        match (t.baseline_value, t.baseline_year) {
+            (Some(_), None) => v.push(
+                format!("content.targets[{n}].baseline_year"),
+                "is required with `baseline_value`",
+            ),
+            (None, Some(_)) => v.push(
+                format!("content.targets[{n}].baseline_value"),
+                "is required with `baseline_year`",
+            ),
+            _ => {}
+        }
+    }
     let targets = file
         .targets
         .iter()
@@ -728,6 +765,128 @@ mod tests {
                 "plan.targets[7].indicator"
             ]
         );
+    }
+
+    fn fields(v: Violations) -> Vec<String> {
+        v.into_vec().into_iter().map(|f| f.field).collect()
+    }
+
+    /// Every year of a plan lies in 1949 to 2100; outside, the field is named.
+    #[test]
+    fn years_outside_1949_to_2100_are_refused_naming_the_field() {
+        type Set = fn(&mut pb::Plan, i32);
+        let cases: [(Set, &str); 4] = [
+            (
+                |p, y| {
+                    p.start_year = y;
+                    p.end_year = 2100;
+                },
+                "plan.start_year",
+            ),
+            (
+                |p, y| {
+                    p.start_year = 1949;
+                    p.end_year = y;
+                },
+                "plan.end_year",
+            ),
+            // Target 1 has a baseline (2020); target 2 has none.
+            (
+                |p, y| {
+                    p.targets[1].baseline_year = y;
+                    p.targets[1].target_year = 2100;
+                },
+                "plan.targets[1].baseline_year",
+            ),
+            (
+                |p, y| p.targets[2].target_year = y,
+                "plan.targets[2].target_year",
+            ),
+        ];
+        for (set, field) in cases {
+            for (year, valid) in [
+                (0, false),
+                (1948, false),
+                (1949, true),
+                (2100, true),
+                (2101, false),
+                (-2025, false),
+            ] {
+                let mut p = national_plan();
+                set(&mut p, year);
+                match plan_from_pb(&p) {
+                    Ok(plan) => assert!(valid, "{field} = {year} was accepted: {plan:?}"),
+                    Err(v) => {
+                        assert!(!valid, "{field} = {year} was refused: {v}");
+                        assert_eq!(fields(v), [field], "{field} = {year}");
+                    }
+                }
+            }
+        }
+        // Without a baseline, its year is not read: the built-in plan's floors carry year 0.
+        let plan = plan_from_pb(&national_plan()).unwrap();
+        assert_eq!(plan.target("activity_area_share").unwrap().baseline, None);
+    }
+
+    /// Plan files (TOML and YAML) are held to the same years, and a baseline value without its
+    /// year is refused rather than read as year 0.
+    #[test]
+    fn plan_file_years_are_checked_in_both_languages() {
+        let toml = |baseline: &str, target_year: &str| {
+            format!(
+                "display_name = \"湖北\"\nlevel = \"provincial\"\nscope = \"42\"\n\
+                 parent = \"national-14th-fyp\"\nstart_year = 2021\nend_year = 2025\n\
+                 [[targets]]\nindicator = \"rural_facility_coverage\"\n{baseline}\
+                 target_value = 0.8\ntarget_year = {target_year}\n"
+            )
+        };
+        let yaml = |baseline: &str, target_year: &str| {
+            let baseline = baseline.replace(" = ", ": ").replace("\n", "\n    ");
+            format!(
+                "display_name: 湖北\nlevel: provincial\nscope: \"42\"\n\
+                 parent: national-14th-fyp\nstart_year: 2021\nend_year: 2025\ntargets:\n  \
+                 - indicator: rural_facility_coverage\n    {baseline}\
+                 target_value: 0.8\n    target_year: {target_year}\n"
+            )
+        };
+        let load = |text: String, format: PlanFileFormat| {
+            assert_eq!(PlanFileFormat::detect(&text), format, "{text}");
+            parse_plan_file(&text, format).and_then(|p| plan_from_pb(&p).map(|_| ()))
+        };
+        for (file, format) in [
+            (&toml as &dyn Fn(&str, &str) -> String, PlanFileFormat::Toml),
+            (&yaml, PlanFileFormat::Yaml),
+        ] {
+            for (year, valid) in [
+                (0, false),
+                (1948, false),
+                (1949, true),
+                (2100, true),
+                (2101, false),
+            ] {
+                let baseline = format!("baseline_value = 0.7\nbaseline_year = {year}\n");
+                match load(file(&baseline, "2100"), format) {
+                    Ok(()) => assert!(valid, "{format:?}: baseline year {year} accepted"),
+                    Err(v) => assert_eq!(
+                        (valid, fields(v)),
+                        (false, vec!["plan.targets[0].baseline_year".to_owned()]),
+                        "{format:?}: baseline year {year}"
+                    ),
+                }
+                match load(file("", &year.to_string()), format) {
+                    Ok(()) => assert!(valid, "{format:?}: target year {year} accepted"),
+                    Err(v) => assert_eq!(
+                        (valid, fields(v)),
+                        (false, vec!["plan.targets[0].target_year".to_owned()]),
+                        "{format:?}: target year {year}"
+                    ),
+                }
+            }
+            let half = load(file("baseline_value = 0.7\n", "2025"), format).unwrap_err();
+            assert_eq!(fields(half), ["content.targets[0].baseline_year"]);
+            let half = load(file("baseline_year = 2020\n", "2025"), format).unwrap_err();
+            assert_eq!(fields(half), ["content.targets[0].baseline_value"]);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use shequ_monitoring::names::{
     parse_period, parse_plan_name,
 };
 use shequ_monitoring::plan::{
-    PlanFileFormat, misalignments, national_plan, parse_plan_file, plan_from_pb,
+    PlanFileFormat, YEARS, misalignments, national_plan, parse_plan_file, plan_from_pb,
 };
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::parse_division_name;
@@ -33,11 +33,12 @@ fn config(cases: u32) -> ProptestConfig {
 fn check_plan(plan: &pb::Plan) -> Result<(), TestCaseError> {
     match plan_from_pb(plan) {
         Ok(def) => {
-            prop_assert!((1949..=2200).contains(&def.start_year));
+            prop_assert!(YEARS.contains(&def.start_year));
+            prop_assert!(YEARS.contains(&def.end_year));
             prop_assert!(def.end_year >= def.start_year);
             let indicators = def.indicators();
             for t in &def.body.targets {
-                prop_assert!((1949..=2200).contains(&t.target_year));
+                prop_assert!(YEARS.contains(&t.target_year));
                 prop_assert!(t.target_value.is_finite());
                 let ind = indicators.iter().find(|d| d.code == t.indicator);
                 prop_assert!(ind.is_some(), "unknown indicator {}", t.indicator);
@@ -45,6 +46,7 @@ fn check_plan(plan: &pb::Plan) -> Result<(), TestCaseError> {
                 let mut values = vec![t.target_value];
                 if let Some((value, year)) = t.baseline {
                     prop_assert!(value.is_finite());
+                    prop_assert!(YEARS.contains(&year));
                     prop_assert!(year <= t.target_year);
                     values.push(value);
                 }
@@ -106,7 +108,13 @@ fn check_plan_file(text: &str, format: PlanFileFormat) -> Result<(), TestCaseErr
 }
 
 fn year() -> impl Strategy<Value = i32> {
-    prop_oneof![4 => 2015..2035i32, 1 => 1940..1955i32, 1 => 2195..2205i32, 1 => any::<i32>()]
+    prop_oneof![
+        4 => 2015..2035i32,
+        1 => 1940..1955i32,
+        1 => 2095..2105i32,
+        1 => -5..5i32,
+        1 => any::<i32>()
+    ]
 }
 
 fn value() -> impl Strategy<Value = f64> {

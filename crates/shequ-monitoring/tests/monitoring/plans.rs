@@ -325,6 +325,166 @@ async fn a_yaml_plan_file_loads_like_a_toml_one() {
     assert_violation(&err, Code::InvalidArgument, "content");
 }
 
+/// The years of a plan (start, end, baseline, target) lie in 1949 to 2100, as the contract
+/// says; outside, CreatePlan and LoadPlanFile (TOML and YAML) are INVALID_ARGUMENT naming the
+/// field, and nothing is stored.
+#[tokio::test]
+async fn plan_years_outside_1949_to_2100_are_refused() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let rural = |baseline_year: Option<i32>, target_year: i32| pb::Target {
+        indicator: "indicators/rural_facility_coverage".into(),
+        has_baseline: baseline_year.is_some(),
+        baseline_value: 0.7,
+        baseline_year: baseline_year.unwrap_or_default(),
+        target_value: 0.8,
+        target_year,
+        ..Default::default()
+    };
+    type Set = fn(&mut pb::Plan, i32);
+    let cases: [(&str, Set, &str); 4] = [
+        (
+            "start",
+            |p, y| {
+                p.start_year = y;
+                p.end_year = 2100;
+            },
+            "plan.start_year",
+        ),
+        (
+            "end",
+            |p, y| {
+                p.start_year = 1949;
+                p.end_year = y;
+            },
+            "plan.end_year",
+        ),
+        (
+            "baseline",
+            |p, y| p.targets[0].baseline_year = y,
+            "plan.targets[0].baseline_year",
+        ),
+        (
+            "target",
+            |p, y| {
+                p.targets[0].has_baseline = false;
+                p.targets[0].target_year = y;
+            },
+            "plan.targets[0].target_year",
+        ),
+    ];
+    let years = [
+        (0, false),
+        (1948, false),
+        (1949, true),
+        (2100, true),
+        (2101, false),
+    ];
+    for (what, set, field) in cases {
+        for (year, valid) in years {
+            let mut plan = provincial_plan();
+            plan.name = format!("plans/{what}-{year}");
+            plan.targets = vec![rural(Some(2020), 2100)];
+            set(&mut plan, year);
+            let created = env
+                .plans
+                .create_plan(pb::CreatePlanRequest { plan: Some(plan) })
+                .await;
+            match created {
+                Ok(_) => assert!(valid, "{field} = {year} was accepted"),
+                Err(err) => {
+                    assert!(!valid, "{field} = {year} was refused: {err:?}");
+                    assert_violation(&err, Code::InvalidArgument, field);
+                }
+            }
+        }
+    }
+
+    let toml_target = "baseline_year = 2020\ntarget_value = 0.78\ntarget_year = 2025";
+    let yaml_target = "baseline_year: 2020\n    target_value: 0.78\n    target_year: 2025";
+    for (year, valid) in years {
+        for (text, id, target, with_year) in [
+            (
+                PROVINCIAL,
+                "id = \"hubei-14th\"",
+                toml_target,
+                format!("baseline_year = {year}\ntarget_value = 0.78\ntarget_year = 2100"),
+            ),
+            (
+                PROVINCIAL_YAML,
+                "id: hubei-yaml",
+                yaml_target,
+                format!("baseline_year: {year}\n    target_value: 0.78\n    target_year: 2100"),
+            ),
+        ] {
+            let content = text
+                .replace(id, &id.replace("hubei", &format!("file-{year}")))
+                .replacen(target, &with_year, 1);
+            assert_ne!(content, text);
+            let loaded = env
+                .plans
+                .load_plan_file(pb::LoadPlanFileRequest { content })
+                .await;
+            match loaded {
+                Ok(plan) => {
+                    assert!(valid, "baseline year {year} was accepted");
+                    let target = &plan.into_inner().plan.unwrap().targets[0];
+                    assert_eq!((target.baseline_year, target.target_year), (year, 2100));
+                }
+                Err(err) => {
+                    assert!(!valid, "baseline year {year} was refused: {err:?}");
+                    assert_violation(&err, Code::InvalidArgument, "plan.targets[0].baseline_year");
+                }
+            }
+        }
+    }
+    // A baseline value without its year is refused, never read as year 0.
+    for (text, line) in [
+        (PROVINCIAL, "baseline_year = 2020\n"),
+        (PROVINCIAL_YAML, "baseline_year: 2020\n    "),
+    ] {
+        let content = text.replacen(line, "", 1);
+        assert_ne!(content, text);
+        let err = env
+            .plans
+            .load_plan_file(pb::LoadPlanFileRequest { content })
+            .await
+            .unwrap_err();
+        assert_violation(
+            &err,
+            Code::InvalidArgument,
+            "content.targets[0].baseline_year",
+        );
+    }
+    let listed = env
+        .plans
+        .list_plans(pb::ListPlansRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .plans;
+    let mut names: Vec<_> = listed.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "plans/baseline-1949",
+            "plans/baseline-2100",
+            "plans/end-1949",
+            "plans/end-2100",
+            "plans/file-1949-14th",
+            "plans/file-1949-yaml",
+            "plans/file-2100-14th",
+            "plans/file-2100-yaml",
+            "plans/national-14th-fyp",
+            "plans/start-1949",
+            "plans/start-2100",
+            "plans/target-1949",
+            "plans/target-2100",
+        ]
+    );
+}
+
 #[tokio::test]
 async fn plan_defined_indicators_are_listed_by_plan() {
     let mut env = env().await;
