@@ -2,6 +2,13 @@
 //! card numbers (18 characters: 17 digits and a digit or `X`; and the old 15-digit form) and
 //! mainland mobile numbers (11 digits starting `13`-`19`, also written `138 1234 5678` or
 //! `138-1234-5678`, with or without `+86`/`86` in front). Each masked character becomes `*`.
+//!
+//! Numbers are matched on the text's compatibility form (NFKC, character by character), so the
+//! full-width digits, `Ｘ`, `＋`, `－` and ideographic space that Chinese input methods type count
+//! as `0`-`9`, `X`, `+`, `-` and a space; dashes (U+2010 to U+2015, U+2212) count as `-`. Every
+//! other character, and every character not masked, is kept exactly as sent.
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// The mask character.
 pub const MASK: char = '*';
@@ -9,10 +16,11 @@ pub const MASK: char = '*';
 /// `text` with every identity number and mobile number replaced by `*` of the same length.
 pub fn mask_identity_numbers(text: &str) -> String {
     // Every number masked has at least 11 digits; most free text has far fewer.
-    if text.bytes().filter(u8::is_ascii_digit).count() < 11 {
+    if digit_count(text) < 11 {
         return text.to_owned();
     }
-    let chars: Vec<char> = text.chars().collect();
+    let sent: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = sent.iter().map(|&c| fold(c)).collect();
     let mut masked = vec![false; chars.len()];
     let mut i = 0;
     while i < chars.len() {
@@ -36,11 +44,40 @@ pub fn mask_identity_numbers(text: &str) -> String {
             i += run.max(1);
         }
     }
-    chars
-        .iter()
+    sent.iter()
         .zip(masked)
         .map(|(c, m)| if m { MASK } else { *c })
         .collect()
+}
+
+/// The character `c` is matched as: its NFKC form when that is one character (`１` is `1`, `Ｘ`
+/// is `X`, the ideographic space is a space), with dashes as `-`; otherwise `c` itself. One
+/// character for one keeps every position of the text where it was.
+pub fn fold(c: char) -> char {
+    if c.is_ascii() {
+        return c;
+    }
+    if matches!(c, '\u{2010}'..='\u{2015}' | '\u{2212}') {
+        return '-';
+    }
+    if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        return c;
+    }
+    let mut nfkc = std::iter::once(c).nfkc();
+    match (nfkc.next(), nfkc.next()) {
+        (Some(folded), None) => folded,
+        _ => c,
+    }
+}
+
+/// Digits in `text`, full-width and other compatibility forms included.
+fn digit_count(text: &str) -> usize {
+    // Text already in NFKC (most Chinese text) has no digit but the ASCII ones.
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        text.bytes().filter(u8::is_ascii_digit).count()
+    } else {
+        text.chars().filter(|&c| fold(c).is_ascii_digit()).count()
+    }
 }
 
 fn is_digit_or_letter(c: char) -> bool {
@@ -125,6 +162,74 @@ mod tests {
             "call ************* or *************"
         );
         assert_eq!(mask_identity_numbers("+8613812345678"), "+*************");
+    }
+
+    /// Mobile numbers as residents type them: in groups, with a country code, and in the
+    /// full-width forms of Chinese input methods (digits, `＋`, `－`, the ideographic space).
+    #[test]
+    fn masks_mobile_numbers_as_people_type_them() {
+        for (text, masked) in [
+            ("138 1234 5678", "*************"),
+            ("138-1234-5678", "*************"),
+            ("+86 138 1234 5678", "+86 *************"),
+            ("+86 13812345678", "+86 ***********"),
+            ("+86-138-1234-5678", "+86-*************"),
+            ("(+86)13812345678", "(+86)***********"),
+            ("8613812345678", "*************"),
+            ("电话１３８１２３４５６７８", "电话***********"),
+            (
+                "电话：１３８　１２３４　５６７８。",
+                "电话：*************。",
+            ),
+            ("１３８－１２３４－５６７８", "*************"),
+            ("１３８ １２３４ ５６７８", "*************"),
+            ("＋８６１３８１２３４５６７８", "＋*************"),
+            ("＋８６　１３８１２３４５６７８", "＋８６　***********"),
+            ("138１２３４5678", "***********"),
+            (
+                "联系人王女士１３９１２３４５６７８谢谢",
+                "联系人王女士***********谢谢",
+            ),
+        ] {
+            assert_eq!(mask_identity_numbers(text), masked, "{text}");
+        }
+    }
+
+    /// An 18-character number ending in the check character X, however it is typed.
+    #[test]
+    fn masks_identity_card_numbers_ending_in_any_x() {
+        for text in [
+            "11010119900307123X",
+            "11010119900307123x",
+            "11010119900307123Ｘ",
+            "11010119900307123ｘ",
+            "１１０１０１１９９００３０７１２３Ｘ",
+            "１１０１０１１９９００３０７１２３４",
+            "１１０１０１９００３０７１２３",
+        ] {
+            let masked = mask_identity_numbers(&format!("身份证{text}。"));
+            let stars = MASK.to_string().repeat(text.chars().count());
+            assert_eq!(masked, format!("身份证{stars}。"), "{text}");
+        }
+    }
+
+    /// What is not an identity or mobile number stays as typed, full-width or not.
+    #[test]
+    fn leaves_other_numbers_alone_in_full_width_too() {
+        for text in [
+            "订单号１２３４５６７８９０１", // 11 digits, not a mobile prefix
+            "２１２３４５６７８９０",       // starts with 2
+            "１３８１２３４５６７",         // 10 digits
+            "订单１３８１２３４５６７８９", // 12 digits
+            "１１０１０１１９９００３０７１２３４５", // 19 digits
+            "Ａ１３８１２３４５６７８",     // glued to a letter
+            "１３８１２３４５６７８Ｂ",
+            "１３８－１２３４　５６７８", // mixed separators
+            "11010119900307123Ｙ",
+            "开放８小时，面积５００平方米，电话分机１２３",
+        ] {
+            assert_eq!(mask_identity_numbers(text), text, "{text}");
+        }
     }
 
     #[test]

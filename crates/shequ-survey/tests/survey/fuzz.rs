@@ -12,7 +12,7 @@ use prost::Message;
 use prost_types::Timestamp;
 use shequ_proto::names::parse_division_name;
 use shequ_proto::survey::v1 as pb;
-use shequ_survey::mask::{MASK, mask_identity_numbers};
+use shequ_survey::mask::{MASK, fold, mask_identity_numbers};
 use shequ_survey::model::{
     MAX_OPTIONS, QuestionDef, QuestionKind, answers_from_pb, is_response_id, is_token,
     questions_from_pb, questions_to_pb, satisfaction_score,
@@ -93,9 +93,23 @@ fn identity_text() -> impl Strategy<Value = String> {
         "[0-9 -]{1,6}",
         "[a-zA-Z]{1,3}",
         "[ ,.，。：Xx+*-]",
+        "\\+86[ -]1[3-9][0-9][ -][0-9]{4}[ -][0-9]{4}",
         ".{1,4}",
     ];
+    // Half the pieces as a Chinese input method in full-width mode types them.
+    let piece = (piece, any::<bool>()).prop_map(|(p, wide)| if wide { full_width(&p) } else { p });
     proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+}
+
+/// `text` with ASCII as full-width forms (`1` as `１`, `X` as `Ｘ`, space as U+3000).
+fn full_width(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ' ' => '\u{3000}',
+            '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
 }
 
 fn answer_value() -> impl Strategy<Value = Option<pb::answer::Value>> {
@@ -240,12 +254,13 @@ fn arbitrary_response() -> impl Strategy<Value = pb::Response> {
         )
 }
 
-/// The identity and mobile numbers `mask.rs` promises to catch that are left in `text`: runs of
-/// ASCII letters and digits (each standing alone between other characters) that are 18 digits,
+/// The identity and mobile numbers `mask.rs` promises to catch that are left in `text`, read with
+/// full-width characters as their ASCII forms (`fold`): runs of ASCII letters and digits (each standing alone between other characters) that are 18 digits,
 /// 17 digits and an `X`, 15 digits, a mobile number (11 digits from `13` to `19`) or `86` and a
 /// mobile number, and mobile numbers written in groups of 3, 4 and 4 with one kind of separator.
 fn unmasked_numbers(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
+    // Read as the masker reads it: each character's compatibility form, position for position.
+    let chars: Vec<char> = text.chars().map(fold).collect();
     // (start, end) of each maximal run of ASCII letters and digits.
     let mut words = Vec::new();
     let mut start = None;
@@ -296,7 +311,8 @@ fn unmasked_numbers(text: &str) -> Vec<String> {
 #[test]
 fn the_unmasked_number_check_sees_what_the_masker_promises_to_mask() {
     let text = "电话13812345678，call 138-1234-5678 or 159 8765 4321, +8613812345678, \
-                id 11010119900307123X; 老证 110101900307123 号; 12345678901 A13812345678";
+                id 11010119900307123X; 老证 110101900307123 号; 12345678901 A13812345678; \
+                电话１３９　８７６５　４３２１，证１１０１０１１９９００３０７１２３Ｘ";
     assert_eq!(
         unmasked_numbers(text),
         [
@@ -306,6 +322,8 @@ fn the_unmasked_number_check_sees_what_the_masker_promises_to_mask() {
             "8613812345678",
             "11010119900307123X",
             "110101900307123",
+            "139 8765 4321",
+            "11010119900307123X",
         ]
     );
     assert!(unmasked_numbers(&mask_identity_numbers(text)).is_empty());
@@ -423,9 +441,10 @@ proptest! {
         let masked = mask_identity_numbers(&text);
         prop_assert_eq!(masked.chars().count(), text.chars().count());
         for (before, after) in text.chars().zip(masked.chars()) {
+            // Only what reads as a digit, `X`, or a separator is masked (`fold`: NFKC).
             prop_assert!(
                 before == after
-                    || after == MASK && (before.is_ascii_digit() || matches!(before, 'X' | 'x' | ' ' | '-')),
+                    || after == MASK && (fold(before).is_ascii_digit() || matches!(fold(before), 'X' | 'x' | ' ' | '-')),
                 "`{}` became `{}`", before, after
             );
         }

@@ -385,3 +385,44 @@ async fn responses_follow_the_rounds_version_not_the_draft() {
         .push(answer("q_comment", Value::Text("ok".into())));
     submit(&mut env, &round, r).await.unwrap();
 }
+
+/// Numbers typed with a Chinese input method (full-width digits, `＋`, `Ｘ`, the ideographic
+/// space) are masked like ASCII ones; the body hash stays over the answers as sent.
+#[tokio::test]
+async fn full_width_numbers_are_masked_and_the_hash_covers_what_was_sent() {
+    let mut env = env().await;
+    let round = open_round(&mut env, REGION, 1).await;
+    let sent = "电话＋８６　１３８　１２３４　５６７８，身份证１１０１０１１９９００３０７１２３Ｘ，\
+                订单号１２３４５６７８９０１";
+    let mut r = response("wide", UNIT_A, 4);
+    r.answers
+        .push(answer("q_comment", Value::Text(sent.into())));
+    let stored = submit(&mut env, &round, r.clone())
+        .await
+        .unwrap()
+        .response
+        .unwrap();
+    let masked =
+        "电话＋８６　*************，身份证******************，订单号１２３４５６７８９０１";
+    let text = |response: &pb::Response| match &response.answers[2].value {
+        Some(Value::Text(t)) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text(&stored), masked);
+    let got = env
+        .responses
+        .get_response(pb::GetResponseRequest {
+            name: stored.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .response
+        .unwrap();
+    assert_eq!(text(&got), masked);
+    // The retry of the same body is recognised; the masked text is another body.
+    assert!(submit(&mut env, &round, r.clone()).await.unwrap().duplicate);
+    r.answers[2] = answer("q_comment", Value::Text(masked.into()));
+    let err = submit(&mut env, &round, r).await.unwrap_err();
+    assert_violation(&err, Code::AlreadyExists, "response.response_id");
+}
