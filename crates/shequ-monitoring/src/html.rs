@@ -414,7 +414,8 @@ impl IndicatorPanel {
     }
 
     /// Horizontal bars, one per region, with the target (dashed) and the expected value (solid)
-    /// as vertical lines.
+    /// as vertical lines. A bar's value label follows the bar, or the line it would otherwise
+    /// cross.
     fn bar_chart(&self, out: &mut String) {
         const LABEL: f64 = 190.0;
         const PLOT: f64 = 760.0;
@@ -437,6 +438,13 @@ impl IndicatorPanel {
             top = 1.0;
         }
         let x = |v: f64| LABEL + (v.max(0.0) / top).min(1.0) * PLOT;
+        // The vertical lines every row's value label must keep clear of.
+        let lines: Vec<f64> = self
+            .target
+            .iter()
+            .chain(&self.expected)
+            .map(|&v| x(v))
+            .collect();
         let _ = write!(
             out,
             "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"100%\" \
@@ -472,21 +480,21 @@ impl IndicatorPanel {
             match r.value {
                 Some(v) => {
                     let w = (x(v) - LABEL).max(if v > 0.0 { 1.5 } else { 0.0 });
+                    let text = format_value(Some(v), &self.unit);
                     let _ = write!(
                         out,
                         "<rect x=\"{LABEL}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"15\" rx=\"2\" \
-                         style=\"fill:var(--c)\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                         style=\"fill:var(--c)\"/><text x=\"{:.1}\" y=\"{:.1}\">{text}</text>",
                         y + 3.0,
-                        LABEL + w + 6.0,
+                        label_x(LABEL + w + 6.0, label_width(&text), &lines),
                         y + 15.0,
-                        format_value(Some(v), &self.unit),
                     );
                 }
                 None => {
                     let _ = write!(
                         out,
                         "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\">无数据</text>",
-                        LABEL + 6.0,
+                        label_x(LABEL + 6.0, label_width("无数据"), &lines),
                         y + 15.0
                     );
                 }
@@ -514,6 +522,32 @@ impl IndicatorPanel {
         }
         out.push_str("</svg>\n");
     }
+}
+
+/// Room around a vertical line that a label leaves free, in chart units.
+const LINE_CLEARANCE: f64 = 4.0;
+
+/// Where a label of `width` meant to start at `start` starts so that it crosses none of the
+/// vertical `lines`: at `start`, or just right of the last line it would have crossed. (The
+/// chart keeps `VALUE` units right of the plot for it.)
+fn label_x(start: f64, width: f64, lines: &[f64]) -> f64 {
+    let mut lines = lines.to_vec();
+    lines.sort_by(f64::total_cmp);
+    lines.into_iter().fold(start, |x, line| {
+        if line > x - LINE_CLEARANCE && line < x + width + LINE_CLEARANCE {
+            line + LINE_CLEARANCE + 2.0
+        } else {
+            x
+        }
+    })
+}
+
+/// A generous estimate of a 12 px label's width in chart units: Latin characters at most 7.5
+/// (digits are about 6.6 in the CJK fonts of the stack), wide characters 12.
+fn label_width(text: &str) -> f64 {
+    text.chars()
+        .map(|c| if c.is_ascii() { 7.5 } else { 12.0 })
+        .sum()
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -603,6 +637,70 @@ mod tests {
         assert!(worst < next);
         assert!(!table.contains("429004006"), "no data is not lagging");
         assert!(table.contains("80.0 个百分点"));
+    }
+
+    /// Each value label of the charts as drawn: (x, text).
+    fn value_labels(html: &str) -> Vec<(f64, String)> {
+        html.split("style=\"fill:var(--c)\"/><text x=\"")
+            .skip(1)
+            .map(|rest| {
+                let x = rest[..rest.find('"').unwrap()].parse().unwrap();
+                let text = &rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()];
+                (x, text.to_owned())
+            })
+            .collect()
+    }
+
+    /// Labels of bars ending near the target (dashed) or the expected value (solid) are placed
+    /// clear of both lines, never across them.
+    #[test]
+    fn value_labels_never_cross_the_target_or_expected_line() {
+        let mut r = report("p");
+        let panel = &mut r.indicators[0];
+        panel.expected = Some(0.8);
+        panel.target = Some(1.0);
+        let values = [0.5, 0.76, 0.78, 0.8, 0.83, 0.93, 0.95, 0.97, 0.99, 1.0];
+        panel.regions = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| RegionValue {
+                name: format!("区域{i}"),
+                code: format!("42900400{i}"),
+                value: Some(v),
+                status: Some(Status::OnTrack),
+                gap: Some(0.0),
+            })
+            .collect();
+        let html = r.render();
+        let labels = value_labels(&html);
+        assert_eq!(labels.len(), values.len());
+        // The share scale runs 0 to 100 % over the 760 units right of the 190 of names.
+        let (target, expected) = (190.0 + 760.0, 190.0 + 0.8 * 760.0);
+        assert!(html.contains(&format!("<line x1=\"{target:.1}\"")));
+        assert!(html.contains(&format!("<line x1=\"{expected:.1}\"")));
+        for ((x, text), v) in labels.iter().zip(values) {
+            let bar_end = 190.0 + v * 760.0;
+            assert!(*x > bar_end, "{text} starts on its bar");
+            let end = x + label_width(text);
+            for line in [target, expected] {
+                assert!(
+                    end + LINE_CLEARANCE <= line || *x - LINE_CLEARANCE >= line,
+                    "{text} at {x:.1}..{end:.1} crosses the line at {line:.1}"
+                );
+            }
+            assert!(end <= 190.0 + 760.0 + 90.0, "{text} leaves the chart");
+        }
+        // A label with room before the line stays next to its bar.
+        assert_eq!(labels[0], (190.0 + 0.5 * 760.0 + 6.0, "50.0%".to_owned()));
+    }
+
+    #[test]
+    fn a_label_moves_past_every_line_it_would_cross() {
+        assert_eq!(label_x(100.0, 40.0, &[]), 100.0);
+        assert_eq!(label_x(100.0, 40.0, &[90.0, 150.0]), 100.0);
+        assert_eq!(label_x(100.0, 40.0, &[120.0]), 126.0);
+        // Past the first line the label would cross the second one too.
+        assert_eq!(label_x(100.0, 40.0, &[150.0, 120.0]), 156.0);
     }
 
     #[test]
