@@ -145,10 +145,13 @@ async fn session(clients: &Clients, options: &DemoOptions) -> anyhow::Result<()>
         "{} ({}): the national plan evaluated for {}",
         province.display_name, province.name, evaluation.evaluation_date
     );
+    // The evaluation also counts its root, the country, which is no division of the registry:
+    // without it the count is the import's.
+    let divisions = u64::try_from(evaluation.divisions - 1).unwrap_or(0);
     println!(
-        "{} leaf units and {} divisions from the registry (vintage {}) and {}",
+        "{} leaf units and {} divisions from the registry (vintage {}), summed up to the country, and {}",
         thousands(u64::try_from(evaluation.leaf_units).unwrap_or(0)),
-        thousands(u64::try_from(evaluation.divisions).unwrap_or(0)),
+        thousands(divisions),
         evaluation.registry_vintage,
         evaluation.survey_round
     );
