@@ -1586,6 +1586,19 @@ fn create_plan(_: &Seed) -> Cases {
             }),
             "plan.targets[0].indicator",
         )
+        .invalid(
+            "an out-of-range target direction",
+            &change(|p| {
+                p.targets = vec![plan::Target {
+                    indicator: "indicators/terminals".into(),
+                    target_value: 1.0,
+                    target_year: 2025,
+                    direction: 99,
+                    ..Default::default()
+                }];
+            }),
+            "plan.targets[0].direction",
+        )
         .fails(
             "unknown parent",
             &change(|p| p.parent = UNKNOWN_PLAN.into()),

@@ -334,6 +334,14 @@ pub fn plan_from_pb(p: &pb::Plan) -> Result<PlanDef, Violations> {
                 );
             }
         }
+        // Unspecified takes the indicator's own direction; a value the contract does not name
+        // is refused rather than read as unspecified.
+        if pb::Direction::try_from(t.direction).is_err() {
+            v.push(
+                field("direction"),
+                format!("`{}` is not a direction", t.direction),
+            );
+        }
         targets.push(TargetDef {
             indicator: code.to_owned(),
             baseline: t
