@@ -11,6 +11,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DivisionCode(u64);
 
+/// What was wrong with a code; each variant holds an [`excerpt`](crate::excerpt) of the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DivisionCodeError {
     #[error("division code `{0}` must be 2, 4, 6, 9 or 12 digits")]
@@ -29,7 +30,7 @@ impl DivisionCode {
     pub fn parse(text: &str) -> Result<Self, DivisionCodeError> {
         let t = text.trim();
         if !t.bytes().all(|b| b.is_ascii_digit()) || t.is_empty() {
-            return Err(DivisionCodeError::NotDigits(text.to_owned()));
+            return Err(DivisionCodeError::NotDigits(quoted(text)));
         }
         let pad = match t.len() {
             2 => 10,
@@ -37,14 +38,14 @@ impl DivisionCode {
             6 => 6,
             9 => 3,
             12 => 0,
-            _ => return Err(DivisionCodeError::Length(text.to_owned())),
+            _ => return Err(DivisionCodeError::Length(quoted(text))),
         };
         let value: u64 = t
             .parse()
-            .map_err(|_| DivisionCodeError::NotDigits(text.to_owned()))?;
+            .map_err(|_| DivisionCodeError::NotDigits(quoted(text)))?;
         let code = value * 10u64.pow(pad);
         if code < 10_000_000_000 {
-            return Err(DivisionCodeError::Zero(text.to_owned()));
+            return Err(DivisionCodeError::Zero(quoted(text)));
         }
         Ok(Self(code))
     }
@@ -178,9 +179,25 @@ impl LeafUnitKind {
     }
 }
 
+/// The caller's text as an error quotes it.
+fn quoted(text: &str) -> String {
+    crate::excerpt(text).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_quote_an_excerpt_of_long_codes() {
+        let long = "1".repeat(1 << 20);
+        let message = DivisionCode::parse(&long).unwrap_err().to_string();
+        assert!(message.len() < 200, "{} bytes", message.len());
+        assert!(
+            message.contains(&format!("({} bytes)", long.len())),
+            "{message}"
+        );
+    }
 
     #[test]
     fn pads_short_forms() {

@@ -6,6 +6,7 @@
 //! trajectory and status rules of the plan monitor.
 
 pub mod division;
+pub mod excerpt;
 pub mod facility;
 pub mod indicator;
 pub mod opening_hours;
@@ -14,6 +15,7 @@ pub mod uscc;
 pub mod violation;
 
 pub use division::{DivisionCode, DivisionCodeError, DivisionLevel, LeafUnitKind};
+pub use excerpt::{EXCERPT_CHARS, Excerpt, excerpt};
 pub use facility::{
     ACTIVITY_SHARE_THRESHOLD, Coordinates, FacilitySpec, FacilityStatus, ServiceKind, StaffCounts,
 };
