@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use prost_types::Timestamp;
-use shequ_domain::FieldViolation;
+use shequ_domain::{FieldViolation, excerpt};
 
 use crate::indicators::is_code;
 
@@ -23,7 +23,7 @@ fn parse<'a>(field: &str, name: &'a str, prefix: &str) -> Result<&'a str, FieldV
         Some(id) if is_id(id) => Ok(id),
         _ => Err(FieldViolation::new(
             field,
-            format!("must look like `{prefix}{{id}}`, got `{name}`"),
+            format!("must look like `{prefix}{{id}}`, got `{}`", excerpt(name)),
         )),
     }
 }
@@ -49,7 +49,10 @@ pub fn parse_indicator_name<'a>(field: &str, name: &'a str) -> Result<&'a str, F
         Some(code) if is_code(code) => Ok(code),
         _ => Err(FieldViolation::new(
             field,
-            format!("must look like `{INDICATORS}{{code}}`, got `{name}`"),
+            format!(
+                "must look like `{INDICATORS}{{code}}`, got `{}`",
+                excerpt(name)
+            ),
         )),
     }
 }
@@ -62,7 +65,10 @@ pub fn parse_evaluation_name<'a>(
     let bad = || {
         FieldViolation::new(
             field,
-            format!("must look like `plans/{{plan}}/evaluations/{{id}}`, got `{name}`"),
+            format!(
+                "must look like `plans/{{plan}}/evaluations/{{id}}`, got `{}`",
+                excerpt(name)
+            ),
         )
     };
     let rest = name.strip_prefix(PLANS).ok_or_else(bad)?;
@@ -105,7 +111,10 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, FieldViolation> 
         return Ok(chrono::Utc::now().date_naive());
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        FieldViolation::new(field, format!("must be a date `YYYY-MM-DD`, got `{text}`"))
+        FieldViolation::new(
+            field,
+            format!("must be a date `YYYY-MM-DD`, got `{}`", excerpt(text)),
+        )
     })
 }
 
@@ -115,7 +124,8 @@ pub fn parse_period(field: &str, text: &str) -> Result<i32, FieldViolation> {
         FieldViolation::new(
             field,
             format!(
-                "must be a year `2025`, a quarter `2025-Q1` or a month `2025-03`, got `{text}`"
+                "must be a year `2025`, a quarter `2025-Q1` or a month `2025-03`, got `{}`",
+                excerpt(text)
             ),
         )
     };
@@ -185,5 +195,19 @@ mod tests {
         assert!(parse_period("p", "25").is_err());
         assert!(parse_period("p", "2025-+1").is_err());
         assert!(parse_date("d", "2025-02-30").is_err());
+    }
+
+    #[test]
+    fn refusals_quote_an_excerpt_of_long_names() {
+        let long = format!("plans/{}", "p".repeat(1 << 20));
+        for refusal in [
+            parse_plan_name("name", &long).unwrap_err(),
+            parse_indicator_name("name", &long).unwrap_err(),
+            parse_evaluation_name("name", &long).unwrap_err(),
+            parse_date("date", &long).unwrap_err(),
+            parse_period("period", &long).unwrap_err(),
+        ] {
+            assert!(refusal.description.len() < 200, "{}", refusal.description);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Resource names: `divisions/{12-digit code}` and `facilities/{id}`.
 
-use shequ_domain::{DivisionCode, FieldViolation};
+use shequ_domain::{DivisionCode, FieldViolation, excerpt};
 
 pub const DIVISIONS: &str = "divisions/";
 pub const FACILITIES: &str = "facilities/";
@@ -14,7 +14,10 @@ pub fn parse_division_name(field: &str, name: &str) -> Result<DivisionCode, Fiel
     let Some(code) = name.strip_prefix(DIVISIONS) else {
         return Err(FieldViolation::new(
             field,
-            format!("must look like `{DIVISIONS}{{code}}`, got `{name}`"),
+            format!(
+                "must look like `{DIVISIONS}{{code}}`, got `{}`",
+                excerpt(name)
+            ),
         ));
     };
     DivisionCode::parse(code).map_err(|e| FieldViolation::new(field, e.to_string()))
@@ -49,7 +52,10 @@ pub fn parse_facility_name<'a>(field: &str, name: &'a str) -> Result<&'a str, Fi
     } else {
         Err(FieldViolation::new(
             field,
-            format!("must look like `{FACILITIES}{{id}}`, got `{name}`"),
+            format!(
+                "must look like `{FACILITIES}{{id}}`, got `{}`",
+                excerpt(name)
+            ),
         ))
     }
 }
@@ -79,5 +85,23 @@ mod tests {
         assert!(parse_facility_name("name", "facilities/").is_err());
         assert!(parse_facility_name("name", "facilities/../x").is_err());
         assert!(parse_facility_name("name", "divisions/11").is_err());
+    }
+
+    #[test]
+    fn refusals_quote_an_excerpt_of_long_names() {
+        let long = format!("facilities/{}", "a".repeat(1 << 20));
+        let refusals = [
+            parse_facility_name("name", &long).unwrap_err(),
+            parse_division_name("name", &long).unwrap_err(),
+            parse_division_name("name", &format!("divisions/{}", "1".repeat(1 << 20))).unwrap_err(),
+        ];
+        for refusal in refusals {
+            assert!(refusal.description.len() < 200, "{}", refusal.description);
+            assert!(
+                refusal.description.contains("bytes)"),
+                "{}",
+                refusal.description
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use shequ_domain::{ServiceKind, TextRule, Violations};
+use shequ_domain::{ServiceKind, TextRule, Violations, excerpt};
 use shequ_proto::common::v1 as common;
 use shequ_proto::convert::{service_from_pb, service_to_pb};
 use shequ_proto::survey::v1 as pb;
@@ -261,7 +261,7 @@ pub fn answers_from_pb(
                 at("question_id"),
                 format!(
                     "`{}` is not a question of this questionnaire",
-                    a.question_id
+                    excerpt(&a.question_id)
                 ),
             );
             continue;
@@ -270,7 +270,7 @@ pub fn answers_from_pb(
         if std::mem::replace(&mut seen[at_question], true) {
             v.push(
                 at("question_id"),
-                format!("`{}` is answered more than once", a.question_id),
+                format!("`{}` is answered more than once", excerpt(&a.question_id)),
             );
             continue;
         }
@@ -290,7 +290,7 @@ pub fn answers_from_pb(
                 if !question.options.iter().any(|o| &o.id == id) {
                     v.push(
                         at("option_id"),
-                        format!("`{id}` is not an option of `{}`", question.id),
+                        format!("`{}` is not an option of `{}`", excerpt(id), question.id),
                     );
                     continue;
                 }
@@ -306,13 +306,13 @@ pub fn answers_from_pb(
                     if !question.options.iter().any(|o| &o.id == id) {
                         v.push(
                             at(&format!("option_ids.ids[{j}]")),
-                            format!("`{id}` is not an option of `{}`", question.id),
+                            format!("`{}` is not an option of `{}`", excerpt(id), question.id),
                         );
                         ok = false;
                     } else if !chosen.insert(id.as_str()) {
                         v.push(
                             at(&format!("option_ids.ids[{j}]")),
-                            format!("`{id}` is chosen more than once"),
+                            format!("`{}` is chosen more than once", excerpt(id)),
                         );
                         ok = false;
                     }

@@ -2,7 +2,7 @@
 //! `rounds/{id}/responses/{id}`) and timestamps on the wire.
 
 use prost_types::Timestamp;
-use shequ_domain::FieldViolation;
+use shequ_domain::{FieldViolation, excerpt};
 
 use crate::model::is_response_id;
 
@@ -21,7 +21,7 @@ fn parse<'a>(field: &str, name: &'a str, prefix: &str) -> Result<&'a str, FieldV
         Some(id) if is_id(id) => Ok(id),
         _ => Err(FieldViolation::new(
             field,
-            format!("must look like `{prefix}{{id}}`, got `{name}`"),
+            format!("must look like `{prefix}{{id}}`, got `{}`", excerpt(name)),
         )),
     }
 }
@@ -42,7 +42,10 @@ pub fn parse_response_name<'a>(
     let bad = || {
         FieldViolation::new(
             field,
-            format!("must look like `rounds/{{round}}/responses/{{response_id}}`, got `{name}`"),
+            format!(
+                "must look like `rounds/{{round}}/responses/{{response_id}}`, got `{}`",
+                excerpt(name)
+            ),
         )
     };
     let rest = name.strip_prefix(ROUNDS).ok_or_else(bad)?;
@@ -103,5 +106,17 @@ mod tests {
         );
         assert!(parse_response_name("name", "rounds/r1/responses/").is_err());
         assert_eq!(micros(&timestamp(-1_500_001)), Some(-1_500_001));
+    }
+
+    #[test]
+    fn refusals_quote_an_excerpt_of_long_names() {
+        let long = format!("rounds/{}", "r".repeat(1 << 20));
+        for refusal in [
+            parse_round_name("name", &long).unwrap_err(),
+            parse_questionnaire_name("name", &long).unwrap_err(),
+            parse_response_name("name", &long).unwrap_err(),
+        ] {
+            assert!(refusal.description.len() < 200, "{}", refusal.description);
+        }
     }
 }

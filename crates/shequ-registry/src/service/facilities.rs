@@ -994,7 +994,8 @@ impl Registry {
     fn check_etag(current: &FacilityRecord, given: &str) -> Result<()> {
         if !given.is_empty() && given != etag(current.revision) {
             return Err(RegistryError::Aborted(format!(
-                "etag `{given}` is stale: `facilities/{}` is now at {}; read it again and retry",
+                "etag `{}` is stale: `facilities/{}` is now at {}; read it again and retry",
+                shequ_domain::excerpt(given),
                 current.id,
                 etag(current.revision)
             )));
@@ -1020,7 +1021,10 @@ impl Registry {
             if !WRITABLE.contains(p) && !SUB_PATHS.contains(p) {
                 bad.push(
                     "update_mask",
-                    format!("`{p}` is not a writable field of a facility"),
+                    format!(
+                        "`{}` is not a writable field of a facility",
+                        shequ_domain::excerpt(p)
+                    ),
                 );
             }
         }

@@ -223,7 +223,10 @@ impl Problems {
 fn parse_code(text: &str, digits: usize) -> std::result::Result<i64, String> {
     let t = text.trim();
     if t.len() != digits {
-        return Err(format!("code `{t}` must have {digits} digits"));
+        return Err(format!(
+            "code `{}` must have {digits} digits",
+            shequ_domain::excerpt(t)
+        ));
     }
     DivisionCode::parse(t)
         .map(|c| c.as_i64())
@@ -336,7 +339,10 @@ fn parse_file(
                     problems.push(
                         file,
                         line,
-                        format!("kind `{k}` must be `community` or `village`"),
+                        format!(
+                            "kind `{}` must be `community` or `village`",
+                            shequ_domain::excerpt(k)
+                        ),
                     );
                     continue;
                 }
