@@ -306,6 +306,10 @@ fn parse_file(
             problems.push(file, line, "name must not be empty");
             continue;
         }
+        if name.chars().any(char::is_control) {
+            problems.push(file, line, "name must not hold control characters");
+            continue;
+        }
         let parent = match parent_col {
             Some(i) => {
                 let digits = DivisionFile::ALL[file.level().number() as usize - 2].code_digits();
