@@ -1,5 +1,6 @@
 //! Compiles the contracts in `proto/` with protox (no `protoc` needed) and generates the
-//! prost messages and tonic clients and servers, plus the descriptor set served by reflection.
+//! prost messages and tonic clients and servers (over the crate's own codec), plus the descriptor
+//! set served by reflection.
 
 use std::path::PathBuf;
 
@@ -25,9 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("shequ_descriptor.bin"), fds.encode_to_vec())?;
+    // Type names let the codec find a message in the descriptor set (`codec.rs`).
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .codec_path("crate::codec::WireCodec")
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

@@ -56,6 +56,7 @@ pub mod monitoring {
     }
 }
 
+pub mod codec;
 pub mod convert;
 pub mod names;
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use prost::Message;
 use prost_types::Timestamp;
+use shequ_proto::codec::text_violations;
 use shequ_proto::names::parse_division_name;
 use shequ_proto::survey::v1 as pb;
 use shequ_survey::mask::{MASK, fold, mask_identity_numbers};
@@ -551,21 +552,37 @@ fn arbitrary_responses_never_panic_the_survey() {
                         }
                     }
                     // The rest in one batch.
+                    let request = pb::BulkSubmitResponsesRequest {
+                        parent: round.clone(),
+                        responses: batch.clone(),
+                    };
+                    let unstorable = text_violations(&request);
                     let mut acks = responses
-                        .bulk_submit_responses(tokio_stream::iter(vec![
-                            pb::BulkSubmitResponsesRequest {
-                                parent: round.clone(),
-                                responses: batch.clone(),
-                            },
-                        ]))
+                        .bulk_submit_responses(tokio_stream::iter(vec![request]))
                         .await
                         .unwrap()
                         .into_inner();
-                    let ack = acks.message().await.unwrap().unwrap();
-                    prop_assert!(acks.message().await.unwrap().is_none());
-                    prop_assert_eq!(ack.results.len(), batch.len());
                     let mut accepted_now = Vec::new();
-                    for (r, result) in batch.iter().zip(&ack.results) {
+                    // Text no column can hold refuses the whole message, as invalid UTF-8 does.
+                    let results = if unstorable.is_empty() {
+                        let ack = acks.message().await.unwrap().unwrap();
+                        prop_assert!(acks.message().await.unwrap().is_none());
+                        prop_assert_eq!(ack.results.len(), batch.len());
+                        ack.results
+                    } else {
+                        let status = acks.message().await.unwrap_err();
+                        prop_assert_eq!(status.code(), Code::InvalidArgument, "{:?}", status);
+                        let fields: Vec<String> = field_violations(&status)
+                            .into_iter()
+                            .map(|(f, _)| f)
+                            .collect();
+                        let expected: Vec<String> =
+                            unstorable.iter().map(|v| v.field.clone()).collect();
+                        prop_assert_eq!(fields, expected);
+                        // Nothing of the batch was taken.
+                        Vec::new()
+                    };
+                    for (r, result) in batch.iter().zip(&results) {
                         prop_assert_eq!(&result.response_id, &r.response_id);
                         match pb::SubmitOutcome::try_from(result.outcome) {
                             Ok(pb::SubmitOutcome::Accepted) => {
