@@ -84,7 +84,11 @@ pub async fn serve(
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
     )
-    .add_service(AuditServiceServer::new(audit).max_encoding_message_size(max));
+    .add_service(
+        AuditServiceServer::new(audit)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    );
     let services = vec![
         "shequ.monitoring.v1.IndicatorService",
         "shequ.monitoring.v1.PlanService",

@@ -1,7 +1,7 @@
 //! What every Shequ service gets by calling it: layered configuration, logs and OpenTelemetry,
-//! the gRPC server with health, readiness, reflection, TLS, authentication, role checks and
-//! graceful shutdown, the audit trail, the database connection with versioned migrations, and the
-//! mapping of failures to gRPC statuses.
+//! the gRPC server with health, readiness, reflection, TLS, checks of the wire, authentication,
+//! role checks and graceful shutdown, the audit trail, the database connection with versioned
+//! migrations, and the mapping of failures to gRPC statuses.
 
 pub mod audit;
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod sql;
 pub mod status;
 pub mod telemetry;
 pub mod tls;
+pub mod wire;
 
 pub use auth::{AuthConfig, Principal, Role};
 pub use config::{DatabaseConfig, ServerConfig, TelemetryConfig};

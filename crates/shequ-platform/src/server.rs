@@ -1,6 +1,7 @@
 //! gRPC server assembly: the standard health service with a `readiness` entry that follows the
-//! database, reflection (v1 and v1alpha), trace context and RPC metrics on every call, connection
-//! ageing, and graceful shutdown that drains in-flight calls within a grace period.
+//! database, reflection (v1 and v1alpha), trace context and RPC metrics on every call, checked
+//! request frames and bounded error statuses ([`crate::wire`]), connection ageing, and graceful
+//! shutdown that drains in-flight calls within a grace period.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +25,7 @@ use crate::auth::{AuthConfig, AuthLayer, Authenticator, Policy, check_deployment
 use crate::config::ServerConfig;
 use crate::database::Database;
 use crate::telemetry::{RpcMetrics, server_span};
+use crate::wire::WireLayer;
 
 /// Name of the health entry that is SERVING only while the database answers and is migrated.
 pub const READINESS: &str = "readiness";
@@ -265,6 +267,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(MetricsLayer(RpcMetrics::new()))
+        .layer(WireLayer::new(cfg.max_message_bytes))
         .layer(AuthLayer::new(
             security.authenticator.clone(),
             security.policy.clone(),

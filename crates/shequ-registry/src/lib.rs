@@ -68,7 +68,11 @@ pub async fn serve(
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
     )
-    .add_service(AuditServiceServer::new(audit).max_encoding_message_size(max));
+    .add_service(
+        AuditServiceServer::new(audit)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    );
     let services = vec![
         "shequ.registry.v1.DivisionService",
         "shequ.registry.v1.FacilityService",

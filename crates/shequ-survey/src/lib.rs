@@ -78,7 +78,11 @@ pub async fn serve(
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
     )
-    .add_service(AuditServiceServer::new(audit).max_encoding_message_size(max));
+    .add_service(
+        AuditServiceServer::new(audit)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    );
     let services = vec![
         "shequ.survey.v1.QuestionnaireService",
         "shequ.survey.v1.RoundService",

@@ -114,7 +114,12 @@ async fn oversize_messages_are_refused_and_nothing_is_stored() {
         })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(
+        err.message()
+            .ends_with("more than the limit of 65536 bytes"),
+        "{err:?}"
+    );
     let listed = client
         .list_facilities(pb::ListFacilitiesRequest {
             parent: "divisions/11".into(),
