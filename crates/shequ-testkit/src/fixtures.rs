@@ -61,6 +61,46 @@ pub const SAMPLE_COMMUNITY: &str = "divisions/110101001001";
 /// A township in 仙桃市, for non-leaf checks.
 pub const SAMPLE_TOWNSHIP: &str = "divisions/429004001";
 
+/// Two communities of 天津市和平区劝业场街道 and two of 宁夏回族自治区银川市兴庆区凤凰北街街道 (real
+/// 2023 codes), as plain CSV: two provinces far apart, for checks between regions.
+pub const TIANJIN_NINGXIA: Slice = [
+    (
+        pb::DivisionFile::Provinces,
+        "code,name\n12,\"天津市\"\n64,\"宁夏回族自治区\"\n".as_bytes(),
+    ),
+    (
+        pb::DivisionFile::Cities,
+        "code,name,provinceCode\n1201,\"市辖区\",12\n6401,\"银川市\",64\n".as_bytes(),
+    ),
+    (
+        pb::DivisionFile::Areas,
+        "code,name,cityCode,provinceCode\n120101,\"和平区\",1201,12\n640104,\"兴庆区\",6401,64\n"
+            .as_bytes(),
+    ),
+    (
+        pb::DivisionFile::Streets,
+        "code,name,areaCode,provinceCode,cityCode\n\
+         120101001,\"劝业场街道\",120101,12,1201\n\
+         640104001,\"凤凰北街街道\",640104,64,6401\n"
+            .as_bytes(),
+    ),
+    (
+        pb::DivisionFile::Villages,
+        "code,name,streetCode,provinceCode,cityCode,areaCode\n\
+         120101001001,\"花园路社区居委会\",120101001,12,1201,120101\n\
+         120101001002,\"滨西社区居委会\",120101001,12,1201,120101\n\
+         640104001002,\"崇安社区居委会\",640104001,64,6401,640104\n\
+         640104001003,\"兴隆社区居委会\",640104001,64,6401,640104\n"
+            .as_bytes(),
+    ),
+];
+/// 天津市 and 宁夏回族自治区 as a token's `divisions` claim names them.
+pub const TIANJIN: &str = "120000000000";
+pub const NINGXIA: &str = "640000000000";
+/// A community of each, in [`TIANJIN_NINGXIA`].
+pub const TIANJIN_COMMUNITY: &str = "divisions/120101001001";
+pub const NINGXIA_COMMUNITY: &str = "divisions/640104001002";
+
 /// Import requests for `slice`, each file split into chunks of `chunk` bytes.
 pub fn import_requests(
     slice: &Slice,
