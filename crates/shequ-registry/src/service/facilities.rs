@@ -39,6 +39,15 @@ impl WriteContext {
             .clone()
             .unwrap_or_else(|| Arc::new(Principal::development()))
     }
+
+    /// Whose request ids these are: a request id is looked up only among those the same
+    /// principal sent (`{kind}:{subject}`), so another principal's reuse of the same key is a
+    /// new key and says nothing about what it made. In development mode every caller is the
+    /// development principal, so keys are shared as before.
+    pub fn request_owner(&self) -> String {
+        let principal = self.principal();
+        format!("{}:{}", principal.kind.as_str(), principal.subject)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +127,7 @@ pub const MAX_BATCH_CREATE: usize = 1000;
 
 const BATCH_CREATE_METHOD: &str = "/shequ.registry.v1.FacilityService/BatchCreateFacilities";
 
-/// Rows per multi-row insert of a batch (24 parameters a facility, well within both backends'
+/// Rows per multi-row insert of a batch (25 parameters a facility, well within both backends'
 /// limits).
 const INSERT_ROWS: usize = 100;
 
@@ -128,6 +137,11 @@ struct NewRow<'a> {
     spec: &'a FacilitySpec,
     request_id: &'a str,
     hash: &'a str,
+}
+
+/// The owner stored next to a request id; none without one.
+fn owner_value(request_id: &str, owner: &str) -> Value {
+    Value::from((!request_id.is_empty()).then(|| owner.to_owned()))
 }
 
 pub fn etag(revision: i64) -> String {
@@ -435,8 +449,9 @@ impl Registry {
         }
         let spec = facility_spec_from_pb(facility).map_err(prefixed)?;
         let hash = hash_request(facility, &ctx.reason);
+        let owner = ctx.request_owner();
         if !request_id.is_empty()
-            && let Some(existing) = self.facility_by_request(request_id, &hash).await?
+            && let Some(existing) = self.facility_by_request(&owner, request_id, &hash).await?
         {
             return Ok(existing);
         }
@@ -445,14 +460,14 @@ impl Registry {
         let now = now_micros();
         let txn = self.begin_write().await?;
         let inserted = self
-            .insert_facility(&txn, &id, &spec, request_id, &hash, now)
+            .insert_facility(&txn, &id, &spec, (request_id, &owner), &hash, now)
             .await;
         if let Err(e) = inserted {
             txn.rollback().await?;
             // A concurrent retry with the same request id won the race.
             if !request_id.is_empty()
                 && shequ_platform::database::is_unique_violation(&e)
-                && let Some(existing) = self.facility_by_request(request_id, &hash).await?
+                && let Some(existing) = self.facility_by_request(&owner, request_id, &hash).await?
             {
                 return Ok(existing);
             }
@@ -495,10 +510,11 @@ impl Registry {
                 )
             })
             .collect();
+        let owner = ctx.request_owner();
         // A concurrent call storing one of the same request ids first makes the insert fail;
         // the second pass then finds that facility like any retry.
         for attempt in 0..2 {
-            let prior = self.batch_prior(requests, &hashes).await?;
+            let prior = self.batch_prior(&owner, requests, &hashes).await?;
             let mut ids = Vec::with_capacity(requests.len());
             let mut fresh = Vec::new();
             for (i, known) in prior.into_iter().enumerate() {
@@ -525,7 +541,7 @@ impl Registry {
                     hash: &hashes[i],
                 })
                 .collect();
-            if let Err(e) = self.insert_facilities(&txn, &rows, now).await {
+            if let Err(e) = self.insert_facilities(&txn, &rows, &owner, now).await {
                 txn.rollback().await?;
                 if attempt == 0 && shequ_platform::database::is_unique_violation(&e) {
                     continue;
@@ -557,10 +573,11 @@ impl Registry {
         &self,
         txn: &DatabaseTransaction,
         rows: &[NewRow<'_>],
+        owner: &str,
         now: i64,
     ) -> std::result::Result<(), sea_orm::DbErr> {
         for chunk in rows.chunks(INSERT_ROWS) {
-            let mut values = Vec::with_capacity(chunk.len() * 24);
+            let mut values = Vec::with_capacity(chunk.len() * 25);
             let mut groups = Vec::with_capacity(chunk.len());
             for row in chunk {
                 let base = values.len();
@@ -570,9 +587,10 @@ impl Registry {
                     Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
                     Value::from(row.hash.to_owned()),
                     Value::from(now),
+                    owner_value(row.request_id, owner),
                 ]);
                 let placeholders: Vec<String> =
-                    (1..=24).map(|k| format!("${}", base + k)).collect();
+                    (1..=25).map(|k| format!("${}", base + k)).collect();
                 groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
             }
             txn.execute_raw(stmt(
@@ -582,7 +600,7 @@ impl Registry {
                      total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
                      self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
                      min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
-                     id, request_id, request_hash, create_time, update_time, revision) VALUES {}",
+                     id, request_id, request_hash, create_time, request_owner, update_time, revision) VALUES {}",
                     groups.join(", ")
                 ),
                 values,
@@ -765,10 +783,12 @@ impl Registry {
         Ok(specs)
     }
 
-    /// For each request, the id of the facility its request id and body created before; a request
-    /// id used before with another body is ALREADY_EXISTS naming every such request.
+    /// For each request, the id of the facility its request id and body created before (among
+    /// `owner`'s request ids); a request id used before with another body is ALREADY_EXISTS
+    /// naming every such request.
     async fn batch_prior(
         &self,
+        owner: &str,
         requests: &[pb::CreateFacilityRequest],
         hashes: &[String],
     ) -> Result<Vec<Option<String>>> {
@@ -785,14 +805,16 @@ impl Registry {
             .collect();
         let mut found: std::collections::HashMap<String, Prior> = std::collections::HashMap::new();
         if !keys.is_empty() {
-            let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+            let placeholders: Vec<String> = (2..=keys.len() + 1).map(|i| format!("${i}")).collect();
+            let mut values = vec![Value::from(owner.to_owned())];
+            values.extend(keys);
             let rows = Prior::find_by_statement(stmt(
                 self.backend(),
                 format!(
-                    "SELECT id, request_id, request_hash FROM registry_facilities WHERE request_id IN ({})",
+                    "SELECT id, request_id, request_hash FROM registry_facilities WHERE request_owner = $1 AND request_id IN ({})",
                     placeholders.join(", ")
                 ),
-                keys,
+                values,
             ))
             .all(&self.db.conn)
             .await?;
@@ -861,8 +883,11 @@ impl Registry {
             .collect()
     }
 
+    /// The facility `owner` created with `request_id`, when the body is the same; ALREADY_EXISTS
+    /// naming it when the body differs.
     async fn facility_by_request(
         &self,
+        owner: &str,
         request_id: &str,
         hash: &str,
     ) -> Result<Option<FacilityRecord>> {
@@ -873,8 +898,8 @@ impl Registry {
         }
         let prior = Prior::find_by_statement(stmt(
             self.backend(),
-            "SELECT id, request_hash FROM registry_facilities WHERE request_id = $1",
-            [request_id.into()],
+            "SELECT id, request_hash FROM registry_facilities WHERE request_owner = $1 AND request_id = $2",
+            [owner.into(), request_id.into()],
         ))
         .one(&self.db.conn)
         .await?;
@@ -901,7 +926,7 @@ impl Registry {
         txn: &DatabaseTransaction,
         id: &str,
         spec: &FacilitySpec,
-        request_id: &str,
+        (request_id, owner): (&str, &str),
         hash: &str,
         now: i64,
     ) -> std::result::Result<(), sea_orm::DbErr> {
@@ -911,6 +936,7 @@ impl Registry {
             Value::from((!request_id.is_empty()).then(|| request_id.to_owned())),
             Value::from(hash.to_owned()),
             Value::from(now),
+            owner_value(request_id, owner),
         ]);
         txn.execute_raw(stmt(
             self.backend(),
@@ -918,9 +944,9 @@ impl Registry {
              total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
              self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
              min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
-             id, request_id, request_hash, create_time, update_time, revision) \
+             id, request_id, request_hash, create_time, update_time, request_owner, revision) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $24, 1)",
+             $21, $22, $23, $24, $24, $25, 1)",
             values,
         ))
         .await?;

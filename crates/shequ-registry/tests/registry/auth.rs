@@ -747,3 +747,278 @@ async fn development_mode_is_refused_on_postgres_unless_forced() {
     })
     .await;
 }
+
+/// Creates a facility at `leaf` with `request_id`, as `token` (or, without one, in development
+/// mode as `actor`).
+async fn create_keyed(
+    registry: &TestRegistry,
+    token: Option<&str>,
+    leaf: &str,
+    request_id: &str,
+    display_name: &str,
+) -> Result<pb::Facility, tonic::Status> {
+    let mut facility = fixtures::facility(leaf);
+    facility.display_name = display_name.into();
+    let message = pb::CreateFacilityRequest {
+        facility: Some(facility),
+        request_id: request_id.into(),
+        reason: "opened".into(),
+    };
+    let request = match token {
+        Some(token) => with_token(message, token),
+        None => tonic::Request::new(message),
+    };
+    Ok(registry
+        .facilities()
+        .await
+        .unwrap()
+        .create_facility(request)
+        .await?
+        .into_inner()
+        .facility
+        .unwrap())
+}
+
+/// A batch of creations at `leaves` with `request_ids`, as `token`.
+async fn batch_keyed(
+    registry: &TestRegistry,
+    token: &str,
+    items: &[(&str, &str, &str)],
+) -> Result<Vec<pb::Facility>, tonic::Status> {
+    let requests = items
+        .iter()
+        .map(|(leaf, request_id, display_name)| {
+            let mut facility = fixtures::facility(leaf);
+            facility.display_name = (*display_name).into();
+            pb::CreateFacilityRequest {
+                facility: Some(facility),
+                request_id: (*request_id).into(),
+                reason: String::new(),
+            }
+        })
+        .collect();
+    Ok(registry
+        .facilities()
+        .await
+        .unwrap()
+        .batch_create_facilities(with_token(
+            pb::BatchCreateFacilitiesRequest {
+                parent: String::new(),
+                requests,
+            },
+            token,
+        ))
+        .await?
+        .into_inner()
+        .facilities)
+}
+
+/// Everything a status says: its message and each field violation.
+fn said(status: &tonic::Status) -> String {
+    let mut text = status.message().to_owned();
+    for (field, description) in shequ_platform::status::field_violations(status) {
+        text.push_str(&format!("\n{field}: {description}"));
+    }
+    text
+}
+
+/// A request id belongs to the principal that sent it (AIP-155): the same key from a principal
+/// of another region is a new key, creating that principal's own facility, and nothing anyone
+/// is told names the other's facility. Retries by each principal still return its own facility.
+#[tokio::test]
+async fn request_ids_belong_to_their_principal() {
+    use shequ_testkit::fixtures::{
+        NINGXIA, NINGXIA_COMMUNITY, TIANJIN, TIANJIN_COMMUNITY, TIANJIN_NINGXIA,
+    };
+    let issuer = TestIssuer::new().unwrap();
+    let database = TestDatabase::fresh().await.unwrap();
+    let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
+    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+    let admin = issuer.token("admin", &["registry.editor"], &[NATIONAL]);
+    registry
+        .divisions()
+        .await
+        .unwrap()
+        .import_divisions(with_token(
+            tokio_stream::iter(fixtures::import_requests(&TIANJIN_NINGXIA, "2023", 1024)),
+            &admin,
+        ))
+        .await
+        .unwrap();
+    let ningxia = issuer.token("ningxia-editor", &["registry.editor"], &[NINGXIA]);
+    let tianjin = issuer.token("tianjin-editor", &["registry.editor"], &[TIANJIN]);
+    let other_tianjin = issuer.token("tianjin-deputy", &["registry.editor"], &[TIANJIN]);
+
+    let theirs = create_keyed(
+        &registry,
+        Some(&ningxia),
+        NINGXIA_COMMUNITY,
+        "key-1",
+        "宁夏中心",
+    )
+    .await
+    .unwrap();
+    let hidden = theirs.name.trim_start_matches("facilities/").to_owned();
+    let ours = create_keyed(
+        &registry,
+        Some(&tianjin),
+        TIANJIN_COMMUNITY,
+        "key-1",
+        "天津中心",
+    )
+    .await
+    .unwrap();
+    assert_ne!(ours.name, theirs.name);
+    assert_eq!(ours.leaf_unit, TIANJIN_COMMUNITY);
+    // Each principal's retry returns its own facility.
+    let retried = create_keyed(
+        &registry,
+        Some(&tianjin),
+        TIANJIN_COMMUNITY,
+        "key-1",
+        "天津中心",
+    )
+    .await
+    .unwrap();
+    assert_eq!(retried.name, ours.name);
+    let retried = create_keyed(
+        &registry,
+        Some(&ningxia),
+        NINGXIA_COMMUNITY,
+        "key-1",
+        "宁夏中心",
+    )
+    .await
+    .unwrap();
+    assert_eq!(retried.name, theirs.name);
+    // Another body under one's own key names one's own facility only.
+    let err = create_keyed(
+        &registry,
+        Some(&tianjin),
+        TIANJIN_COMMUNITY,
+        "key-1",
+        "改了",
+    )
+    .await
+    .unwrap_err();
+    crate::assert_violation(&err, Code::AlreadyExists, "request_id");
+    assert!(said(&err).contains(&ours.name), "{err:?}");
+    assert!(!said(&err).contains(&hidden), "{err:?}");
+    // Another principal of the same region has keys of its own too.
+    let deputy = create_keyed(
+        &registry,
+        Some(&other_tianjin),
+        TIANJIN_COMMUNITY,
+        "key-1",
+        "改了",
+    )
+    .await
+    .unwrap();
+    assert_ne!(deputy.name, ours.name);
+
+    // Batches: the same keys, scoped the same way.
+    let theirs_batch = batch_keyed(
+        &registry,
+        &ningxia,
+        &[
+            (NINGXIA_COMMUNITY, "batch-1", "宁夏一"),
+            (NINGXIA_COMMUNITY, "batch-2", "宁夏二"),
+        ],
+    )
+    .await
+    .unwrap();
+    let ours_batch = batch_keyed(
+        &registry,
+        &tianjin,
+        &[
+            (TIANJIN_COMMUNITY, "batch-1", "天津一"),
+            (TIANJIN_COMMUNITY, "batch-2", "天津二"),
+        ],
+    )
+    .await
+    .unwrap();
+    for (ours, theirs) in ours_batch.iter().zip(&theirs_batch) {
+        assert_ne!(ours.name, theirs.name);
+        assert_eq!(ours.leaf_unit, TIANJIN_COMMUNITY);
+    }
+    let again = batch_keyed(
+        &registry,
+        &tianjin,
+        &[
+            (TIANJIN_COMMUNITY, "batch-1", "天津一"),
+            (TIANJIN_COMMUNITY, "batch-2", "天津二"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, ours_batch);
+    let err = batch_keyed(
+        &registry,
+        &tianjin,
+        &[(TIANJIN_COMMUNITY, "batch-2", "改了")],
+    )
+    .await
+    .unwrap_err();
+    crate::assert_violation(&err, Code::AlreadyExists, "requests[0].request_id");
+    assert!(said(&err).contains(&ours_batch[1].name), "{err:?}");
+    for theirs in theirs_batch.iter().chain([&theirs]) {
+        let id = theirs.name.trim_start_matches("facilities/");
+        assert!(!said(&err).contains(id), "{err:?}");
+    }
+    // Single creations and batches share each principal's keys: 宁夏's `key-1` with another
+    // body is refused naming 宁夏's own facility.
+    let err = batch_keyed(
+        &registry,
+        &ningxia,
+        &[(NINGXIA_COMMUNITY, "key-1", "天津中心")],
+    )
+    .await
+    .unwrap_err();
+    crate::assert_violation(&err, Code::AlreadyExists, "requests[0].request_id");
+    assert!(said(&err).contains(&theirs.name), "{err:?}");
+    assert!(!said(&err).contains(&ours.name), "{err:?}");
+}
+
+/// In development mode every caller is the same development principal, so a key is shared by
+/// every actor, as it always was.
+#[tokio::test]
+async fn development_mode_shares_request_ids() {
+    use shequ_testkit::fixtures::{TIANJIN_COMMUNITY, TIANJIN_NINGXIA};
+    let registry = TestRegistry::start().await.unwrap();
+    fixtures::import(
+        &mut registry.divisions().await.unwrap(),
+        &TIANJIN_NINGXIA,
+        "2023",
+    )
+    .await
+    .unwrap();
+    let first = create_keyed(&registry, None, TIANJIN_COMMUNITY, "shared", "天津中心")
+        .await
+        .unwrap();
+    let mut facility = fixtures::facility(TIANJIN_COMMUNITY);
+    facility.display_name = "天津中心".into();
+    let mut request = tonic::Request::new(pb::CreateFacilityRequest {
+        facility: Some(facility),
+        request_id: "shared".into(),
+        reason: "opened".into(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-shequ-actor", "another-official".parse().unwrap());
+    let again = registry
+        .facilities()
+        .await
+        .unwrap()
+        .create_facility(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    assert_eq!(again.name, first.name);
+    let err = create_keyed(&registry, None, TIANJIN_COMMUNITY, "shared", "改了")
+        .await
+        .unwrap_err();
+    crate::assert_violation(&err, Code::AlreadyExists, "request_id");
+    assert!(said(&err).contains(&first.name), "{err:?}");
+}

@@ -9,6 +9,7 @@ mod feed;
 mod fuzz;
 mod server;
 mod tls;
+mod upgrade;
 
 use shequ_platform::status::field_violations;
 use tonic::{Code, Status};
