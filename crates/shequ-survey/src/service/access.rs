@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
-use shequ_platform::auth::{Role, Scope};
+use shequ_platform::auth::Scope;
 use shequ_proto::names::{division_name, parse_division_name};
 
 use super::{RoundContext, Survey};
@@ -270,9 +270,10 @@ impl Survey {
             })
     }
 
-    /// The facts stream hands out every leaf unit of the round: national scope or a service.
+    /// The facts stream hands out every leaf unit of the round: national scope, whatever the
+    /// principal's kind or roles (a service's token is scoped like anyone's).
     pub(crate) fn authorize_facts(&self, principal: &Principal, round_id: &str) -> Result<()> {
-        if principal.scope.is_national() || principal.has_role(Role::Service) {
+        if principal.scope.is_national() {
             Ok(())
         } else {
             Err(SurveyError::PermissionDenied(format!(

@@ -794,7 +794,7 @@ async fn principals_act_only_inside_their_divisions() {
     let figures = w.results(&street, n, "divisions/110101001").await.unwrap();
     assert_eq!(figures.valid_responses, 1);
 
-    // The facts stream needs national scope (or a service).
+    // The facts stream needs national scope, a service's as anyone's.
     assert_eq!(code_of(&w.facts(&county, d).await), Code::PermissionDenied);
     let service = w.token("shequ-monitoring", &["service"], &[NATIONAL]);
     assert_eq!(w.facts(&service, d).await.unwrap(), 169);
@@ -1322,4 +1322,98 @@ async fn development_mode_is_refused_on_postgres_unless_forced() {
         shequ_survey::serve(cfg, listener, shutdown)
     })
     .await;
+}
+
+/// Imports 天津 and 宁夏 into the world's registry.
+async fn import_tianjin_ningxia(w: &World) {
+    let admin = w.token("admin", &["registry.editor"], &[NATIONAL]);
+    let requests = fixtures::import_requests(&fixtures::TIANJIN_NINGXIA, "2023", 1024);
+    w._registry
+        .divisions()
+        .await
+        .unwrap()
+        .import_divisions(with_token(tokio_stream::iter(requests), &admin))
+        .await
+        .unwrap();
+}
+
+/// A token's regional scope holds for every kind of principal: a `service` token scoped to 天津
+/// streams no facts of 宁夏's round, nor of the national round, whose facts cover 宁夏 too. Only
+/// a national token (a service's included) reads the facts.
+#[tokio::test]
+async fn a_scoped_service_token_streams_no_facts_beyond_its_scope() {
+    use fixtures::{NINGXIA, NINGXIA_COMMUNITY, TIANJIN};
+    let w = World::new().await;
+    import_tianjin_ningxia(&w).await;
+    let admin = w.token("admin", READ_WRITE, &[NATIONAL]);
+    let ningxia_round = w.open(&admin, "divisions/64").await;
+    w.submit(&admin, &ningxia_round, "nx-1", NINGXIA_COMMUNITY)
+        .await
+        .unwrap();
+
+    let tianjin_service = w.token("shequ-monitoring", &["service"], &[TIANJIN]);
+    for round in [&ningxia_round, &w.national_round] {
+        let result = w.facts(&tianjin_service, round).await;
+        assert_eq!(code_of(&result), Code::PermissionDenied, "{result:?}");
+    }
+    // Scoped to the round's own province is not national either.
+    let ningxia_service = w.token("shequ-monitoring", &["service"], &[NINGXIA]);
+    let result = w.facts(&ningxia_service, &ningxia_round).await;
+    assert_eq!(code_of(&result), Code::PermissionDenied, "{result:?}");
+    // A national service token reads them: 宁夏's two communities.
+    let national_service = w.token("shequ-monitoring", &["service"], &[NATIONAL]);
+    assert_eq!(w.facts(&national_service, &ningxia_round).await.unwrap(), 2);
+}
+
+/// A response id is a round's resource name, so another region's collector cannot reuse it; the
+/// refusal says only that the id is taken, nothing about the stored response, which stays as it
+/// was and unreadable to that collector.
+#[tokio::test]
+async fn a_response_id_taken_in_another_region_discloses_nothing() {
+    use fixtures::{NINGXIA, NINGXIA_COMMUNITY, TIANJIN, TIANJIN_COMMUNITY};
+    let w = World::new().await;
+    import_tianjin_ningxia(&w).await;
+    let admin = w.token("admin", READ_WRITE, &[NATIONAL]);
+    let round = w.open(&admin, "").await;
+    let ningxia = w.token("ningxia-collector", READ_WRITE, &[NINGXIA]);
+    let tianjin = w.token("tianjin-collector", READ_WRITE, &[TIANJIN]);
+    let stored = w
+        .submit(&ningxia, &round, "shared-id", NINGXIA_COMMUNITY)
+        .await
+        .unwrap()
+        .response
+        .unwrap();
+
+    let refused = w
+        .submit(&tianjin, &round, "shared-id", TIANJIN_COMMUNITY)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    let mut told = refused.message().to_owned();
+    for (field, description) in shequ_platform::status::field_violations(&refused) {
+        told.push_str(&format!("\n{field}: {description}"));
+    }
+    let bulk = w
+        .bulk(
+            &tianjin,
+            &round,
+            vec![response("shared-id", TIANJIN_COMMUNITY, 5)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bulk[0].outcome, pb::SubmitOutcome::Rejected as i32);
+    assert_eq!(bulk[0].code, Code::AlreadyExists as i32);
+    told.push_str(&bulk[0].message);
+    for v in &bulk[0].field_violations {
+        told.push_str(&format!("\n{}: {}", v.field, v.description));
+    }
+    for secret in ["640104", "640000", "宁夏", "崇安", "ningxia"] {
+        assert!(!told.contains(secret), "`{secret}` in {told}");
+    }
+    let name = format!("{round}/responses/shared-id");
+    assert_eq!(
+        code_of(&w.get_response(&tianjin, &name).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(w.get_response(&ningxia, &name).await.unwrap(), stored);
 }
