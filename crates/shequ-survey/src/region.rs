@@ -1,10 +1,12 @@
 //! Where leaf units lie, learnt only from the registry's gRPC API and cached per round: a round's
 //! region (the whole country for a national round) is loaded once through
 //! `StreamLeafUnitFacts(parent = region)`; a code missing from it is looked up with `GetDivision`
-//! and `ListDivisionAncestors`, then remembered. A registry that cannot be reached is
-//! `RegistryUnavailable`, one that refuses the survey's own credentials `RegistryRefused`; neither
-//! is ever a verdict on the unit. Every call carries the trace context and, when `[client]` names
-//! a token file, the survey's bearer token, so the registry sees a `service` principal.
+//! and `ListDivisionAncestors`, and remembered once the registry confirms it as a leaf unit of the
+//! region (a refusal is not remembered: the registry may import the unit later). A registry that
+//! cannot be reached is `RegistryUnavailable`, one that refuses the survey's own credentials
+//! `RegistryRefused`; neither is ever a verdict on the unit. Every call carries the trace context
+//! and, when `[client]` names a token file, the survey's bearer token, so the registry sees a
+//! `service` principal.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -275,12 +277,13 @@ impl RegionFailure {
 }
 
 /// What is known of a round's region: the map once loaded (in the background), the last failure
-/// to load it, and units looked up one by one since (leaf units the registry gained later).
+/// to load it, and the leaf units the registry confirmed one by one since (units it gained
+/// later). Codes it refused are not kept: the registry may learn them later.
 #[derive(Debug, Default)]
 pub struct RegionCache {
     pub map: std::sync::OnceLock<std::sync::Arc<RegionMap>>,
     pub loading: std::sync::atomic::AtomicBool,
     pub failure: Mutex<Option<RegionFailure>>,
     pub loaded: tokio::sync::Notify,
-    pub extra: Mutex<HashMap<i64, std::result::Result<Ancestors, String>>>,
+    pub extra: Mutex<HashMap<i64, Ancestors>>,
 }

@@ -85,14 +85,11 @@ impl RoundContext {
     /// Whether `code` is a leaf unit of the round that the registry confirmed one by one after
     /// the region map loaded.
     pub fn confirmed_late(&self, code: i64) -> bool {
-        matches!(
-            self.region_cache
-                .extra
-                .lock()
-                .expect("not poisoned")
-                .get(&code),
-            Some(Ok(_))
-        )
+        self.region_cache
+            .extra
+            .lock()
+            .expect("not poisoned")
+            .contains_key(&code)
     }
 }
 
@@ -256,18 +253,22 @@ impl Survey {
             .expect("not poisoned")
             .get(&unit.as_i64())
         {
-            return Ok(known.clone());
+            return Ok(Ok(*known));
         }
         let checked = self
             .registry
             .check_unit(unit, ctx.region.map(|r| r.0))
             .await?;
-        let mut extra = ctx.region_cache.extra.lock().expect("not poisoned");
-        // Codes outside the region are remembered too; bound what a stream of bad codes can hold.
-        if extra.len() >= MAX_UNITS_LOOKED_UP {
-            extra.clear();
+        // Only confirmed units are remembered: a code the registry does not know yet (or holds
+        // elsewhere, or retired) may be imported or moved into the region later, and is asked
+        // about again rather than refused until a restart.
+        if let Ok(ancestors) = checked {
+            let mut extra = ctx.region_cache.extra.lock().expect("not poisoned");
+            if extra.len() >= MAX_UNITS_LOOKED_UP {
+                extra.clear();
+            }
+            extra.insert(unit.as_i64(), ancestors);
         }
-        extra.insert(unit.as_i64(), checked.clone());
         Ok(checked)
     }
 }

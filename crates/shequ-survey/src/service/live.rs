@@ -51,11 +51,21 @@ pub struct Live {
     /// Every division above the leaf units with responses, and the round (code 0).
     pub divisions: HashMap<i64, Tally>,
     pub leaves: HashMap<i64, LeafTally>,
+    /// Leaf units with responses not yet looked up in the round's region map: all of them once
+    /// loaded, then each one's first response. A unit another replica accepted after this process
+    /// loaded the map is then placed through the registry (`Survey::placed_live`).
+    pub unchecked: Vec<i64>,
 }
 
 impl Live {
     fn apply(&mut self, e: &Entry, slots: usize, min: i64) {
-        let leaf = self.leaves.entry(e.leaf).or_default();
+        let leaf = match self.leaves.entry(e.leaf) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(first) => {
+                self.unchecked.push(e.leaf);
+                first.insert(LeafTally::default())
+            }
+        };
         let before = leaf.valid;
         leaf.valid += i64::from(e.sign);
         if let Some(s) = e.score {
@@ -287,6 +297,7 @@ impl Survey {
         self.apply_deltas(&txn, ctx, &mut live, positions.folded)
             .await?;
         txn.commit().await?;
+        live.unchecked = live.leaves.keys().copied().collect();
         tracing::debug!(round = %ctx.id, position = live.position, leaf_units = live.leaves.len(), "live tallies loaded");
         Ok(live)
     }

@@ -11,6 +11,8 @@ use shequ_proto::convert::service_to_pb;
 use shequ_proto::names::division_name;
 use shequ_proto::survey::v1 as pb;
 
+use tokio::sync::MutexGuard;
+
 use super::live::{LeafTally, Live};
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
@@ -53,7 +55,10 @@ impl Survey {
             return Ok((map, ctx.region_key()));
         };
         let key = code.as_i64();
-        if map.level(key).is_none() && !ctx.confirmed_late(key) {
+        if map.level(key).is_none()
+            && !ctx.confirmed_late(key)
+            && !self.placed_since(ctx, &map, code).await?
+        {
             return Err(SurveyError::invalid(
                 "division",
                 format!(
@@ -67,6 +72,67 @@ impl Survey {
             ));
         }
         Ok((map, key))
+    }
+
+    /// Whether `code`, which the region map does not hold, is a division of the round the
+    /// registry placed after the map loaded: a leaf unit of the region it confirms now, or an
+    /// ancestor of a leaf unit with responses it confirmed.
+    async fn placed_since(
+        &self,
+        ctx: &Arc<RoundContext>,
+        map: &RegionMap,
+        code: DivisionCode,
+    ) -> Result<bool> {
+        if self.locate_unit(ctx, code).await?.is_ok() {
+            return Ok(true);
+        }
+        drop(self.placed_live(ctx, map).await?);
+        let key = code.as_i64();
+        let extra = ctx.region_cache.extra.lock().expect("not poisoned");
+        Ok(extra.iter().any(|(unit, a)| map.contains(key, *unit, a)))
+    }
+
+    /// The round's live tallies once every leaf unit with responses is placed: those the region
+    /// map lacks (accepted after it loaded, here or by another process) are confirmed with the
+    /// registry and remembered, so coverage and facts count them without a restart.
+    async fn placed_live<'a>(
+        &self,
+        ctx: &'a Arc<RoundContext>,
+        map: &RegionMap,
+    ) -> Result<MutexGuard<'a, Option<Live>>> {
+        loop {
+            let mut live = self.live(ctx).await?;
+            let unchecked = std::mem::take(
+                &mut live
+                    .as_mut()
+                    .expect("Survey::live loads the tallies")
+                    .unchecked,
+            );
+            let unknown: Vec<i64> = {
+                let extra = ctx.region_cache.extra.lock().expect("not poisoned");
+                unchecked
+                    .into_iter()
+                    .filter(|u| map.get(*u).is_none() && !extra.contains_key(u))
+                    .collect()
+            };
+            if unknown.is_empty() {
+                return Ok(live);
+            }
+            // The registry is asked without holding the tallies.
+            drop(live);
+            for (i, &unit) in unknown.iter().enumerate() {
+                let Ok(code) = DivisionCode::from_u64(unit as u64) else {
+                    continue;
+                };
+                if let Err(e) = self.locate_unit(ctx, code).await {
+                    // Looked up again by the next read.
+                    if let Some(live) = ctx.live.lock().await.as_mut() {
+                        live.unchecked.extend_from_slice(&unknown[i..]);
+                    }
+                    return Err(e);
+                }
+            }
+        }
     }
 
     pub async fn round_results(
@@ -182,10 +248,8 @@ impl Survey {
         let extra = ctx.region_cache.extra.lock().expect("not poisoned");
         let mut late: Vec<(i64, Ancestors)> = extra
             .iter()
-            .filter_map(|(u, known)| match known {
-                Ok(a) if map.contains(key, *u, a) && map.get(*u).is_none() => Some((*u, *a)),
-                _ => None,
-            })
+            .filter(|(u, a)| map.contains(key, **u, a) && map.get(**u).is_none())
+            .map(|(u, a)| (*u, *a))
             .collect();
         late.sort_unstable_by_key(|u| u.0);
         late
@@ -214,7 +278,7 @@ impl Survey {
         let min = i64::from(ctx.min_valid_responses);
         let mut short: Vec<pb::ShortLeafUnit> = Vec::new();
         let mut next_page_token = String::new();
-        let live = self.live(&ctx).await?;
+        let live = self.placed_live(&ctx, &map).await?;
         let live = live_of(&live);
         let covered = if is_leaf(&ctx, &map, key) {
             i64::from(live.leaf(key).valid >= min)
@@ -276,11 +340,12 @@ impl Survey {
     ) -> Result<impl Stream<Item = Result<pb::StreamRoundFactsResponse>> + Send + 'static> {
         let ctx = self.round_context(round_id).await?;
         let (map, key) = self.scope(&ctx, None).await?;
-        let units = Self::scope_units(&ctx, &map, key);
-        let totals: Vec<LeafTally> = {
-            let live = self.live(&ctx).await?;
+        let (units, totals) = {
+            let live = self.placed_live(&ctx, &map).await?;
             let live = live_of(&live);
-            units.iter().map(|(unit, _)| live.leaf(*unit)).collect()
+            let units = Self::scope_units(&ctx, &map, key);
+            let totals: Vec<LeafTally> = units.iter().map(|(unit, _)| live.leaf(*unit)).collect();
+            (units, totals)
         };
         let batch_size = self.settings.facts_batch_size.max(1);
         let min = ctx.min_valid_responses;
