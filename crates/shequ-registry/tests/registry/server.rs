@@ -218,33 +218,66 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
     assert_eq!(listed.facilities[0].name, created.name);
 }
 
+/// The server holds a following stream, delivering changes, until the client's deadline has
+/// passed, then ends it with DEADLINE_EXCEEDED (tonic enforces deadlines only up to the response
+/// headers). The deadline passes when the test advances the paused clock, never on its own, so
+/// whatever the machine's load the stream is open before it and ends only after it.
 #[tokio::test]
 async fn client_deadlines_are_honoured() {
     let registry = TestRegistry::start().await.unwrap();
     // The deadline is for the stream, not for a server still migrating a fresh database.
     let mut health = HealthClient::new(registry.channel().await.unwrap());
     wait_for(&mut health, "readiness", ServingStatus::Serving).await;
+    fixtures::import(
+        &mut registry.divisions().await.unwrap(),
+        &fixtures::SAMPLE,
+        "2023",
+    )
+    .await
+    .unwrap();
     let mut client = registry.facilities().await.unwrap();
+
+    // While a blocking task runs, tokio never advances a paused clock on its own; this one also
+    // bounds the test in real time should the stream never end.
+    let (done, watchdog) = std::sync::mpsc::channel::<()>();
+    let mut guard =
+        tokio::task::spawn_blocking(move || watchdog.recv_timeout(Duration::from_secs(60)).is_ok());
+    tokio::time::pause();
     let mut request = tonic::Request::new(pb::WatchFacilityChangesRequest {
         follow: true,
         ..Default::default()
     });
     request.set_timeout(Duration::from_millis(300));
-    let err = match client.watch_facility_changes(request).await {
-        // On a loaded machine the deadline can pass before the stream's headers arrive.
-        Err(err) => err,
-        Ok(response) => {
-            let mut stream = response.into_inner();
-            let end = tokio::time::timeout(Duration::from_secs(10), stream.next())
-                .await
-                .expect("the deadline ends the call");
-            end.expect("an error, not a clean end").unwrap_err()
-        }
+    let mut stream = client
+        .watch_facility_changes(request)
+        .await
+        .expect("the stream opens before the deadline")
+        .into_inner();
+    // Before the deadline the stream follows the registry's changes.
+    let created = client
+        .create_facility(pb::CreateFacilityRequest {
+            facility: Some(fixtures::facility(fixtures::SAMPLE_COMMUNITY)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    let change = stream.next().await.unwrap().unwrap();
+    assert_eq!(change.revision.unwrap().facility, created.name);
+
+    // Just past the deadline: timers fire on the millisecond after theirs.
+    tokio::time::advance(Duration::from_millis(301)).await;
+    let end = tokio::select! {
+        end = stream.next() => end,
+        _ = &mut guard => panic!("the stream outlived its deadline"),
     };
-    assert!(
-        matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
-        "{err:?}"
-    );
+    let err = end.expect("an error, not a clean end").unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    done.send(()).unwrap();
+    assert!(guard.await.unwrap());
+    tokio::time::resume();
 }
 
 #[tokio::test]
