@@ -42,21 +42,32 @@ pub fn fixture_sets() -> Vec<PathBuf> {
     sets
 }
 
+/// The facility creations [`populate`] sends, each with its request id.
+fn creations() -> Vec<registry::CreateFacilityRequest> {
+    [QIANMEN_1, QIANMEN_6, QIANMEN_10]
+        .into_iter()
+        .enumerate()
+        .map(|(i, unit)| {
+            let mut facility = fixtures::facility(unit);
+            facility.display_name = format!("前门社区服务站 {}", i + 1);
+            registry::CreateFacilityRequest {
+                facility: Some(facility),
+                request_id: format!("upgrade-{i}"),
+                reason: "opened".into(),
+            }
+        })
+        .collect()
+}
+
 /// Writes what a release keeps: facilities created, updated and deleted with their history; a
 /// published questionnaire, an open round with responses, one invalidated; the national plan, a
 /// reported value and an evaluation.
 pub async fn populate(sys: &System) -> anyhow::Result<()> {
     let mut facilities = sys.facilities().await?;
     let mut names = Vec::new();
-    for (i, unit) in [QIANMEN_1, QIANMEN_6, QIANMEN_10].into_iter().enumerate() {
-        let mut facility = fixtures::facility(unit);
-        facility.display_name = format!("前门社区服务站 {}", i + 1);
+    for request in creations() {
         let created = facilities
-            .create_facility(registry::CreateFacilityRequest {
-                facility: Some(facility),
-                request_id: format!("upgrade-{i}"),
-                reason: "opened".into(),
-            })
+            .create_facility(request)
             .await?
             .into_inner()
             .facility
@@ -150,6 +161,46 @@ fn time(t: &Option<Timestamp>) -> String {
 
 fn number(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.6}")).unwrap_or_else(|| "-".into())
+}
+
+/// Sends each creation of [`populate`] again under its request id, with another body, as the
+/// principal that sent it (development mode's): the key must still be that principal's, so the
+/// call is refused naming the facility it made, and nothing is created. One line a key: its
+/// outcome and the display name of the facility the refusal names.
+pub async fn reuse_request_ids(sys: &System) -> anyhow::Result<Vec<String>> {
+    let mut facilities = sys.facilities().await?;
+    let listed = facilities
+        .list_facilities(registry::ListFacilitiesRequest {
+            parent: DONGCHENG.into(),
+            page_size: 100,
+            show_deleted: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .facilities;
+    let mut lines = Vec::new();
+    for mut request in creations() {
+        let key = request.request_id.clone();
+        if let Some(f) = request.facility.as_mut() {
+            f.display_name = "重新发送".into();
+        }
+        let line = match facilities.create_facility(request).await {
+            Ok(created) => format!(
+                "{key} created {}",
+                created.into_inner().facility.unwrap_or_default().name
+            ),
+            Err(status) => {
+                let named = listed
+                    .iter()
+                    .find(|f| status.message().contains(&f.name))
+                    .map_or("-", |f| f.display_name.as_str());
+                format!("{key} {:?} {named}", status.code())
+            }
+        };
+        lines.push(line);
+    }
+    Ok(lines)
 }
 
 /// What a client reads from the three services, one fact a line, in a stable order.

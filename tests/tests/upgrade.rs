@@ -4,7 +4,7 @@
 //! it exists, since every set is older than it.
 
 use shequ_system_tests::System;
-use shequ_system_tests::upgrade::{SERVICES, fixture_sets, read_back};
+use shequ_system_tests::upgrade::{SERVICES, fixture_sets, read_back, reuse_request_ids};
 use shequ_testkit::TestDatabase;
 
 #[tokio::test]
@@ -47,5 +47,21 @@ async fn databases_of_earlier_releases_migrate_in_place_with_nothing_lost() {
         let expected: Vec<&str> = expected.lines().collect();
         let got: Vec<&str> = got.iter().map(String::as_str).collect();
         assert_eq!(got, expected, "{} on {backend}", set.display());
+
+        // Request ids stored before they belonged to a principal (registry version 3) are the
+        // principal's that sent them: another body under one is refused naming its facility.
+        let reused = reuse_request_ids(&sys).await.unwrap();
+        assert_eq!(
+            reused,
+            [
+                "upgrade-0 AlreadyExists 前门社区服务站 1",
+                "upgrade-1 AlreadyExists 前门社区服务站 2",
+                "upgrade-2 AlreadyExists 前门社区服务站 3",
+            ],
+            "{} on {backend}",
+            set.display()
+        );
+        let again = read_back(&sys).await.unwrap();
+        assert_eq!(again, got, "{} on {backend}", set.display());
     }
 }
