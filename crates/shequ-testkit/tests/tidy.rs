@@ -1,5 +1,7 @@
 //! House rules checked over the whole workspace: every Rust file opens with a `//!` line saying
-//! what it is for, and every crate is described in ARCHITECTURE.md.
+//! what it is for, every crate is described in ARCHITECTURE.md, no source file grows past 500
+//! lines, a service's `service/` room names no protobuf type, and its SQL lives under `store/`.
+//! The last three hold exception lists that may only shrink, each entry with its reason.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,7 @@ fn every_rust_file_starts_with_a_module_comment() {
     let root = workspace_root();
     let mut files = Vec::new();
     rust_files(&root.join("crates"), &mut files);
+    rust_files(&root.join("tests"), &mut files);
     assert!(files.len() > 10, "found only {files:?}");
     let offenders: Vec<String> = files
         .iter()
@@ -54,4 +57,414 @@ fn every_crate_is_in_the_architecture_map() {
         missing.is_empty(),
         "crates without a `### `name`` heading in ARCHITECTURE.md: {missing:?}"
     );
+}
+
+/// The most lines a source file may hold before it wants splitting by resource or workflow.
+const MAX_LINES: usize = 500;
+
+/// Source files longer than [`MAX_LINES`], each with the reason it still is. The list may only
+/// shrink: an entry whose file has come under the limit fails the test until it is removed.
+const LONG_FILES: &[(&str, &str)] = &[
+    (
+        "crates/shequ-bench/src/common.rs",
+        "set-up every benchmark shares; to split by scenario",
+    ),
+    (
+        "crates/shequ-bench/src/survey.rs",
+        "the survey's benchmark scenarios; to split by scenario",
+    ),
+    (
+        "crates/shequ-cli/src/commands/registry.rs",
+        "divisions and facilities subcommands; to split by resource",
+    ),
+    (
+        "crates/shequ-cli/src/commands/survey.rs",
+        "questionnaire, round and response subcommands; to split by resource",
+    ),
+    (
+        "crates/shequ-cli/src/demo.rs",
+        "the demo's story, told in order",
+    ),
+    (
+        "crates/shequ-cli/src/input.rs",
+        "facility and response file formats; to split by format",
+    ),
+    (
+        "crates/shequ-monitoring/src/html.rs",
+        "464 lines of code; the rest is its unit tests",
+    ),
+    (
+        "crates/shequ-monitoring/src/plan.rs",
+        "plan validation inside the protobuf conversion; to move to grpc/convert.rs and the domain",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/results.rs",
+        "results, rankings and comparisons; to split by workflow",
+    ),
+    (
+        "crates/shequ-platform/src/auth/policy.rs",
+        "the rules table of every method: data, not logic",
+    ),
+    (
+        "crates/shequ-platform/src/database.rs",
+        "482 lines of code; the rest is its unit tests",
+    ),
+    (
+        "crates/shequ-platform/src/wire.rs",
+        "462 lines of code; the rest is its unit tests",
+    ),
+    (
+        "crates/shequ-proto/src/codec.rs",
+        "457 lines of code; the rest is its unit tests",
+    ),
+    (
+        "crates/shequ-registry/src/grpc.rs",
+        "both registry services' handlers; to become grpc/ with convert.rs",
+    ),
+    (
+        "crates/shequ-registry/src/service/facilities.rs",
+        "every facility workflow with its SQL; to split by workflow, SQL to store/",
+    ),
+    (
+        "crates/shequ-registry/src/service/import.rs",
+        "parsing, diff and upsert of an import; to split parsing from store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/responses.rs",
+        "validation and both write paths with their SQL; to split, SQL to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/tallies.rs",
+        "folding and rebuilding tallies with their SQL; SQL to store/",
+    ),
+    (
+        "crates/shequ-testkit/src/lib.rs",
+        "harnesses of the three services; to become one TestService",
+    ),
+    (
+        "tests/src/suite.rs",
+        "every resource the robustness and authorization tables call on",
+    ),
+];
+
+/// Files under a service's `service/` that still name protobuf types, which belong in its gRPC
+/// room; the list may only shrink.
+const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
+    (
+        "crates/shequ-monitoring/src/service/access.rs",
+        "reads plans in wire form; to take domain types",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/plans.rs",
+        "takes and returns wire plans; conversion to grpc/convert.rs",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/reported.rs",
+        "takes a wire reported value; conversion to grpc/convert.rs",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/results.rs",
+        "returns wire results; conversion to grpc/convert.rs",
+    ),
+    (
+        "crates/shequ-registry/src/service/cache.rs",
+        "caches facilities in wire form",
+    ),
+    (
+        "crates/shequ-registry/src/service/facilities.rs",
+        "merges updates through wire facilities; to merge domain values",
+    ),
+    (
+        "crates/shequ-registry/src/service/feed.rs",
+        "streams wire facts; conversion to grpc/",
+    ),
+    (
+        "crates/shequ-survey/src/service/access.rs",
+        "names wire names and enums; to take domain types",
+    ),
+    (
+        "crates/shequ-survey/src/service/export.rs",
+        "streams wire rows; conversion to grpc/",
+    ),
+    (
+        "crates/shequ-survey/src/service/questionnaires.rs",
+        "takes and returns wire questionnaires; conversion to grpc/convert.rs",
+    ),
+    (
+        "crates/shequ-survey/src/service/responses.rs",
+        "takes wire responses and returns RPC results; conversion to grpc/convert.rs",
+    ),
+    (
+        "crates/shequ-survey/src/service/results.rs",
+        "returns RPC responses; conversion to grpc/convert.rs",
+    ),
+    (
+        "crates/shequ-survey/src/service/rounds.rs",
+        "takes wire rounds; conversion to grpc/convert.rs",
+    ),
+];
+
+/// Files of a service outside its `store/` that still hold SQL; the list may only shrink.
+const SQL_OUTSIDE_STORE: &[(&str, &str)] = &[
+    (
+        "crates/shequ-monitoring/src/service/access.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/evaluations.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/plans.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/reported.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/results.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-monitoring/src/service/schedule.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-registry/src/service/access.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-registry/src/service/divisions.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-registry/src/service/facilities.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-registry/src/service/feed.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-registry/src/service/import.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/audit.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/export.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/live.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/questionnaires.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/responses.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/rounds.rs",
+        "queries written where they are used; to move to store/",
+    ),
+    (
+        "crates/shequ-survey/src/service/tallies.rs",
+        "queries written where they are used; to move to store/",
+    ),
+];
+
+/// The Rust files below `dir` (none when it does not exist), relative to `root`, sorted.
+fn sources(root: &Path, dir: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let dir = root.join(dir);
+    if dir.is_dir() {
+        rust_files(&dir, &mut files);
+    }
+    let mut out: Vec<(String, String)> = files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f.strip_prefix(root).unwrap().display().to_string(), text)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The crates with a `src/service/` room: the services.
+fn service_crates(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| root.join("crates").join(name).join("src/service").is_dir())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Library and binary sources longer than [`MAX_LINES`] (tests are tables and stories, and are
+/// not counted).
+fn long_files(root: &Path) -> Vec<String> {
+    let mut dirs: Vec<String> = std::fs::read_dir(root.join("crates"))
+        .unwrap()
+        .map(|e| format!("crates/{}/src", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    dirs.push("tests/src".into());
+    dirs.iter()
+        .flat_map(|d| sources(root, d))
+        .filter(|(_, text)| text.lines().count() > MAX_LINES)
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// Files under a service's `service/` that name `shequ_proto` or a `pb::` type.
+fn protobuf_in_service(root: &Path) -> Vec<String> {
+    service_crates(root)
+        .iter()
+        .flat_map(|c| sources(root, &format!("crates/{c}/src/service")))
+        .filter(|(_, text)| text.contains("shequ_proto") || text.contains("pb::"))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// Whether `text` holds a string literal that opens with an SQL statement.
+fn holds_sql(text: &str) -> bool {
+    const STATEMENTS: [&str; 9] = [
+        "SELECT ",
+        "INSERT INTO",
+        "UPDATE ",
+        "DELETE FROM",
+        "CREATE TABLE",
+        "CREATE INDEX",
+        "ALTER TABLE",
+        "DROP TABLE",
+        "WITH ",
+    ];
+    text.split('"').skip(1).step_by(2).any(|literal| {
+        let literal = literal.trim_start_matches('#').trim_start();
+        STATEMENTS.iter().any(|s| literal.starts_with(s))
+    })
+}
+
+/// Files of a service, outside its `store/`, holding SQL.
+fn sql_outside_store(root: &Path) -> Vec<String> {
+    service_crates(root)
+        .iter()
+        .flat_map(|c| sources(root, &format!("crates/{c}/src")))
+        .filter(|(path, text)| !path.contains("/store/") && holds_sql(text))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// What `found` has beyond `allowed`, and the entries of `allowed` no longer found.
+fn against(found: &[String], allowed: &[(&str, &str)]) -> (Vec<String>, Vec<String>) {
+    let new = found
+        .iter()
+        .filter(|f| !allowed.iter().any(|(a, _)| a == f))
+        .cloned()
+        .collect();
+    let stale = allowed
+        .iter()
+        .filter(|(a, _)| !found.iter().any(|f| f == a))
+        .map(|(a, _)| (*a).to_owned())
+        .collect();
+    (new, stale)
+}
+
+fn check(rule: &str, found: &[String], allowed: &[(&str, &str)]) {
+    let (new, stale) = against(found, allowed);
+    assert!(
+        new.is_empty(),
+        "{rule}: {new:?} (split the file or move the code to its room; a listed exception \
+         needs its reason)"
+    );
+    assert!(
+        stale.is_empty(),
+        "{rule}: these files keep the rule now, take them off the list: {stale:?}"
+    );
+}
+
+#[test]
+fn no_source_file_outgrows_the_limit_unless_listed() {
+    check(
+        &format!("files over {MAX_LINES} lines"),
+        &long_files(&workspace_root()),
+        LONG_FILES,
+    );
+}
+
+#[test]
+fn service_rooms_never_name_protobuf_types_unless_listed() {
+    check(
+        "protobuf types under service/",
+        &protobuf_in_service(&workspace_root()),
+        PROTOBUF_IN_SERVICE,
+    );
+}
+
+#[test]
+fn sql_lives_under_store_unless_listed() {
+    check(
+        "SQL outside store/",
+        &sql_outside_store(&workspace_root()),
+        SQL_OUTSIDE_STORE,
+    );
+}
+
+/// The checks themselves, on a tree made for them: each flags what breaks its rule, passes
+/// what keeps it, and a listed exception that keeps the rule is reported stale.
+#[test]
+fn the_checks_find_what_breaks_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "crates/shequ-x/src/service/uses_pb.rs",
+        "//! x\nuse shequ_proto::x::v1 as pb;\nfn f(_: pb::Thing) {}\n",
+    );
+    write(
+        "crates/shequ-x/src/service/queries.rs",
+        "//! x\nconst Q: &str = \"SELECT id FROM x_things WHERE id = $1\";\n",
+    );
+    write(
+        "crates/shequ-x/src/service/clean.rs",
+        "//! x\nfn selected() -> &'static str { \"selected items\" }\n",
+    );
+    write(
+        "crates/shequ-x/src/store/things.rs",
+        "//! x\nconst Q: &str = r#\"INSERT INTO x_things (id) VALUES ($1)\"#;\n",
+    );
+    write(
+        "crates/shequ-x/src/grpc.rs",
+        &format!("//! x\n{}", "fn f() {}\n".repeat(MAX_LINES)),
+    );
+    write("crates/shequ-lib/src/lib.rs", "//! no service room\n");
+    write("tests/src/lib.rs", "//! x\n");
+
+    assert_eq!(
+        protobuf_in_service(root),
+        ["crates/shequ-x/src/service/uses_pb.rs"]
+    );
+    assert_eq!(
+        sql_outside_store(root),
+        ["crates/shequ-x/src/service/queries.rs"]
+    );
+    assert_eq!(long_files(root), ["crates/shequ-x/src/grpc.rs"]);
+    let (new, stale) = against(
+        &protobuf_in_service(root),
+        &[("crates/shequ-x/src/service/clean.rs", "was converting")],
+    );
+    assert_eq!(new, ["crates/shequ-x/src/service/uses_pb.rs"]);
+    assert_eq!(stale, ["crates/shequ-x/src/service/clean.rs"]);
 }
