@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("shequ_descriptor.bin"), fds.encode_to_vec())?;
+    std::fs::write(out.join("shequ_methods.rs"), method_names(&fds))?;
     // Type names let the codec find a message in the descriptor set (`codec.rs`).
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
@@ -35,4 +36,62 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .codec_path("crate::codec::WireCodec")
         .compile_fds_with_config(fds, config)?;
     Ok(())
+}
+
+/// `methods.rs`: a module per package and service holding the service's name (`SERVICE`) and
+/// each method's full path (`CREATE_FACILITY` = `/shequ.registry.v1.FacilityService/CreateFacility`),
+/// as gRPC, the auth layer and the audit trail name them.
+fn method_names(fds: &prost_types::FileDescriptorSet) -> String {
+    use std::collections::BTreeMap;
+    let mut packages: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in &fds.file {
+        let package = file.package();
+        // `shequ.registry.v1` -> `registry`
+        let area = package
+            .strip_prefix("shequ.")
+            .and_then(|p| p.split('.').next())
+            .unwrap_or(package)
+            .to_owned();
+        for service in &file.service {
+            let full = format!("{package}.{}", service.name());
+            let mut text = format!(
+                "    /// `{full}`\n    pub mod {} {{\n        pub const SERVICE: &str = \"{full}\";\n",
+                snake(service.name())
+            );
+            for method in &service.method {
+                text.push_str(&format!(
+                    "        pub const {}: &str = \"/{full}/{}\";\n",
+                    snake(method.name()).to_uppercase(),
+                    method.name()
+                ));
+            }
+            text.push_str("    }\n");
+            packages.entry(area.clone()).or_default().push(text);
+        }
+    }
+    let mut out = String::new();
+    for (area, services) in packages {
+        out.push_str(&format!("pub mod {area} {{\n"));
+        for s in services {
+            out.push_str(&s);
+        }
+        out.push_str("}\n");
+    }
+    out
+}
+
+/// `FacilityService` -> `facility_service`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -19,6 +19,7 @@ use anyhow::Context as _;
 use shequ_platform::audit::AuditApi;
 use shequ_platform::auth::Policy;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
+use shequ_platform::methods;
 use shequ_platform::server::{self, Security};
 use shequ_platform::{Database, Shutdown, telemetry};
 use shequ_proto::audit::v1::audit_service_server::AuditServiceServer;
@@ -90,10 +91,10 @@ pub async fn serve(
             .max_encoding_message_size(max),
     );
     let services = vec![
-        "shequ.monitoring.v1.IndicatorService",
-        "shequ.monitoring.v1.PlanService",
-        "shequ.monitoring.v1.EvaluationService",
-        "shequ.audit.v1.AuditService",
+        methods::monitoring::indicator_service::SERVICE,
+        methods::monitoring::plan_service::SERVICE,
+        methods::monitoring::evaluation_service::SERVICE,
+        methods::audit::audit_service::SERVICE,
     ];
     server::serve_secured(
         &cfg.server,

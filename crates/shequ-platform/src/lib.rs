@@ -21,3 +21,5 @@ pub use auth::{AuthConfig, Principal, Role};
 pub use config::{DatabaseConfig, ServerConfig, TelemetryConfig};
 pub use database::{Database, Migration};
 pub use server::{Readiness, Shutdown};
+/// Service names and full method paths, generated from the contracts.
+pub use shequ_proto::methods;

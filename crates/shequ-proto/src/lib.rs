@@ -56,6 +56,11 @@ pub mod monitoring {
     }
 }
 
+/// Service names and full method paths, generated from the contracts: never typed by hand.
+pub mod methods {
+    include!(concat!(env!("OUT_DIR"), "/shequ_methods.rs"));
+}
+
 pub mod codec;
 pub mod convert;
 pub mod names;

@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use shequ_platform::audit::AuditApi;
 use shequ_platform::auth::Policy;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
+use shequ_platform::methods;
 use shequ_platform::server::{self, Security};
 use shequ_platform::{Database, Shutdown, telemetry};
 use shequ_proto::audit::v1::audit_service_server::AuditServiceServer;
@@ -74,9 +75,9 @@ pub async fn serve(
             .max_encoding_message_size(max),
     );
     let services = vec![
-        "shequ.registry.v1.DivisionService",
-        "shequ.registry.v1.FacilityService",
-        "shequ.audit.v1.AuditService",
+        methods::registry::division_service::SERVICE,
+        methods::registry::facility_service::SERVICE,
+        methods::audit::audit_service::SERVICE,
     ];
     let follower = cache_follower.spawn_cache_follower();
     let result = server::serve_secured(

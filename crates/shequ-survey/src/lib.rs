@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use shequ_platform::audit::AuditApi;
 use shequ_platform::auth::Policy;
 use shequ_platform::cli::{ServiceCli, ServiceCommand};
+use shequ_platform::methods;
 use shequ_platform::server::{self, Security};
 use shequ_platform::{Database, Shutdown, telemetry};
 use shequ_proto::audit::v1::audit_service_server::AuditServiceServer;
@@ -84,10 +85,10 @@ pub async fn serve(
             .max_encoding_message_size(max),
     );
     let services = vec![
-        "shequ.survey.v1.QuestionnaireService",
-        "shequ.survey.v1.RoundService",
-        "shequ.survey.v1.ResponseService",
-        "shequ.audit.v1.AuditService",
+        methods::survey::questionnaire_service::SERVICE,
+        methods::survey::round_service::SERVICE,
+        methods::survey::response_service::SERVICE,
+        methods::audit::audit_service::SERVICE,
     ];
     server::serve_secured(
         &cfg.server,

@@ -13,16 +13,13 @@ use crate::error::Result;
 use crate::names::{response_name, round_name};
 use crate::store::stmt;
 
-pub const CREATE_QUESTIONNAIRE: &str = "/shequ.survey.v1.QuestionnaireService/CreateQuestionnaire";
-pub const UPDATE_QUESTIONNAIRE: &str = "/shequ.survey.v1.QuestionnaireService/UpdateQuestionnaire";
-pub const PUBLISH_QUESTIONNAIRE: &str =
-    "/shequ.survey.v1.QuestionnaireService/PublishQuestionnaire";
-pub const CREATE_ROUND: &str = "/shequ.survey.v1.RoundService/CreateRound";
-pub const OPEN_ROUND: &str = "/shequ.survey.v1.RoundService/OpenRound";
-pub const CLOSE_ROUND: &str = "/shequ.survey.v1.RoundService/CloseRound";
-pub const SUBMIT_RESPONSE: &str = "/shequ.survey.v1.ResponseService/SubmitResponse";
-pub const BULK_SUBMIT_RESPONSES: &str = "/shequ.survey.v1.ResponseService/BulkSubmitResponses";
-pub const INVALIDATE_RESPONSE: &str = "/shequ.survey.v1.ResponseService/InvalidateResponse";
+pub use shequ_platform::methods::survey::questionnaire_service::{
+    CREATE_QUESTIONNAIRE, PUBLISH_QUESTIONNAIRE, UPDATE_QUESTIONNAIRE,
+};
+pub use shequ_platform::methods::survey::response_service::{
+    BULK_SUBMIT_RESPONSES, INVALIDATE_RESPONSE, SUBMIT_RESPONSE,
+};
+pub use shequ_platform::methods::survey::round_service::{CLOSE_ROUND, CREATE_ROUND, OPEN_ROUND};
 
 /// Who submits responses, and how: each response recorded, or one record per batch.
 #[derive(Debug, Clone, Copy)]
