@@ -4,6 +4,8 @@
 use prost_types::Timestamp;
 use shequ_domain::{FieldViolation, excerpt};
 
+pub use shequ_proto::names::division_name;
+
 use crate::model::is_response_id;
 
 pub const QUESTIONNAIRES: &str = "questionnaires/";

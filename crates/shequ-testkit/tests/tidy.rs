@@ -198,10 +198,6 @@ const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
         "crates/shequ-survey/src/service/results.rs",
         "returns RPC responses; conversion to grpc/convert.rs",
     ),
-    (
-        "crates/shequ-survey/src/service/rounds.rs",
-        "takes wire rounds; conversion to grpc/convert.rs",
-    ),
 ];
 
 /// Files of a service outside its `store/` that still hold SQL; the list may only shrink.

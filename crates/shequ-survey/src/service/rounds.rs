@@ -2,17 +2,12 @@
 //! opened for responses and closed for good.
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
-use shequ_domain::{TextRule, Violations};
-use shequ_proto::common::v1 as common;
-use shequ_proto::names::{division_name, parse_optional_division_name};
-use shequ_proto::survey::v1 as pb;
+use shequ_domain::{DivisionCode, DivisionLevel};
 
 use super::Survey;
 use super::audit::{CLOSE_ROUND, CREATE_ROUND, OPEN_ROUND};
 use crate::error::{Result, SurveyError};
-use crate::names::{
-    micros, new_id, parse_questionnaire_name, questionnaire_name, round_name, timestamp,
-};
+use crate::names::{division_name, new_id, questionnaire_name, round_name};
 use crate::store::rows::{ROUND_COLUMNS, RoundRecord};
 use crate::store::{now_micros, stmt};
 use shequ_platform::Principal;
@@ -26,38 +21,35 @@ pub const CLOSED: &str = "closed";
 /// Longest round display name, in characters after trimming.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
 
-pub fn state_to_pb(state: &str) -> pb::RoundState {
-    match state {
-        DRAFT => pb::RoundState::Draft,
-        OPEN => pb::RoundState::Open,
-        CLOSED => pb::RoundState::Closed,
-        _ => pb::RoundState::Unspecified,
-    }
+/// A round as a caller asks for it, each field already checked (`grpc/convert.rs`).
+#[derive(Debug, Clone)]
+pub struct NewRound {
+    pub display_name: String,
+    pub questionnaire_id: String,
+    pub questionnaire_version: i32,
+    /// `None`: the whole country.
+    pub region: Option<DivisionCode>,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub min_valid_responses: i32,
 }
 
-pub fn round_to_pb(r: &RoundRecord) -> pb::Round {
-    pb::Round {
-        name: round_name(&r.id),
-        display_name: r.display_name.clone(),
-        questionnaire: questionnaire_name(&r.questionnaire_id),
-        questionnaire_version: r.questionnaire_version,
-        // Region code 0 is the whole country, named by an empty region.
-        region: shequ_domain::DivisionCode::from_u64(r.region_code as u64)
-            .map(division_name)
-            .unwrap_or_default(),
-        start_time: Some(timestamp(r.start_time)),
-        end_time: Some(timestamp(r.end_time)),
-        min_valid_responses: r.min_valid_responses,
-        state: state_to_pb(&r.state) as i32,
-        create_time: Some(timestamp(r.create_time)),
-        update_time: Some(timestamp(r.update_time)),
+/// The number a listing's page token is bound to for a state filter; the contract's enum values,
+/// so tokens stay valid across releases.
+fn state_filter_number(state: Option<&str>) -> i32 {
+    match state {
+        None => 0,
+        Some(DRAFT) => 1,
+        Some(OPEN) => 2,
+        Some(CLOSED) => 3,
+        Some(_) => -1,
     }
 }
 
 /// A round's region: `None` for the whole country (stored as code 0).
-fn region_of(r: &RoundRecord) -> Option<shequ_domain::DivisionCode> {
+fn region_of(r: &RoundRecord) -> Option<DivisionCode> {
     (r.region_code != 0)
-        .then(|| shequ_domain::DivisionCode::from_u64(r.region_code as u64).ok())
+        .then(|| DivisionCode::from_u64(r.region_code as u64).ok())
         .flatten()
 }
 
@@ -67,47 +59,10 @@ impl Survey {
     pub async fn create_round(
         &self,
         principal: &Principal,
-        round: &pb::Round,
+        round: &NewRound,
     ) -> Result<RoundRecord> {
-        let mut v = Violations::new();
-        let display_name = TextRule::required(MAX_DISPLAY_NAME_CHARS).apply(
-            &mut v,
-            "round.display_name",
-            &round.display_name,
-        );
-        let questionnaire = parse_questionnaire_name("round.questionnaire", &round.questionnaire)
-            .map_err(|e| v.push(e.field, e.description))
-            .ok();
-        if round.questionnaire_version < 1 {
-            v.push(
-                "round.questionnaire_version",
-                "must name a published version, 1 or more",
-            );
-        }
-        let region = parse_optional_division_name("round.region", &round.region)
-            .map_err(|e| v.push(e.field, e.description))
-            .ok();
-        let start = round.start_time.as_ref().and_then(micros);
-        let end = round.end_time.as_ref().and_then(micros);
-        if start.is_none() {
-            v.push("round.start_time", "is required");
-        }
-        if end.is_none() {
-            v.push("round.end_time", "is required");
-        }
-        if let (Some(s), Some(e)) = (start, end)
-            && s >= e
-        {
-            v.push("round.end_time", "must be after `start_time`");
-        }
-        if round.min_valid_responses < 1 {
-            v.push("round.min_valid_responses", "must be at least 1");
-        }
-        let (Some(questionnaire), Some(region), Some(start), Some(end), true) =
-            (questionnaire, region, start, end, v.is_empty())
-        else {
-            return Err(SurveyError::Invalid(v));
-        };
+        let region = round.region;
+        let questionnaire = round.questionnaire_id.as_str();
         self.authorize_region(principal, region).await?;
         if self
             .get_version(questionnaire, round.questionnaire_version)
@@ -118,7 +73,8 @@ impl Survey {
                 "round.questionnaire_version",
                 format!(
                     "`{}` has no published version {}",
-                    round.questionnaire, round.questionnaire_version
+                    questionnaire_name(questionnaire),
+                    round.questionnaire_version
                 ),
             ));
         }
@@ -135,15 +91,12 @@ impl Survey {
                         ),
                     ));
                 };
-                let level = common::DivisionLevel::try_from(division.level)
-                    .unwrap_or(common::DivisionLevel::Unspecified)
-                    as i32;
-                if level == 0 {
+                let Some(level) = DivisionLevel::from_number(i64::from(division.level)) else {
                     return Err(SurveyError::Internal(
                         "registry division without a level".into(),
                     ));
-                }
-                (region.as_i64(), level)
+                };
+                (region.as_i64(), i32::from(level.number()))
             }
         };
         let id = new_id();
@@ -154,13 +107,13 @@ impl Survey {
                 format!("INSERT INTO survey_rounds ({ROUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"),
                 [
                     id.clone().into(),
-                    display_name.into(),
+                    round.display_name.clone().into(),
                     questionnaire.into(),
                     round.questionnaire_version.into(),
                     region_code.into(),
                     level.into(),
-                    start.into(),
-                    end.into(),
+                    round.start_time.into(),
+                    round.end_time.into(),
                     round.min_valid_responses.into(),
                     DRAFT.into(),
                     now.into(),
@@ -284,27 +237,21 @@ impl Survey {
     pub async fn list_rounds(
         &self,
         principal: &Principal,
-        state: pb::RoundState,
+        state: Option<&'static str>,
         questionnaire: Option<&str>,
         requested_page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<pb::Round>, String)> {
+    ) -> Result<(Vec<RoundRecord>, String)> {
         let size = page_size(requested_page_size)?;
         let query = format!(
             "rounds {} {}",
-            state as i32,
+            state_filter_number(state),
             questionnaire.unwrap_or_default()
         );
         let after = page::decode(&query, page_token)?.unwrap_or_default();
         let mut sql = format!("SELECT {ROUND_COLUMNS} FROM survey_rounds WHERE id > $1");
         let mut values: Vec<sea_orm::Value> = vec![after.into()];
-        let wanted = match state {
-            pb::RoundState::Unspecified => None,
-            pb::RoundState::Draft => Some(DRAFT),
-            pb::RoundState::Open => Some(OPEN),
-            pb::RoundState::Closed => Some(CLOSED),
-        };
-        if let Some(s) = wanted {
+        if let Some(s) = state {
             values.push(s.into());
             sql.push_str(&format!(" AND state = ${}", values.len()));
         }
@@ -317,10 +264,10 @@ impl Survey {
             .all(&self.db.conn)
             .await?;
         let more = rows.len() as u64 > size;
-        let mut page: Vec<pb::Round> = Vec::with_capacity(rows.len());
+        let mut page = Vec::with_capacity(rows.len());
         for r in rows.iter().take(size as usize) {
             if self.reach(principal, region_of(r)).await?.is_some() {
-                page.push(round_to_pb(r));
+                page.push(r.clone());
             }
         }
         let next = match (more, rows.get(size as usize - 1)) {

@@ -17,9 +17,11 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::error::SurveyError;
 use crate::names::{parse_questionnaire_name, parse_response_name, parse_round_name};
 use crate::service::Survey;
+
+mod convert;
 use crate::service::access::Need;
 use crate::service::responses::response_to_pb;
-use crate::service::rounds::round_to_pb;
+use convert::{new_round_from_pb, round_to_pb, state_filter};
 
 /// Header naming who makes a write in development mode, recorded in history.
 pub const ACTOR_HEADER: &str = "x-shequ-actor";
@@ -162,10 +164,16 @@ impl RoundService for RoundApi {
         };
         let (rounds, next_page_token) = self
             .0
-            .list_rounds(&principal, state, questionnaire, r.page_size, &r.page_token)
+            .list_rounds(
+                &principal,
+                state_filter(state),
+                questionnaire,
+                r.page_size,
+                &r.page_token,
+            )
             .await?;
         Ok(Response::new(pb::ListRoundsResponse {
-            rounds,
+            rounds: rounds.iter().map(round_to_pb).collect(),
             next_page_token,
         }))
     }
@@ -178,6 +186,7 @@ impl RoundService for RoundApi {
         let Some(round) = request.into_inner().round else {
             return Err(SurveyError::invalid("round", "is required").into());
         };
+        let round = new_round_from_pb(&round)?;
         let record = self.0.create_round(&principal, &round).await?;
         Ok(Response::new(pb::CreateRoundResponse {
             round: Some(round_to_pb(&record)),
