@@ -5,29 +5,14 @@
 use serde::{Deserialize, Serialize};
 use shequ_domain::{Direction, TextRule, Violations};
 
-/// Fields of the registry's `LeafUnitFacts` an indicator may read, in `LeafFacts::registry` order.
-pub const REGISTRY_FIELDS: &[&str] = &[
-    "leaf_units",
-    "in_service_facilities",
-    "total_floor_area_m2",
-    "activity_area_m2",
-    "activity_share_compliant",
-    "opening_hours_compliant",
-    "online_24h",
-    "self_service_terminals",
-    "community_workers",
-    "social_workers",
-];
+use crate::facts::{RegistryField, SurveyField};
 
-/// Fields of the survey's `RoundUnitFacts` an indicator may read, in `LeafFacts::survey` order.
-/// `covered` is 1 when the unit reached the round's minimum of valid responses.
-pub const SURVEY_FIELDS: &[&str] = &[
-    "leaf_units",
-    "valid_responses",
-    "scored_responses",
-    "score_sum",
-    "covered",
-];
+/// Facts of the registry an indicator may read, by name, in declaration order.
+pub const REGISTRY_FIELDS: &[&str] = RegistryField::NAMES;
+
+/// Facts of the survey an indicator may read, by name, in declaration order. `covered` is 1 when
+/// the unit reached the round's minimum of valid responses.
+pub const SURVEY_FIELDS: &[&str] = SurveyField::NAMES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -320,12 +305,30 @@ pub fn builtin(code: &str) -> Option<IndicatorDef> {
 /// One per-leaf-unit quantity the rollup sums.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Measure {
-    pub source: Source,
-    /// Index into the source's field list.
-    pub field: usize,
-    /// Count units whose field is positive rather than sum the field.
+    pub fact: Fact,
+    /// Count units whose fact is positive rather than sum the fact.
     pub count_positive: bool,
     pub filter: UnitFilter,
+}
+
+/// A fact of a leaf unit, from the registry or from the survey round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    Registry(RegistryField),
+    Survey(SurveyField),
+}
+
+impl Fact {
+    /// The fact `name` of `source` (registry or survey); a name the source does not have reads
+    /// `leaf_units`, as the unit count of that source.
+    fn of(source: Source, name: &str) -> Self {
+        match source {
+            Source::Registry => {
+                Self::Registry(RegistryField::parse(name).unwrap_or(RegistryField::LeafUnits))
+            }
+            _ => Self::Survey(SurveyField::parse(name).unwrap_or(SurveyField::LeafUnits)),
+        }
+    }
 }
 
 /// An indicator as sums: value = numerator / denominator, or numerator alone when the
@@ -363,21 +366,13 @@ impl Compiled {
                     Formula::Reported(out.reported.len() - 1)
                 }
                 source => {
-                    let fields = if source == Source::Registry {
-                        REGISTRY_FIELDS
-                    } else {
-                        SURVEY_FIELDS
-                    };
-                    let idx = |f: &str| fields.iter().position(|x| *x == f).unwrap_or(0);
                     let units = Measure {
-                        source,
-                        field: 0,
+                        fact: Fact::of(source, "leaf_units"),
                         count_positive: false,
                         filter: d.unit_kind,
                     };
                     let field = Measure {
-                        source,
-                        field: idx(&d.field),
+                        fact: Fact::of(source, &d.field),
                         count_positive: matches!(d.kind, Kind::Count | Kind::Share),
                         filter: d.unit_kind,
                     };
@@ -393,7 +388,7 @@ impl Compiled {
                         Kind::Ratio | Kind::Mean => Formula::Quotient {
                             numerator: out.measure(field),
                             denominator: out.measure(Measure {
-                                field: idx(&d.denominator_field),
+                                fact: Fact::of(source, &d.denominator_field),
                                 count_positive: false,
                                 ..field
                             }),

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod error;
+pub mod facts;
 pub mod grpc;
 pub mod html;
 pub mod indicators;

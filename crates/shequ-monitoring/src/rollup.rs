@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::indicators::{Compiled, Formula, REGISTRY_FIELDS, SURVEY_FIELDS, Source, UnitFilter};
+use crate::facts::{RegistryUnitFacts, SurveyUnitFacts};
+use crate::indicators::{Compiled, Fact, Formula, UnitFilter};
 
 /// What the rollup needs of one leaf unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,10 +14,10 @@ pub struct LeafFacts {
     /// Province, prefecture, county, township; 0 where the chain skips a level.
     pub ancestors: [i64; 4],
     pub community: bool,
-    /// In `REGISTRY_FIELDS` order; `leaf_units` is 1.
-    pub registry: [f64; REGISTRY_FIELDS.len()],
-    /// In `SURVEY_FIELDS` order, when the unit is in the survey round's region.
-    pub survey: Option<[f64; SURVEY_FIELDS.len()]>,
+    /// What the registry says of it; `leaf_units` is 1.
+    pub registry: RegistryUnitFacts,
+    /// What the survey round says of it, when the unit is in the round's region.
+    pub survey: Option<SurveyUnitFacts>,
 }
 
 /// A division in scope; parents come before their children.
@@ -163,11 +164,11 @@ pub fn rollup(
                 UnitFilter::Community => leaf.community,
                 UnitFilter::Village => !leaf.community,
             };
-            let v = match (measure.source, &leaf.survey) {
+            let v = match (measure.fact, &leaf.survey) {
                 _ if !kept => 0.0,
-                (Source::Registry, _) => leaf.registry[measure.field],
-                (Source::Survey, Some(s)) => s[measure.field],
-                _ => 0.0,
+                (Fact::Registry(f), _) => leaf.registry.get(f),
+                (Fact::Survey(f), Some(s)) => s.get(f),
+                (Fact::Survey(_), None) => 0.0,
             };
             *slot = if measure.count_positive {
                 f64::from(u8::from(v > 0.0))
@@ -256,16 +257,17 @@ mod tests {
     }
 
     fn leaf(code: i64, township: i64, community: bool, facilities: f64) -> LeafFacts {
-        let mut registry = [0.0; REGISTRY_FIELDS.len()];
-        registry[0] = 1.0;
-        registry[1] = facilities;
-        registry[2] = 500.0 * facilities;
-        registry[3] = 300.0 * facilities;
         LeafFacts {
             code,
             ancestors: [11, 1101, 110101, township],
             community,
-            registry,
+            registry: RegistryUnitFacts {
+                leaf_units: 1.0,
+                in_service_facilities: facilities,
+                total_floor_area_m2: 500.0 * facilities,
+                activity_area_m2: 300.0 * facilities,
+                ..RegistryUnitFacts::default()
+            },
             survey: None,
         }
     }
@@ -356,10 +358,10 @@ mod tests {
             ),
         ];
         let mut a = leaf(1001, 100, false, 2.0);
-        a.registry[7] = 6.0;
+        a.registry.self_service_terminals = 6.0;
         let b = leaf(1002, 100, false, 0.0);
         let mut c = leaf(1003, 100, true, 1.0);
-        c.registry[7] = 1.0;
+        c.registry.self_service_terminals = 1.0;
         let r = rollup(&Compiled::new(&defs), 0, &[a, b, c], &[]);
         assert_eq!(r.value(0, 0), Some(1.0), "villages with a facility");
         assert_eq!(r.value(0, 1), Some(7.0 / 3.0), "terminals per facility");

@@ -20,7 +20,7 @@ use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 
 use crate::error::{MonitoringError, Result};
-use crate::indicators::{REGISTRY_FIELDS, SURVEY_FIELDS};
+use crate::facts::{RegistryUnitFacts, SurveyUnitFacts};
 use crate::rollup::LeafFacts;
 
 /// The registry's facts of a scope, with what identifies the snapshot.
@@ -146,19 +146,18 @@ impl Sources {
             }
             out.leaves.reserve(message.facts.len());
             for f in message.facts {
-                let mut registry = [0.0; REGISTRY_FIELDS.len()];
-                registry.copy_from_slice(&[
-                    1.0,
-                    f64::from(f.in_service_facilities),
-                    f.total_floor_area_m2,
-                    f.activity_area_m2,
-                    f64::from(f.activity_share_compliant),
-                    f64::from(f.opening_hours_compliant),
-                    f64::from(u8::from(f.online_24h)),
-                    f64::from(f.self_service_terminals),
-                    f64::from(f.community_workers),
-                    f64::from(f.social_workers),
-                ]);
+                let registry = RegistryUnitFacts {
+                    leaf_units: 1.0,
+                    in_service_facilities: f64::from(f.in_service_facilities),
+                    total_floor_area_m2: f.total_floor_area_m2,
+                    activity_area_m2: f.activity_area_m2,
+                    activity_share_compliant: f64::from(f.activity_share_compliant),
+                    opening_hours_compliant: f64::from(f.opening_hours_compliant),
+                    online_24h: f64::from(u8::from(f.online_24h)),
+                    self_service_terminals: f64::from(f.self_service_terminals),
+                    community_workers: f64::from(f.community_workers),
+                    social_workers: f64::from(f.social_workers),
+                };
                 out.leaves.push(LeafFacts {
                     code: f.code as i64,
                     ancestors: [
@@ -223,11 +222,8 @@ impl Sources {
         Ok(names)
     }
 
-    /// Every leaf unit of the round's region: its survey facts in `SURVEY_FIELDS` order.
-    pub async fn survey_facts(
-        &self,
-        round: &str,
-    ) -> Result<HashMap<i64, [f64; SURVEY_FIELDS.len()]>> {
+    /// Every leaf unit of the round's region, by code, with its survey facts.
+    pub async fn survey_facts(&self, round: &str) -> Result<HashMap<i64, SurveyUnitFacts>> {
         const WHAT: &str = "the survey service";
         let mut stream = self
             .rounds
@@ -246,13 +242,13 @@ impl Sources {
             for f in message.facts {
                 out.insert(
                     f.code as i64,
-                    [
-                        1.0,
-                        f.valid_responses as f64,
-                        f.scored_responses as f64,
-                        f.score_sum,
-                        f64::from(u8::from(f.valid_responses >= min)),
-                    ],
+                    SurveyUnitFacts {
+                        leaf_units: 1.0,
+                        valid_responses: f.valid_responses as f64,
+                        scored_responses: f.scored_responses as f64,
+                        score_sum: f.score_sum,
+                        covered: f64::from(u8::from(f.valid_responses >= min)),
+                    },
                 );
             }
         }
