@@ -100,7 +100,7 @@ impl IndicatorDef {
         } else if builtin(&self.code).is_some() {
             v.push("code", format!("`{}` is a built-in indicator", self.code));
         }
-        // As sent: `plan::indicator_from_pb` stores it trimmed.
+        // As sent: `IndicatorSpec::validate` stores it trimmed.
         TextRule::required_unbounded().check(&mut v, "display_name", &self.display_name);
         let fields = match self.source {
             Source::Registry => REGISTRY_FIELDS,

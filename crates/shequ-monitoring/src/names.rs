@@ -1,9 +1,13 @@
 //! Resource names of the monitoring service (`indicators/{code}`, `plans/{id}`,
-//! `plans/{id}/evaluations/{id}`), the survey round names it refers to, dates and timestamps.
+//! `plans/{id}/evaluations/{id}`), the division and survey round names it refers to, dates and
+//! reporting periods.
 
 use chrono::NaiveDate;
-use prost_types::Timestamp;
 use shequ_domain::{FieldViolation, excerpt};
+/// Division names (`divisions/{code}`) are the registry's, shared by every service.
+pub use shequ_proto::names::{
+    DIVISIONS, division_name, parse_division_name, parse_optional_division_name,
+};
 
 use crate::indicators::is_code;
 
@@ -164,13 +168,6 @@ pub fn parse_period(field: &str, text: &str) -> Result<i32, FieldViolation> {
 pub fn day_number(date: NaiveDate) -> i32 {
     use chrono::Datelike;
     date.year() * 10_000 + date.month() as i32 * 100 + date.day() as i32
-}
-
-pub fn timestamp(micros: i64) -> Timestamp {
-    Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
-    }
 }
 
 #[cfg(test)]

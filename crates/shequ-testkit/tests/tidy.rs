@@ -94,10 +94,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "464 lines of code; the rest is its unit tests",
     ),
     (
-        "crates/shequ-monitoring/src/plan.rs",
-        "plan validation inside the protobuf conversion; to move to grpc/convert.rs and the domain",
-    ),
-    (
         "crates/shequ-monitoring/src/service/results.rs",
         "results, rankings and comparisons; to split by workflow",
     ),
@@ -153,10 +149,6 @@ const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
     (
         "crates/shequ-monitoring/src/service/access.rs",
         "reads plans in wire form; to take domain types",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/plans.rs",
-        "takes and returns wire plans; conversion to grpc/convert.rs",
     ),
     (
         "crates/shequ-monitoring/src/service/reported.rs",

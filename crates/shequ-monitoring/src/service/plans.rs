@@ -7,14 +7,13 @@ use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::database::is_unique_violation;
 use shequ_platform::page;
-use shequ_proto::monitoring::v1 as pb;
 
 use crate::error::{MonitoringError, Result};
-use crate::indicators::catalogue;
+use crate::indicators::{IndicatorDef, catalogue};
 use crate::names::plan_name;
 use crate::plan::{
-    NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanFileFormat, PlanLevel, indicator_to_pb, misalignments,
-    national_plan, parse_plan_file, plan_from_pb, plan_to_pb,
+    Alignment, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanFileFormat, PlanLevel, PlanSpec,
+    misalignments, national_plan, parse_plan_file,
 };
 use crate::service::Monitoring;
 use crate::store::rows::{PLAN_COLUMNS, PlanRecord};
@@ -24,6 +23,14 @@ use crate::store::{now_micros, stmt};
 pub const CREATE_PLAN: &str = "/shequ.monitoring.v1.PlanService/CreatePlan";
 pub const LOAD_NATIONAL_PLAN: &str = "/shequ.monitoring.v1.PlanService/LoadNationalPlan";
 pub const LOAD_PLAN_FILE: &str = "/shequ.monitoring.v1.PlanService/LoadPlanFile";
+
+/// An indicator as listed: built in, or defined by a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedIndicator {
+    /// The id of the plan that defines it; `None` for a built-in indicator.
+    pub plan: Option<String>,
+    pub def: IndicatorDef,
+}
 
 fn plan_from_record(r: PlanRecord) -> Result<PlanDef> {
     let body: PlanBody = serde_json::from_str(&r.body)
@@ -74,9 +81,9 @@ impl Monitoring {
         &self,
         principal: &Principal,
         method: &'static str,
-        plan: &pb::Plan,
+        plan: PlanSpec,
     ) -> Result<PlanDef> {
-        let mut def = plan_from_pb(plan)?;
+        let mut def = plan.validate()?;
         self.authorize_plan_level(principal, def.scope).await?;
         if let Some(parent_id) = &def.parent {
             let Some(parent) = self.find_plan(parent_id).await? else {
@@ -155,7 +162,7 @@ impl Monitoring {
             return Ok(plan);
         }
         match self
-            .create_plan(principal, LOAD_NATIONAL_PLAN, &national_plan())
+            .create_plan(principal, LOAD_NATIONAL_PLAN, national_plan().into())
             .await
         {
             Err(MonitoringError::AlreadyExists(_)) => self.get_plan(NATIONAL_PLAN_ID).await,
@@ -166,16 +173,17 @@ impl Monitoring {
     /// Loads a plan file, TOML or YAML as `PlanFileFormat::detect` tells.
     pub async fn load_plan_file(&self, principal: &Principal, content: &str) -> Result<PlanDef> {
         let plan = parse_plan_file(content, PlanFileFormat::detect(content))?;
-        self.create_plan(principal, LOAD_PLAN_FILE, &plan).await
+        self.create_plan(principal, LOAD_PLAN_FILE, plan).await
     }
 
-    /// The plans the principal may read (see `access`), by id.
+    /// The plans the principal may read (see `access`), by id, one page, and the token of the
+    /// next page (empty after the last).
     pub async fn list_plans(
         &self,
         principal: &Principal,
         page_size: i32,
         page_token: &str,
-    ) -> Result<pb::ListPlansResponse> {
+    ) -> Result<(Vec<PlanDef>, String)> {
         let size = page::page_size(page_size)?;
         let after = page::decode("plans", page_token)?.unwrap_or_default();
         let readable = self.readable_plan_scopes(principal).await?;
@@ -208,10 +216,7 @@ impl Monitoring {
             Some(last) if more => page::encode("plans", &last.id),
             _ => String::new(),
         };
-        Ok(pb::ListPlansResponse {
-            plans: plans.iter().map(plan_to_pb).collect(),
-            next_page_token,
-        })
+        Ok((plans, next_page_token))
     }
 
     /// The built-in catalogue, then the own indicators of the plans the principal may read, by
@@ -220,7 +225,7 @@ impl Monitoring {
         &self,
         principal: &Principal,
         plan: Option<&str>,
-    ) -> Result<Vec<pb::Indicator>> {
+    ) -> Result<Vec<ListedIndicator>> {
         let plans = match plan {
             Some(id) => match self.readable_plan(principal, id).await {
                 Ok(plan) => vec![plan],
@@ -244,28 +249,28 @@ impl Monitoring {
                 .collect::<Result<Vec<_>>>()?
             }
         };
-        let mut out: Vec<pb::Indicator> = catalogue().iter().map(indicator_to_pb).collect();
-        for p in &plans {
-            out.extend(p.body.indicators.iter().map(|i| pb::Indicator {
-                plan: plan_name(&p.id),
-                ..indicator_to_pb(i)
+        let mut out: Vec<ListedIndicator> = catalogue()
+            .into_iter()
+            .map(|def| ListedIndicator { plan: None, def })
+            .collect();
+        for p in plans {
+            out.extend(p.body.indicators.into_iter().map(|def| ListedIndicator {
+                plan: Some(p.id.clone()),
+                def,
             }));
         }
         Ok(out)
     }
 
-    pub async fn check_alignment(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<pb::CheckPlanAlignmentResponse> {
+    /// The targets of plan `id` less ambitious than its parent plan's.
+    pub async fn check_alignment(&self, principal: &Principal, id: &str) -> Result<Alignment> {
         let plan = self.readable_plan(principal, id).await?;
         let Some(parent_id) = &plan.parent else {
-            return Ok(pb::CheckPlanAlignmentResponse::default());
+            return Ok(Alignment::default());
         };
         let parent = self.get_plan(parent_id).await?;
-        Ok(pb::CheckPlanAlignmentResponse {
-            parent: plan_name(parent_id),
+        Ok(Alignment {
+            parent: Some(parent_id.clone()),
             misalignments: misalignments(&plan, &parent),
         })
     }

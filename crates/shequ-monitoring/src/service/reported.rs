@@ -13,28 +13,13 @@ use shequ_proto::names::{division_name, parse_division_name};
 
 use crate::error::{MonitoringError, Result};
 use crate::indicators::{Source, builtin};
-use crate::names::{day_number, indicator_name, parse_indicator_name, parse_period, timestamp};
+use crate::names::{day_number, indicator_name, parse_indicator_name, parse_period};
 use crate::service::Monitoring;
 use crate::store::rows::{REPORTED_COLUMNS, ReportedRecord};
 use crate::store::{now_micros, stmt};
 
 /// The RPC that writes reported values, as the audit trail names it.
 pub const REPORT_VALUE: &str = "/shequ.monitoring.v1.IndicatorService/ReportValue";
-
-pub fn reported_to_pb(r: &ReportedRecord) -> pb::ReportedValue {
-    pb::ReportedValue {
-        indicator: indicator_name(&r.indicator),
-        division: DivisionCode::from_u64(r.division_code as u64)
-            .map(division_name)
-            .unwrap_or_default(),
-        period: r.period.clone(),
-        value: r.value,
-        actor: r.actor.clone(),
-        reason: r.reason.clone(),
-        change_time: Some(timestamp(r.change_time)),
-        revision: r.revision,
-    }
-}
 
 impl Monitoring {
     /// Records a reported value as a new revision, for a division in the principal's scope.

@@ -16,7 +16,7 @@ use shequ_proto::names::division_name;
 use crate::error::{MonitoringError, Result};
 use crate::html::{HtmlReport, IndicatorPanel as HtmlIndicator, RegionValue};
 use crate::indicators::Better;
-use crate::names::{evaluation_name, indicator_name, round_name, timestamp};
+use crate::names::{evaluation_name, indicator_name, round_name};
 use crate::service::Monitoring;
 use crate::service::evaluations::{Column, Columns, StoredValues};
 use crate::store::rows::{EvaluationRecord, ResultRecord};
@@ -110,25 +110,6 @@ pub fn code_name(code: i64) -> String {
     DivisionCode::from_u64(code as u64)
         .map(division_name)
         .unwrap_or_default()
-}
-
-pub fn evaluation_to_pb(r: &EvaluationRecord) -> pb::Evaluation {
-    pb::Evaluation {
-        name: evaluation_name(&r.plan_id, &r.id),
-        evaluation_date: r.evaluation_date.clone(),
-        create_time: Some(timestamp(r.create_time)),
-        trigger: if r.trigger_kind == "schedule" {
-            pb::EvaluationTrigger::Schedule
-        } else {
-            pb::EvaluationTrigger::Request
-        } as i32,
-        registry_change_cursor: r.registry_cursor.clone(),
-        registry_vintage: r.registry_vintage.clone(),
-        survey_round: round_name(&r.survey_round),
-        divisions: r.divisions,
-        leaf_units: r.leaf_units,
-        actor: r.actor.clone(),
-    }
 }
 
 /// A stored row with its values parsed.

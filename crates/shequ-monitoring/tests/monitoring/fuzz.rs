@@ -6,13 +6,15 @@
 use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
 use prost::Message;
+use shequ_domain::Violations;
+use shequ_monitoring::grpc::convert::plan_from_pb;
 use shequ_monitoring::indicators::REGISTRY_FIELDS;
 use shequ_monitoring::names::{
     parse_date, parse_evaluation_name, parse_indicator_name, parse_optional_round_name,
     parse_period, parse_plan_name,
 };
 use shequ_monitoring::plan::{
-    PlanFileFormat, YEARS, misalignments, national_plan, parse_plan_file, plan_from_pb,
+    PlanDef, PlanFileFormat, YEARS, misalignments, national_plan, parse_plan_file,
 };
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::names::parse_division_name;
@@ -31,7 +33,12 @@ fn config(cases: u32) -> ProptestConfig {
 
 /// Checks a plan from the wire; what it accepts must be a plan the evaluation can use.
 fn check_plan(plan: &pb::Plan) -> Result<(), TestCaseError> {
-    match plan_from_pb(plan) {
+    check_checked_plan(plan_from_pb(plan))
+}
+
+/// What the plan check made of a plan: a plan the evaluation can use, or `plan…` fields refused.
+fn check_checked_plan(checked: Result<PlanDef, Violations>) -> Result<(), TestCaseError> {
+    match checked {
         Ok(def) => {
             prop_assert!(YEARS.contains(&def.start_year));
             prop_assert!(YEARS.contains(&def.end_year));
@@ -79,7 +86,7 @@ fn check_plan(plan: &pb::Plan) -> Result<(), TestCaseError> {
                     prop_assert!(expected.is_finite(), "{:?} {}", trajectory, expected);
                 }
             }
-            let national = plan_from_pb(&national_plan()).unwrap();
+            let national = national_plan();
             let _ = misalignments(&def, &national);
             let _ = misalignments(&national, &def);
         }
@@ -96,7 +103,7 @@ fn check_plan(plan: &pb::Plan) -> Result<(), TestCaseError> {
 /// Loads a plan file as the service does: refused with `content…` fields, or a plan then checked.
 fn check_plan_file(text: &str, format: PlanFileFormat) -> Result<(), TestCaseError> {
     match parse_plan_file(text, format) {
-        Ok(plan) => check_plan(&plan)?,
+        Ok(plan) => check_checked_plan(plan.validate())?,
         Err(violations) => {
             prop_assert!(!violations.is_empty());
             for v in violations.iter() {

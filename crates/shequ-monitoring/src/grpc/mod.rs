@@ -15,11 +15,17 @@ use crate::names::{
     parse_date, parse_evaluation_name, parse_indicator_name, parse_optional_round_name,
     parse_plan_name,
 };
-use crate::plan::{indicator_to_pb, plan_to_pb};
+use crate::plan::PlanSpec;
 use crate::service::Monitoring;
 use crate::service::evaluations::Trigger;
-use crate::service::reported::reported_to_pb;
-use crate::service::results::{ChildPage, evaluation_to_pb};
+use crate::service::results::ChildPage;
+
+pub mod convert;
+
+use convert::{
+    alignment_to_pb, evaluation_to_pb, indicator_to_pb, listed_indicator_to_pb, plan_to_pb,
+    reported_to_pb,
+};
 
 /// Header naming who makes a write, recorded in history; it counts only in development mode,
 /// otherwise the history names the authenticated principal.
@@ -61,8 +67,9 @@ impl IndicatorService for IndicatorApi {
         } else {
             Some(field(parse_plan_name("plan", plan))?)
         };
+        let listed = self.0.list_indicators(&principal, plan).await?;
         Ok(Response::new(pb::ListIndicatorsResponse {
-            indicators: self.0.list_indicators(&principal, plan).await?,
+            indicators: listed.iter().map(listed_indicator_to_pb).collect(),
         }))
     }
 
@@ -126,7 +133,11 @@ impl PlanService for PlanApi {
         };
         let plan = self
             .0
-            .create_plan(&principal, crate::service::plans::CREATE_PLAN, &plan)
+            .create_plan(
+                &principal,
+                crate::service::plans::CREATE_PLAN,
+                PlanSpec::from(&plan),
+            )
             .await?;
         Ok(Response::new(pb::CreatePlanResponse {
             plan: Some(plan_to_pb(&plan)),
@@ -148,11 +159,14 @@ impl PlanService for PlanApi {
     ) -> Rpc<pb::ListPlansResponse> {
         let principal = Principal::of(&request)?;
         let r = request.into_inner();
-        Ok(Response::new(
-            self.0
-                .list_plans(&principal, r.page_size, &r.page_token)
-                .await?,
-        ))
+        let (plans, next_page_token) = self
+            .0
+            .list_plans(&principal, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListPlansResponse {
+            plans: plans.iter().map(plan_to_pb).collect(),
+            next_page_token,
+        }))
     }
 
     async fn load_national_plan(
@@ -186,7 +200,8 @@ impl PlanService for PlanApi {
     ) -> Rpc<pb::CheckPlanAlignmentResponse> {
         let principal = Principal::of(&request)?;
         let id = field(parse_plan_name("name", &request.get_ref().name))?;
-        Ok(Response::new(self.0.check_alignment(&principal, id).await?))
+        let alignment = self.0.check_alignment(&principal, id).await?;
+        Ok(Response::new(alignment_to_pb(&alignment)))
     }
 }
 

@@ -1,0 +1,154 @@
+//! A plan as the monitor keeps it once checked: its columns, its body of plan-defined indicators
+//! and targets, the built-in national plan, and alignment with the parent plan.
+
+use serde::{Deserialize, Serialize};
+use shequ_domain::{DivisionCode, Trajectory};
+
+use crate::indicators::{Better, IndicatorDef, catalogue};
+
+/// Id of the built-in national plan.
+pub const NATIONAL_PLAN_ID: &str = "national-14th-fyp";
+
+/// The years a plan may name (start, end, baseline and target years): from the founding of the
+/// People's Republic to the end of the century; anything else is a typing mistake.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1949..=2100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanLevel {
+    National = 1,
+    Provincial = 2,
+}
+
+/// A target; without a baseline the target is a floor: the trajectory starts at the target, so
+/// a value short of it is off track (DOMAIN.md's "—" baselines).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetDef {
+    pub indicator: String,
+    pub baseline: Option<(f64, i32)>,
+    pub target_value: f64,
+    pub target_year: i32,
+    pub direction: Better,
+}
+
+impl TargetDef {
+    pub fn trajectory(&self, start_year: i32) -> Trajectory {
+        let (baseline_value, baseline_year) =
+            self.baseline.unwrap_or((self.target_value, start_year - 1));
+        Trajectory {
+            baseline_value,
+            baseline_year,
+            target_value: self.target_value,
+            target_year: self.target_year,
+            direction: self.direction.into(),
+        }
+    }
+}
+
+/// What a plan stores besides its columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanBody {
+    pub indicators: Vec<IndicatorDef>,
+    pub targets: Vec<TargetDef>,
+}
+
+/// A checked plan (see `PlanSpec::validate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanDef {
+    pub id: String,
+    pub display_name: String,
+    pub level: PlanLevel,
+    /// `None` for the country.
+    pub scope: Option<DivisionCode>,
+    pub parent: Option<String>,
+    pub start_year: i32,
+    pub end_year: i32,
+    /// The survey round's id; empty for none.
+    pub survey_round: String,
+    pub body: PlanBody,
+    pub create_time: i64,
+}
+
+impl PlanDef {
+    /// The built-in catalogue followed by the plan's own indicators: the evaluation's columns.
+    pub fn indicators(&self) -> Vec<IndicatorDef> {
+        let mut all = catalogue();
+        all.extend(self.body.indicators.iter().cloned());
+        all
+    }
+
+    pub fn target(&self, indicator: &str) -> Option<&TargetDef> {
+        self.body.targets.iter().find(|t| t.indicator == indicator)
+    }
+
+    /// The scope's code in storage: 0 for the country.
+    pub fn scope_code(&self) -> i64 {
+        self.scope.map_or(0, DivisionCode::as_i64)
+    }
+}
+
+/// The national plan of DOMAIN.md §5: baselines 2020, targets 2025. Indicators whose baseline is
+/// "—" get a target without baseline (a floor); "plan-defined" targets are left to the plans.
+pub fn national_plan() -> PlanDef {
+    let t = |code: &str, baseline: Option<f64>, target: f64| TargetDef {
+        indicator: code.to_owned(),
+        baseline: baseline.map(|value| (value, 2020)),
+        target_value: target,
+        target_year: 2025,
+        direction: Better::Higher,
+    };
+    PlanDef {
+        id: NATIONAL_PLAN_ID.to_owned(),
+        display_name: "“十四五”城乡社区服务体系建设规划".to_owned(),
+        level: PlanLevel::National,
+        scope: None,
+        parent: None,
+        start_year: 2021,
+        end_year: 2025,
+        survey_round: String::new(),
+        body: PlanBody {
+            indicators: Vec::new(),
+            targets: vec![
+                t("urban_facility_coverage", Some(1.0), 1.0),
+                t("rural_facility_coverage", Some(0.657), 0.80),
+                t("activity_area_share", None, 0.60),
+                t("activity_area_compliance", None, 1.0),
+                t("opening_hours_compliance", None, 1.0),
+                t("online_24h_coverage", None, 1.0),
+                t("survey_coverage", None, 1.0),
+            ],
+        },
+        create_time: 0,
+    }
+}
+
+/// A target of a plan less ambitious than its parent plan's target for the same indicator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Misalignment {
+    pub target: TargetDef,
+    pub parent_target: TargetDef,
+}
+
+/// How a plan's targets compare with its parent plan's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Alignment {
+    /// The parent plan's id; `None` for a plan without parent (nothing to compare).
+    pub parent: Option<String>,
+    pub misalignments: Vec<Misalignment>,
+}
+
+/// Targets of `plan` less ambitious than `parent`'s target for the same indicator.
+pub fn misalignments(plan: &PlanDef, parent: &PlanDef) -> Vec<Misalignment> {
+    plan.body
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let p = parent.target(&t.indicator)?;
+            t.trajectory(plan.start_year)
+                .is_less_ambitious_than(&p.trajectory(parent.start_year))
+                .then(|| Misalignment {
+                    target: t.clone(),
+                    parent_target: p.clone(),
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,14 @@
+//! Plans: scope, period, plan-defined indicators and targets as the monitor keeps them, the
+//! built-in national plan and alignment with the parent plan (`def`); a plan as a caller sends
+//! it and the checks that make it one (`validate`); plan files in TOML or YAML (`file`).
+
+mod def;
+mod file;
+mod validate;
+
+pub use def::{
+    Alignment, Misalignment, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, TargetDef, YEARS,
+    misalignments, national_plan,
+};
+pub use file::{PlanFileFormat, parse_plan_file};
+pub use validate::{IndicatorSpec, PlanSpec, Sent, TargetSpec};
