@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DbBackend;
+use sea_orm::DatabaseConnection;
 use shequ_platform::audit::AuditLog;
 use shequ_platform::auth::{PrincipalKind, Scope};
 use shequ_platform::database::WriteTxn;
@@ -21,6 +21,7 @@ use shequ_platform::{Database, Principal, Role};
 use crate::config::{MonitoringConfig, MonitoringSettings};
 use crate::error::Result;
 use crate::sources::Sources;
+use crate::store::Store;
 
 /// The audit table.
 pub const AUDIT_TABLE: &str = "monitoring_audit_records";
@@ -92,8 +93,9 @@ impl Monitoring {
         &self.audit
     }
 
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.db.backend()
+    /// The tables, read and written outside any transaction.
+    pub(crate) fn store(&self) -> Store<'_, DatabaseConnection> {
+        Store::on(&self.db.conn)
     }
 
     /// Begins a write transaction; on PostgreSQL every writer takes the same advisory lock, so

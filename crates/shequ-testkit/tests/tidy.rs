@@ -195,30 +195,6 @@ const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
 /// Files of a service outside its `store/` that still hold SQL; the list may only shrink.
 const SQL_OUTSIDE_STORE: &[(&str, &str)] = &[
     (
-        "crates/shequ-monitoring/src/service/access.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/evaluations.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/plans.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/reported.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/results.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/schedule.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
         "crates/shequ-registry/src/service/access.rs",
         "queries written where they are used; to move to store/",
     ),

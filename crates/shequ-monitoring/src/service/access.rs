@@ -22,7 +22,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sea_orm::FromQueryResult;
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
 use shequ_platform::auth::Scope;
@@ -32,7 +31,6 @@ use crate::error::{MonitoringError, Result};
 use crate::plan::PlanDef;
 use crate::service::Monitoring;
 use crate::service::results::LoadedEvaluation;
-use crate::store::stmt;
 
 /// How long an ancestry the registry gave is used before it is asked again.
 const ANCESTRY_TTL: Duration = Duration::from_secs(60);
@@ -72,11 +70,6 @@ pub(crate) fn denied(principal: &Principal, resource: &str) -> MonitoringError {
         "`{resource}` is outside the divisions `{}` may act in",
         principal.subject
     ))
-}
-
-#[derive(FromQueryResult)]
-struct ParentOf {
-    parent_code: Option<i64>,
 }
 
 impl Monitoring {
@@ -259,14 +252,8 @@ impl Monitoring {
             if principal.scope.contains_any([division]) {
                 return Ok(());
             }
-            let row = ParentOf::find_by_statement(stmt(
-                self.backend(),
-                "SELECT parent_code FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
-                [eval.record.id.clone().into(), code.into()],
-            ))
-            .one(&self.db.conn)
-            .await?;
-            match row.and_then(|r| r.parent_code) {
+            let parent = self.store().result_parent(&eval.record.id, code).await?;
+            match parent {
                 Some(parent) if parent != 0 => code = parent,
                 _ => break,
             }

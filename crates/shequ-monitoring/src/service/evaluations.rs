@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::{Deserialize, Serialize};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
@@ -15,8 +14,8 @@ use crate::indicators::{Better, Compiled, Formula, Source};
 use crate::plan::TargetDef;
 use crate::rollup::{Rollup, rollup};
 use crate::service::Monitoring;
-use crate::store::rows::{EVALUATION_COLUMNS, EvaluationRecord};
-use crate::store::{now_micros, stmt, value_rows};
+use crate::store::rows::{EvaluationRecord, ResultRecord};
+use crate::store::{Store, now_micros};
 
 /// One indicator column of an evaluation, with the target it was judged against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,45 +194,24 @@ impl Monitoring {
         rolled: &Arc<Rollup>,
         compiled: &Compiled,
     ) -> Result<()> {
-        let backend = self.backend();
         let keep = self.settings.keep_evaluations as usize;
         // Writers take turns (one advisory lock on PostgreSQL), so with retention exactly the
         // newest `keep` evaluations of a plan survive.
         let txn = self.begin_write().await?;
-        txn.execute_raw(stmt(
-            backend,
-            format!(
-                "INSERT INTO monitoring_evaluations ({EVALUATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            ),
-            [
-                record.id.clone().into(),
-                record.plan_id.clone().into(),
-                record.evaluation_date.clone().into(),
-                record.create_time.into(),
-                record.trigger_kind.clone().into(),
-                record.actor.clone().into(),
-                record.registry_cursor.clone().into(),
-                record.registry_vintage.clone().into(),
-                record.survey_round.clone().into(),
-                record.divisions.into(),
-                record.leaf_units.into(),
-                record.indicators.clone().into(),
-            ],
-        ))
-        .await?;
+        let store = Store::on(&*txn);
+        store.insert_evaluation(record).await?;
         // Rows are encoded on a blocking thread while the previous batch is being inserted, so
         // encoding and the database's work overlap.
         let batch = self.settings.insert_batch_rows.clamp(1, 5000);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(usize, Vec<Value>)>>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ResultRecord>>>(2);
         let encoder = {
             let rolled = rolled.clone();
             let compiled = compiled.clone();
-            let id = record.id.clone();
             tokio::task::spawn_blocking(move || {
                 let nodes = &rolled.nodes;
                 for start in (0..nodes.len()).step_by(batch) {
                     let end = (start + batch).min(nodes.len());
-                    let mut values: Vec<Value> = Vec::with_capacity((end - start) * 5);
+                    let mut rows: Vec<ResultRecord> = Vec::with_capacity(end - start);
                     for (n, node) in nodes.iter().enumerate().take(end).skip(start) {
                         let json =
                             match serde_json::to_string(&stored_values(&rolled, &compiled, n)) {
@@ -245,30 +223,22 @@ impl Monitoring {
                                     return;
                                 }
                             };
-                        values.push(id.clone().into());
-                        values.push(node.code.into());
-                        values.push(i32::from(node.level).into());
-                        values.push(node.parent.map(|p| nodes[p as usize].code).into());
-                        values.push(json.into());
+                        rows.push(ResultRecord {
+                            division_code: node.code,
+                            level: i32::from(node.level),
+                            parent_code: node.parent.map(|p| nodes[p as usize].code),
+                            results: json,
+                        });
                     }
                     // The receiver is gone when an insert failed; stop encoding.
-                    if tx.blocking_send(Ok((end - start, values))).is_err() {
+                    if tx.blocking_send(Ok(rows)).is_err() {
                         return;
                     }
                 }
             })
         };
         while let Some(encoded) = rx.recv().await {
-            let (rows, values) = encoded?;
-            txn.execute_raw(stmt(
-                backend,
-                format!(
-                    "INSERT INTO monitoring_evaluation_results (evaluation_id, division_code, level, parent_code, results) VALUES {}",
-                    value_rows(rows, 5)
-                ),
-                values,
-            ))
-            .await?;
+            store.insert_results(&record.id, encoded?).await?;
         }
         encoder
             .await
@@ -292,24 +262,9 @@ impl Monitoring {
         let retention = format!("beyond the newest {keep} kept (keep_evaluations)");
         let mut pruned = 0;
         if keep > 0 {
-            let ids: Vec<String> = txn
-                .query_all_raw(stmt(
-                    backend,
-                    "SELECT id FROM monitoring_evaluations WHERE plan_id = $1 ORDER BY create_time DESC, id DESC",
-                    [record.plan_id.clone().into()],
-                ))
-                .await?
-                .iter()
-                .map(|row| row.try_get::<String>("", "id"))
-                .collect::<std::result::Result<_, _>>()?;
+            let ids = store.evaluation_ids_newest_first(&record.plan_id).await?;
             for id in ids.into_iter().skip(keep) {
-                for sql in [
-                    "DELETE FROM monitoring_evaluation_results WHERE evaluation_id = $1",
-                    "DELETE FROM monitoring_evaluations WHERE id = $1",
-                ] {
-                    txn.execute_raw(stmt(backend, sql, [id.clone().into()]))
-                        .await?;
-                }
+                store.delete_evaluation(&id).await?;
                 self.audit
                     .record(
                         &*txn,
@@ -340,16 +295,7 @@ impl Monitoring {
     }
 
     pub async fn get_evaluation(&self, plan_id: &str, id: &str) -> Result<EvaluationRecord> {
-        EvaluationRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {EVALUATION_COLUMNS} FROM monitoring_evaluations WHERE id = $1 AND plan_id = $2"
-            ),
-            [id.into(), plan_id.into()],
-        ))
-        .one(&self.db.conn)
-        .await?
-        .ok_or_else(|| {
+        self.store().evaluation(plan_id, id).await?.ok_or_else(|| {
             MonitoringError::NotFound(format!(
                 "evaluation `{}` not found",
                 crate::names::evaluation_name(plan_id, id)
@@ -373,21 +319,15 @@ impl Monitoring {
             Some((t, id)) => (t.parse::<i64>().unwrap_or(i64::MAX), id.to_owned()),
             None => (i64::MAX, String::new()),
         };
-        let rows = EvaluationRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {EVALUATION_COLUMNS} FROM monitoring_evaluations WHERE plan_id = $1 AND (create_time < $2 OR (create_time = $3 AND id < $4)) ORDER BY create_time DESC, id DESC LIMIT $5"
-            ),
-            [
-                plan_id.into(),
-                before_time.into(),
-                before_time.into(),
-                if before_id.is_empty() { "~".to_owned() } else { before_id }.into(),
-                (size as i64 + 1).into(),
-            ],
-        ))
-        .all(&self.db.conn)
-        .await?;
+        let before_id = if before_id.is_empty() {
+            "~".to_owned()
+        } else {
+            before_id
+        };
+        let rows = self
+            .store()
+            .evaluations_before(plan_id, before_time, &before_id, size + 1)
+            .await?;
         let more = rows.len() as u64 > size;
         let rows: Vec<_> = rows.into_iter().take(size as usize).collect();
         let next = match rows.last() {
@@ -397,22 +337,5 @@ impl Monitoring {
             _ => String::new(),
         };
         Ok((rows, next))
-    }
-
-    /// When the last scheduled evaluation of `plan_id` was made.
-    pub(crate) async fn last_scheduled(&self, plan_id: &str) -> Result<Option<i64>> {
-        let row = self
-            .db
-            .conn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT max(create_time) AS t FROM monitoring_evaluations WHERE plan_id = $1 AND trigger_kind = 'schedule'",
-                [plan_id.into()],
-            ))
-            .await?;
-        Ok(row
-            .map(|r| r.try_get::<Option<i64>>("", "t"))
-            .transpose()?
-            .flatten())
     }
 }

@@ -1,23 +1,19 @@
 //! Plans: create (checked, immutable), read, list, the built-in national plan, plan files and
 //! alignment with the parent plan.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
-use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
-use shequ_platform::database::is_unique_violation;
 use shequ_platform::page;
 
 use crate::error::{MonitoringError, Result};
 use crate::indicators::{IndicatorDef, catalogue};
 use crate::names::plan_name;
 use crate::plan::{
-    Alignment, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanFileFormat, PlanLevel, PlanSpec,
-    misalignments, national_plan, parse_plan_file,
+    Alignment, NATIONAL_PLAN_ID, PlanDef, PlanFileFormat, PlanSpec, misalignments, national_plan,
+    parse_plan_file,
 };
 use crate::service::Monitoring;
-use crate::store::rows::{PLAN_COLUMNS, PlanRecord};
-use crate::store::{now_micros, stmt};
+use crate::store::{Store, now_micros};
 
 /// The plan-writing RPCs, as the audit trail names them.
 pub const CREATE_PLAN: &str = "/shequ.monitoring.v1.PlanService/CreatePlan";
@@ -32,40 +28,9 @@ pub struct ListedIndicator {
     pub def: IndicatorDef,
 }
 
-fn plan_from_record(r: PlanRecord) -> Result<PlanDef> {
-    let body: PlanBody = serde_json::from_str(&r.body)
-        .map_err(|e| MonitoringError::Internal(format!("stored plan body: {e}")))?;
-    Ok(PlanDef {
-        id: r.id,
-        display_name: r.display_name,
-        level: if r.level == 2 {
-            PlanLevel::Provincial
-        } else {
-            PlanLevel::National
-        },
-        scope: (r.scope_code != 0)
-            .then(|| DivisionCode::from_u64(r.scope_code as u64))
-            .transpose()
-            .map_err(|e| MonitoringError::Internal(e.to_string()))?,
-        parent: r.parent_id,
-        start_year: r.start_year,
-        end_year: r.end_year,
-        survey_round: r.survey_round,
-        body,
-        create_time: r.create_time,
-    })
-}
-
 impl Monitoring {
     pub async fn find_plan(&self, id: &str) -> Result<Option<PlanDef>> {
-        let row = PlanRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id = $1"),
-            [id.into()],
-        ))
-        .one(&self.db.conn)
-        .await?;
-        row.map(plan_from_record).transpose()
+        self.store().plan(id).await
     }
 
     pub async fn get_plan(&self, id: &str) -> Result<PlanDef> {
@@ -103,38 +68,12 @@ impl Monitoring {
             }
         }
         def.create_time = now_micros();
-        let body = serde_json::to_string(&def.body)
-            .map_err(|e| MonitoringError::Internal(e.to_string()))?;
         let txn = self.begin_write().await?;
-        let inserted = txn
-            .execute_raw(stmt(
-                self.backend(),
-                format!(
-                    "INSERT INTO monitoring_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                ),
-                [
-                    def.id.clone().into(),
-                    def.display_name.clone().into(),
-                    (def.level as i32).into(),
-                    def.scope_code().into(),
-                    def.parent.clone().into(),
-                    def.start_year.into(),
-                    def.end_year.into(),
-                    def.survey_round.clone().into(),
-                    body.into(),
-                    def.create_time.into(),
-                ],
-            ))
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(MonitoringError::AlreadyExists(format!(
-                    "plan `plans/{}` exists; a plan never changes, create another id",
-                    def.id
-                )));
-            }
-            Err(e) => return Err(e.into()),
+        if !Store::on(&*txn).insert_plan(&def).await? {
+            return Err(MonitoringError::AlreadyExists(format!(
+                "plan `plans/{}` exists; a plan never changes, create another id",
+                def.id
+            )));
         }
         self.audit
             .record(
@@ -187,31 +126,10 @@ impl Monitoring {
         let size = page::page_size(page_size)?;
         let after = page::decode("plans", page_token)?.unwrap_or_default();
         let readable = self.readable_plan_scopes(principal).await?;
-        let mut values: Vec<sea_orm::Value> = vec![after.into(), (size as i64 + 1).into()];
-        let filter = match &readable {
-            None => String::new(),
-            Some(codes) => {
-                let placeholders: Vec<String> =
-                    (0..codes.len()).map(|i| format!("${}", i + 3)).collect();
-                values.extend(codes.iter().map(|&c| c.into()));
-                format!(" AND scope_code IN ({})", placeholders.join(", "))
-            }
-        };
-        let rows = PlanRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1{filter} ORDER BY id LIMIT $2"
-            ),
-            values,
-        ))
-        .all(&self.db.conn)
-        .await?;
-        let more = rows.len() as u64 > size;
-        let plans = rows
-            .into_iter()
-            .take(size as usize)
-            .map(plan_from_record)
-            .collect::<Result<Vec<_>>>()?;
+        let (plans, more) = self
+            .store()
+            .plans_after(&after, size, readable.as_deref())
+            .await?;
         let next_page_token = match plans.last() {
             Some(last) if more => page::encode("plans", &last.id),
             _ => String::new(),
@@ -236,17 +154,7 @@ impl Monitoring {
             },
             None => {
                 let readable = self.readable_plan_scopes(principal).await?;
-                PlanRecord::find_by_statement(stmt(
-                    self.backend(),
-                    format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans ORDER BY id"),
-                    [],
-                ))
-                .all(&self.db.conn)
-                .await?
-                .into_iter()
-                .filter(|r| readable.as_ref().is_none_or(|c| c.contains(&r.scope_code)))
-                .map(plan_from_record)
-                .collect::<Result<Vec<_>>>()?
+                self.store().plans(readable.as_deref()).await?
             }
         };
         let mut out: Vec<ListedIndicator> = catalogue()

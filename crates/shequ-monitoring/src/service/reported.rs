@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, FromQueryResult};
 use shequ_domain::{DivisionCode, Violations};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
@@ -15,8 +14,8 @@ use crate::error::{MonitoringError, Result};
 use crate::indicators::{Source, builtin};
 use crate::names::{day_number, indicator_name, parse_indicator_name, parse_period};
 use crate::service::Monitoring;
-use crate::store::rows::{REPORTED_COLUMNS, ReportedRecord};
-use crate::store::{now_micros, stmt};
+use crate::store::rows::ReportedRecord;
+use crate::store::{Store, now_micros};
 
 /// The RPC that writes reported values, as the audit trail names it.
 pub const REPORT_VALUE: &str = "/shequ.monitoring.v1.IndicatorService/ReportValue";
@@ -66,17 +65,8 @@ impl Monitoring {
             return Err(v.into());
         };
         let txn = self.begin_write().await?;
-        let revision: i64 = txn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT coalesce(max(revision), 0) AS r FROM monitoring_reported_values WHERE indicator = $1 AND division_code = $2",
-                [indicator.into(), division.as_i64().into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "r"))
-            .transpose()?
-            .unwrap_or(0)
-            + 1;
+        let store = Store::on(&*txn);
+        let revision = store.last_revision(indicator, division.as_i64()).await? + 1;
         let record = ReportedRecord {
             indicator: indicator.to_owned(),
             division_code: division.as_i64(),
@@ -88,24 +78,7 @@ impl Monitoring {
             reason: value.reason.clone(),
             change_time: now_micros(),
         };
-        txn.execute_raw(stmt(
-            self.backend(),
-            format!(
-                "INSERT INTO monitoring_reported_values ({REPORTED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            ),
-            [
-                record.indicator.clone().into(),
-                record.division_code.into(),
-                record.period.clone().into(),
-                record.period_start.into(),
-                record.revision.into(),
-                record.value.into(),
-                record.actor.clone().into(),
-                record.reason.clone().into(),
-                record.change_time.into(),
-            ],
-        ))
-        .await?;
+        store.insert_reported(&record).await?;
         self.audit
             .record(
                 &*txn,
@@ -134,15 +107,9 @@ impl Monitoring {
         indicator: &str,
         division: DivisionCode,
     ) -> Result<Vec<ReportedRecord>> {
-        Ok(ReportedRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {REPORTED_COLUMNS} FROM monitoring_reported_values WHERE indicator = $1 AND division_code = $2 ORDER BY revision"
-            ),
-            [indicator.into(), division.as_i64().into()],
-        ))
-        .all(&self.db.conn)
-        .await?)
+        self.store()
+            .reported_history(indicator, division.as_i64())
+            .await
     }
 
     /// The value each division reported for `indicator` as of `date`: of the periods begun by
@@ -152,15 +119,10 @@ impl Monitoring {
         indicator: &str,
         date: NaiveDate,
     ) -> Result<HashMap<i64, f64>> {
-        let rows = ReportedRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {REPORTED_COLUMNS} FROM monitoring_reported_values WHERE indicator = $1 AND period_start <= $2"
-            ),
-            [indicator.into(), day_number(date).into()],
-        ))
-        .all(&self.db.conn)
-        .await?;
+        let rows = self
+            .store()
+            .reported_begun_by(indicator, day_number(date))
+            .await?;
         let mut best: HashMap<i64, (i32, i64, f64)> = HashMap::new();
         for r in rows {
             let key = (r.period_start, r.revision, r.value);

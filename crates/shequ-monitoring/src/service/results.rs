@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use sea_orm::FromQueryResult;
 use shequ_domain::{DivisionCode, Status};
 use shequ_platform::page;
 use shequ_proto::monitoring::v1 as pb;
@@ -20,7 +19,6 @@ use crate::names::{evaluation_name, indicator_name, round_name};
 use crate::service::Monitoring;
 use crate::service::evaluations::{Column, Columns, StoredValues};
 use crate::store::rows::{EvaluationRecord, ResultRecord};
-use crate::store::stmt;
 
 /// What a `ListChildResults` page asks for.
 #[derive(Debug, Clone, Copy)]
@@ -213,28 +211,20 @@ impl Monitoring {
         eval: &LoadedEvaluation,
         division: Option<DivisionCode>,
     ) -> Result<DivisionRow> {
-        let (sql, values): (&str, Vec<sea_orm::Value>) = match division {
-            Some(code) => (
-                "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
-                vec![eval.record.id.clone().into(), code.as_i64().into()],
-            ),
-            None => (
-                "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code IS NULL",
-                vec![eval.record.id.clone().into()],
-            ),
+        let id = &eval.record.id;
+        let row = match division {
+            Some(code) => self.store().result(id, code.as_i64()).await?,
+            None => self.store().root_result(id).await?,
         };
-        let row = ResultRecord::find_by_statement(stmt(self.backend(), sql, values))
-            .one(&self.db.conn)
-            .await?
-            .ok_or_else(|| {
-                MonitoringError::reference_not_found(
-                    "division",
-                    format!(
-                        "division `{}` is not in the evaluation's scope",
-                        division.map(division_name).unwrap_or_default()
-                    ),
-                )
-            })?;
+        let row = row.ok_or_else(|| {
+            MonitoringError::reference_not_found(
+                "division",
+                format!(
+                    "division `{}` is not in the evaluation's scope",
+                    division.map(division_name).unwrap_or_default()
+                ),
+            )
+        })?;
         parse_row(row)
     }
 
@@ -244,16 +234,12 @@ impl Monitoring {
         eval: &LoadedEvaluation,
         parent: i64,
     ) -> Result<Vec<DivisionRow>> {
-        ResultRecord::find_by_statement(stmt(
-            self.backend(),
-            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 ORDER BY division_code",
-            [eval.record.id.clone().into(), parent.into()],
-        ))
-        .all(&self.db.conn)
-        .await?
-        .into_iter()
-        .map(parse_row)
-        .collect()
+        self.store()
+            .child_results(&eval.record.id, parent)
+            .await?
+            .into_iter()
+            .map(parse_row)
+            .collect()
     }
 
     /// The children of `parent` after the code `after`, by code, at most `n`.
@@ -264,21 +250,12 @@ impl Monitoring {
         after: i64,
         n: usize,
     ) -> Result<Vec<DivisionRow>> {
-        ResultRecord::find_by_statement(stmt(
-            self.backend(),
-            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 AND division_code > $3 ORDER BY division_code LIMIT $4",
-            [
-                eval.record.id.clone().into(),
-                parent.into(),
-                after.into(),
-                (n as i64).into(),
-            ],
-        ))
-        .all(&self.db.conn)
-        .await?
-        .into_iter()
-        .map(parse_row)
-        .collect()
+        self.store()
+            .child_results_after(&eval.record.id, parent, after, n)
+            .await?
+            .into_iter()
+            .map(parse_row)
+            .collect()
     }
 
     /// One page of the children of `division`, by code or ranked. In code order a page is one

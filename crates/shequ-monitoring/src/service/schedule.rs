@@ -3,63 +3,27 @@
 //! checks whether an evaluation is due and runs it, so one runs at a time.
 
 use chrono::{Datelike, TimeZone, Utc};
-use sea_orm::ConnectionTrait;
 
 use crate::config::Schedule;
 use crate::error::Result;
 use crate::service::Monitoring;
 use crate::service::evaluations::Trigger;
+use crate::store::now_micros;
 use crate::store::rows::EvaluationRecord;
-use crate::store::{now_micros, stmt};
 
 const LEASE: &str = "schedule";
 
 impl Monitoring {
     /// Takes lease `name` for this replica until `now + ttl`, when free, expired or already ours.
     pub async fn try_lease(&self, name: &str, now: i64, ttl_micros: i64) -> Result<bool> {
-        let backend = self.backend();
-        let expire = now + ttl_micros;
-        let inserted = self
-            .db
-            .conn
-            .execute_raw(stmt(
-                backend,
-                "INSERT INTO monitoring_leases (name, holder, expire_time) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-                [name.into(), self.holder.clone().into(), expire.into()],
-            ))
-            .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(true);
-        }
-        let updated = self
-            .db
-            .conn
-            .execute_raw(stmt(
-                backend,
-                "UPDATE monitoring_leases SET holder = $1, expire_time = $2 WHERE name = $3 AND (expire_time <= $4 OR holder = $5)",
-                [
-                    self.holder.clone().into(),
-                    expire.into(),
-                    name.into(),
-                    now.into(),
-                    self.holder.clone().into(),
-                ],
-            ))
-            .await?;
-        Ok(updated.rows_affected() == 1)
+        self.store()
+            .take_lease(name, &self.holder, now, now + ttl_micros)
+            .await
     }
 
     /// Gives lease `name` up, if this replica holds it.
     pub async fn release_lease(&self, name: &str) -> Result<()> {
-        self.db
-            .conn
-            .execute_raw(stmt(
-                self.backend(),
-                "UPDATE monitoring_leases SET expire_time = 0 WHERE name = $1 AND holder = $2",
-                [name.into(), self.holder.clone().into()],
-            ))
-            .await?;
-        Ok(())
+        self.store().release_lease(name, &self.holder).await
     }
 
     /// One look at the schedule: when this replica gets the lease and an evaluation is due, runs
@@ -92,7 +56,7 @@ impl Monitoring {
         plan: &str,
         now: i64,
     ) -> Result<Option<EvaluationRecord>> {
-        let last = self.last_scheduled(plan).await?;
+        let last = self.store().last_scheduled(plan).await?;
         if !is_due(schedule, last, now) {
             return Ok(None);
         }

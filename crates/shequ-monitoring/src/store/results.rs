@@ -1,0 +1,81 @@
+//! Reading `monitoring_evaluation_results`: one division is one primary-key lookup, its children
+//! one indexed range on `(evaluation_id, parent_code)`.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use super::Store;
+use super::rows::ResultRecord;
+use crate::error::Result;
+
+impl<C: ConnectionTrait> Store<'_, C> {
+    /// The row of `division` in evaluation `evaluation_id`.
+    pub async fn result(&self, evaluation_id: &str, division: i64) -> Result<Option<ResultRecord>> {
+        Ok(ResultRecord::find_by_statement(self.stmt(
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
+            [evaluation_id.into(), division.into()],
+        ))
+        .one(self.conn)
+        .await?)
+    }
+
+    /// The row of the evaluation's root (the plan's scope), the one without parent.
+    pub async fn root_result(&self, evaluation_id: &str) -> Result<Option<ResultRecord>> {
+        Ok(ResultRecord::find_by_statement(self.stmt(
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code IS NULL",
+            [evaluation_id.into()],
+        ))
+        .one(self.conn)
+        .await?)
+    }
+
+    /// The rows of the children of `parent`, by code.
+    pub async fn child_results(
+        &self,
+        evaluation_id: &str,
+        parent: i64,
+    ) -> Result<Vec<ResultRecord>> {
+        Ok(ResultRecord::find_by_statement(self.stmt(
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 ORDER BY division_code",
+            [evaluation_id.into(), parent.into()],
+        ))
+        .all(self.conn)
+        .await?)
+    }
+
+    /// At most `limit` rows of the children of `parent` with codes after `after`, by code.
+    pub async fn child_results_after(
+        &self,
+        evaluation_id: &str,
+        parent: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ResultRecord>> {
+        Ok(ResultRecord::find_by_statement(self.stmt(
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 AND division_code > $3 ORDER BY division_code LIMIT $4",
+            [
+                evaluation_id.into(),
+                parent.into(),
+                after.into(),
+                (limit as i64).into(),
+            ],
+        ))
+        .all(self.conn)
+        .await?)
+    }
+
+    /// The parent of `division` in evaluation `evaluation_id`; `None` for the root, or for a
+    /// division the evaluation does not hold.
+    pub async fn result_parent(&self, evaluation_id: &str, division: i64) -> Result<Option<i64>> {
+        #[derive(FromQueryResult)]
+        struct ParentOf {
+            parent_code: Option<i64>,
+        }
+        let row = ParentOf::find_by_statement(self.stmt(
+            "SELECT parent_code FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
+            [evaluation_id.into(), division.into()],
+        ))
+        .one(self.conn)
+        .await?;
+        Ok(row.and_then(|r| r.parent_code))
+    }
+}
