@@ -96,3 +96,8 @@ impl From<MonitoringError> for Status {
 }
 
 pub type Result<T, E = MonitoringError> = std::result::Result<T, E>;
+
+/// A field as the caller sent it: its value, or the violation saying why it could not be read
+/// (a malformed name, a value the contract does not know). The check of the whole request reports
+/// it in its place among its own, so violations come in the order of the request's fields.
+pub type Sent<T> = std::result::Result<T, FieldViolation>;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod evaluations;
 pub mod plans;
+pub mod report;
 pub mod reported;
 pub mod results;
 pub mod schedule;

@@ -94,10 +94,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "464 lines of code; the rest is its unit tests",
     ),
     (
-        "crates/shequ-monitoring/src/service/results.rs",
-        "results, rankings and comparisons; to split by workflow",
-    ),
-    (
         "crates/shequ-platform/src/auth/policy.rs",
         "the rules table of every method: data, not logic",
     ),
@@ -146,18 +142,6 @@ const LONG_FILES: &[(&str, &str)] = &[
 /// Files under a service's `service/` that still name protobuf types, which belong in its gRPC
 /// room; the list may only shrink.
 const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
-    (
-        "crates/shequ-monitoring/src/service/access.rs",
-        "reads plans in wire form; to take domain types",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/reported.rs",
-        "takes a wire reported value; conversion to grpc/convert.rs",
-    ),
-    (
-        "crates/shequ-monitoring/src/service/results.rs",
-        "returns wire results; conversion to grpc/convert.rs",
-    ),
     (
         "crates/shequ-registry/src/service/cache.rs",
         "caches facilities in wire form",

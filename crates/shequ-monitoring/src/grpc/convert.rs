@@ -3,18 +3,22 @@
 //! service returns, in its wire form.
 
 use prost_types::Timestamp;
-use shequ_domain::{DivisionCode, FieldViolation, Violations};
+use shequ_domain::{DivisionCode, FieldViolation, Status, Violations};
 use shequ_proto::monitoring::v1 as pb;
 
 use crate::indicators::{Better, IndicatorDef, Kind, Source, UnitFilter};
 use crate::names::{
-    division_name, evaluation_name, indicator_name, parse_optional_division_name,
-    parse_optional_round_name, parse_plan_name, plan_name, round_name,
+    division_name, evaluation_name, indicator_name, parse_division_name, parse_indicator_name,
+    parse_optional_division_name, parse_optional_round_name, parse_plan_name, plan_name,
+    round_name,
 };
 use crate::plan::{
     Alignment, IndicatorSpec, Misalignment, PlanDef, PlanLevel, PlanSpec, TargetDef, TargetSpec,
 };
 use crate::service::plans::ListedIndicator;
+use crate::service::report::ReportFormat;
+use crate::service::reported::ReportedValueSpec;
+use crate::service::results::{DivisionRow, IndicatorChange, LoadedEvaluation, code_name};
 use crate::store::rows::{EvaluationRecord, ReportedRecord};
 
 pub fn timestamp(micros: i64) -> Timestamp {
@@ -232,6 +236,18 @@ pub fn reported_to_pb(r: &ReportedRecord) -> pb::ReportedValue {
     }
 }
 
+impl From<&pb::ReportedValue> for ReportedValueSpec {
+    fn from(v: &pb::ReportedValue) -> Self {
+        Self {
+            indicator: parse_indicator_name("value.indicator", &v.indicator).map(str::to_owned),
+            division: parse_division_name("value.division", &v.division),
+            period: v.period.clone(),
+            value: v.value,
+            reason: v.reason.clone(),
+        }
+    }
+}
+
 pub fn evaluation_to_pb(r: &EvaluationRecord) -> pb::Evaluation {
     pb::Evaluation {
         name: evaluation_name(&r.plan_id, &r.id),
@@ -248,6 +264,66 @@ pub fn evaluation_to_pb(r: &EvaluationRecord) -> pb::Evaluation {
         divisions: r.divisions,
         leaf_units: r.leaf_units,
         actor: r.actor.clone(),
+    }
+}
+
+pub fn status_to_pb(s: Option<Status>) -> pb::IndicatorStatus {
+    match s {
+        None => pb::IndicatorStatus::NoTarget,
+        Some(Status::Achieved) => pb::IndicatorStatus::Achieved,
+        Some(Status::OnTrack) => pb::IndicatorStatus::OnTrack,
+        Some(Status::Lagging) => pb::IndicatorStatus::Lagging,
+        Some(Status::OffTrack) => pb::IndicatorStatus::OffTrack,
+        Some(Status::NoData) => pb::IndicatorStatus::NoData,
+    }
+}
+
+/// One division's results in `eval`, every indicator judged.
+pub fn division_result_to_pb(eval: &LoadedEvaluation, row: &DivisionRow) -> pb::DivisionResult {
+    pb::DivisionResult {
+        division: code_name(row.code),
+        level: row.level,
+        parent: row.parent.map(code_name).unwrap_or_default(),
+        results: eval
+            .columns
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let j = eval.judge(row, i);
+                pb::IndicatorResult {
+                    indicator: indicator_name(&c.code),
+                    value: j.value,
+                    expected_value: j.expected,
+                    target_value: j.target,
+                    status: status_to_pb(j.status) as i32,
+                    reported_value: row.values.r.get(i).copied().flatten(),
+                    children_sum: row.values.c.get(i).copied().flatten(),
+                }
+            })
+            .collect(),
+    }
+}
+
+pub fn change_to_pb(c: &IndicatorChange) -> pb::IndicatorChange {
+    pb::IndicatorChange {
+        division: code_name(c.division),
+        indicator: indicator_name(&c.indicator),
+        base_value: c.base_value,
+        other_value: c.other_value,
+        delta: c.delta,
+        base_status: status_to_pb(c.base_status) as i32,
+        other_status: status_to_pb(c.other_status) as i32,
+    }
+}
+
+/// Unspecified is text.
+pub fn report_format_from_pb(f: pb::ReportFormat) -> ReportFormat {
+    match f {
+        pb::ReportFormat::Text | pb::ReportFormat::Unspecified => ReportFormat::Text,
+        pb::ReportFormat::Csv => ReportFormat::Csv,
+        pb::ReportFormat::Json => ReportFormat::Json,
+        pb::ReportFormat::Html => ReportFormat::Html,
     }
 }
 

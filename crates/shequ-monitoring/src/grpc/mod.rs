@@ -18,13 +18,14 @@ use crate::names::{
 use crate::plan::PlanSpec;
 use crate::service::Monitoring;
 use crate::service::evaluations::Trigger;
+use crate::service::reported::ReportedValueSpec;
 use crate::service::results::ChildPage;
 
 pub mod convert;
 
 use convert::{
-    alignment_to_pb, evaluation_to_pb, indicator_to_pb, listed_indicator_to_pb, plan_to_pb,
-    reported_to_pb,
+    alignment_to_pb, change_to_pb, division_result_to_pb, evaluation_to_pb, indicator_to_pb,
+    listed_indicator_to_pb, plan_to_pb, report_format_from_pb, reported_to_pb,
 };
 
 /// Header naming who makes a write, recorded in history; it counts only in development mode,
@@ -93,7 +94,10 @@ impl IndicatorService for IndicatorApi {
         let Some(value) = request.into_inner().value else {
             return Err(MonitoringError::invalid("value", "is required").into());
         };
-        let record = self.0.report_value(&principal, &value, &actor).await?;
+        let record = self
+            .0
+            .report_value(&principal, &ReportedValueSpec::from(&value), &actor)
+            .await?;
         Ok(Response::new(pb::ReportValueResponse {
             value: Some(reported_to_pb(&record)),
         }))
@@ -273,7 +277,7 @@ impl EvaluationService for EvaluationApi {
         self.0.authorize_result(&principal, &eval, division).await?;
         let row = self.0.division_row(&eval, division).await?;
         Ok(Response::new(pb::GetDivisionResultResponse {
-            result: Some(eval.division_to_pb(&row)),
+            result: Some(division_result_to_pb(&eval, &row)),
         }))
     }
 
@@ -301,9 +305,14 @@ impl EvaluationService for EvaluationApi {
         };
         let eval = self.0.readable_evaluation(&principal, plan, id).await?;
         self.0.authorize_result(&principal, &eval, division).await?;
-        Ok(Response::new(
-            self.0.list_child_results(&eval, division, page).await?,
-        ))
+        let (rows, next_page_token) = self.0.list_child_results(&eval, division, page).await?;
+        Ok(Response::new(pb::ListChildResultsResponse {
+            results: rows
+                .iter()
+                .map(|row| division_result_to_pb(&eval, row))
+                .collect(),
+            next_page_token,
+        }))
     }
 
     async fn compare_evaluations(
@@ -335,7 +344,9 @@ impl EvaluationService for EvaluationApi {
             .authorize_result(&principal, &other, division)
             .await?;
         let changes = self.0.compare(&base, &other, division).await?;
-        Ok(Response::new(pb::CompareEvaluationsResponse { changes }))
+        Ok(Response::new(pb::CompareEvaluationsResponse {
+            changes: changes.iter().map(change_to_pb).collect(),
+        }))
     }
 
     async fn render_report(
@@ -359,8 +370,13 @@ impl EvaluationService for EvaluationApi {
         };
         let eval = self.0.readable_evaluation(&principal, plan, id).await?;
         self.0.authorize_result(&principal, &eval, division).await?;
-        Ok(Response::new(
-            self.0.render_report(&eval, division, format, worst).await?,
-        ))
+        let report = self
+            .0
+            .render_report(&eval, division, report_format_from_pb(format), worst)
+            .await?;
+        Ok(Response::new(pb::RenderReportResponse {
+            content_type: report.content_type.to_owned(),
+            content: report.content,
+        }))
     }
 }

@@ -11,4 +11,4 @@ pub use def::{
     misalignments, national_plan,
 };
 pub use file::{PlanFileFormat, parse_plan_file};
-pub use validate::{IndicatorSpec, PlanSpec, Sent, TargetSpec};
+pub use validate::{IndicatorSpec, PlanSpec, TargetSpec};

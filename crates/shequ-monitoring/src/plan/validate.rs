@@ -6,15 +6,12 @@ use shequ_domain::text::{self, TextRule};
 use shequ_domain::{DivisionCode, FieldViolation, Violations};
 
 use super::def::{PlanBody, PlanDef, PlanLevel, TargetDef, YEARS};
+use crate::error::Sent;
 use crate::indicators::{Better, IndicatorDef, Kind, Source, UnitFilter, builtin};
 use crate::names::{INDICATORS, indicator_name, new_id};
 
-/// A field as the caller sent it: its value, or the violation saying why it could not be read
-/// (named relative to the plan, or to its indicator or target). The check reports the violation
-/// in its place among its own, so violations come in the order of the plan's fields.
-pub type Sent<T> = Result<T, FieldViolation>;
-
-/// A plan as a caller asks for it, before it is checked.
+/// A plan as a caller asks for it, before it is checked. A field that could not be read is named
+/// relative to the plan, or to its indicator or target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanSpec {
     /// The plan's id; `None` to have one assigned.

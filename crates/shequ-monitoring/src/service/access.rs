@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
 use shequ_platform::auth::Scope;
-use shequ_proto::names::division_name;
 
 use crate::error::{MonitoringError, Result};
+use crate::names::division_name;
 use crate::plan::PlanDef;
 use crate::service::Monitoring;
 use crate::service::results::LoadedEvaluation;

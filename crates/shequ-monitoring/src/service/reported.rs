@@ -7,12 +7,10 @@ use chrono::NaiveDate;
 use shequ_domain::{DivisionCode, Violations};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
-use shequ_proto::monitoring::v1 as pb;
-use shequ_proto::names::{division_name, parse_division_name};
 
-use crate::error::{MonitoringError, Result};
+use crate::error::{MonitoringError, Result, Sent};
 use crate::indicators::{Source, builtin};
-use crate::names::{day_number, indicator_name, parse_indicator_name, parse_period};
+use crate::names::{day_number, division_name, indicator_name, parse_period};
 use crate::service::Monitoring;
 use crate::store::rows::ReportedRecord;
 use crate::store::{Store, now_micros};
@@ -20,16 +18,29 @@ use crate::store::{Store, now_micros};
 /// The RPC that writes reported values, as the audit trail names it.
 pub const REPORT_VALUE: &str = "/shequ.monitoring.v1.IndicatorService/ReportValue";
 
+/// A reported value as an official sends it, before it is checked. A field that could not be
+/// read is named as in the request (`value.indicator`, `value.division`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedValueSpec {
+    /// The indicator's code.
+    pub indicator: Sent<String>,
+    pub division: Sent<DivisionCode>,
+    /// The reporting period as written: `2025`, `2025-Q3` or `2025-09`.
+    pub period: String,
+    pub value: f64,
+    pub reason: String,
+}
+
 impl Monitoring {
     /// Records a reported value as a new revision, for a division in the principal's scope.
     pub async fn report_value(
         &self,
         principal: &Principal,
-        value: &pb::ReportedValue,
+        value: &ReportedValueSpec,
         actor: &str,
     ) -> Result<ReportedRecord> {
         let mut v = Violations::new();
-        let indicator = match parse_indicator_name("value.indicator", &value.indicator) {
+        let indicator = match &value.indicator {
             Ok(code) => {
                 if builtin(code).is_some_and(|d| d.source != Source::Reported) {
                     v.push(
@@ -37,16 +48,20 @@ impl Monitoring {
                         format!("`{code}` is computed, not reported"),
                     );
                 }
-                code
+                code.as_str()
             }
             Err(e) => {
-                v.push(e.field, e.description);
+                v.push(e.field.clone(), e.description.clone());
                 ""
             }
         };
-        let division = parse_division_name("value.division", &value.division)
-            .map_err(|e| v.push(e.field, e.description))
-            .ok();
+        let division = match &value.division {
+            Ok(division) => Some(*division),
+            Err(e) => {
+                v.push(e.field.clone(), e.description.clone());
+                None
+            }
+        };
         let period_start = parse_period("value.period", &value.period).unwrap_or_else(|e| {
             v.push(e.field, e.description);
             0
