@@ -330,7 +330,7 @@ pub fn report_format_from_pb(f: pb::ReportFormat) -> ReportFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::national_plan;
+    use crate::plan::{national_plan, violated_fields};
 
     /// The built-in plan as the wire shows it reads back as itself; its floors carry baseline
     /// year 0, which is not read without a baseline.
@@ -357,14 +357,8 @@ mod tests {
             kind: 0,
             ..indicator_to_pb(&crate::indicators::builtin("social_workers").unwrap())
         });
-        let fields: Vec<String> = plan_from_pb(&wire)
-            .unwrap_err()
-            .into_vec()
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
         assert_eq!(
-            fields,
+            violated_fields(plan_from_pb(&wire).unwrap_err()),
             [
                 "plan.name",
                 "plan.display_name",

@@ -281,11 +281,7 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{misalignments, national_plan};
-
-    fn fields(v: Violations) -> Vec<String> {
-        v.into_vec().into_iter().map(|f| f.field).collect()
-    }
+    use crate::plan::{misalignments, national_plan, violated_fields as fields};
 
     /// Plan files (TOML and YAML) are held to the same years, and a baseline value without its
     /// year is refused rather than read as year 0.
@@ -448,8 +444,6 @@ targets:
             .replace("level: provincial", "level: regional")
             .replace("kind: sum", "kind: median")
             .replace("id: hubei-14th", "id: Hubei_14th");
-        let fields =
-            |v: Violations| -> Vec<String> { v.into_vec().into_iter().map(|f| f.field).collect() };
         assert_eq!(
             fields(parse_plan_file(&bad, PlanFileFormat::Yaml).unwrap_err()),
             ["content.level", "content.indicators[0].kind", "content.id"]

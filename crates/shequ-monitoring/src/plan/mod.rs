@@ -12,3 +12,9 @@ pub use def::{
 };
 pub use file::{PlanFileFormat, parse_plan_file};
 pub use validate::{IndicatorSpec, PlanSpec, TargetSpec};
+
+/// The field paths of `violations`, in order: what the tests of plans compare.
+#[cfg(test)]
+pub(crate) fn violated_fields(violations: shequ_domain::Violations) -> Vec<String> {
+    violations.into_vec().into_iter().map(|v| v.field).collect()
+}

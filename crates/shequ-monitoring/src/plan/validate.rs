@@ -350,11 +350,7 @@ impl From<PlanDef> for PlanSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{NATIONAL_PLAN_ID, national_plan};
-
-    fn fields(v: Violations) -> Vec<String> {
-        v.into_vec().into_iter().map(|f| f.field).collect()
-    }
+    use crate::plan::{NATIONAL_PLAN_ID, national_plan, violated_fields as fields};
 
     #[test]
     fn the_national_plan_is_valid() {

@@ -2,7 +2,7 @@
 //! stored with its rows in one transaction and never changes; retention deletes whole
 //! evaluations, result rows first.
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, Value};
 
 use super::Store;
 use super::rows::{EVALUATION_COLUMNS, EvaluationRecord, ResultRecord};
@@ -10,27 +10,26 @@ use crate::error::Result;
 
 impl<C: ConnectionTrait> Store<'_, C> {
     pub async fn insert_evaluation(&self, r: &EvaluationRecord) -> Result<()> {
-        self.conn
-            .execute_raw(self.stmt(
-                format!(
-                    "INSERT INTO monitoring_evaluations ({EVALUATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                ),
-                [
-                    r.id.clone().into(),
-                    r.plan_id.clone().into(),
-                    r.evaluation_date.clone().into(),
-                    r.create_time.into(),
-                    r.trigger_kind.clone().into(),
-                    r.actor.clone().into(),
-                    r.registry_cursor.clone().into(),
-                    r.registry_vintage.clone().into(),
-                    r.survey_round.clone().into(),
-                    r.divisions.into(),
-                    r.leaf_units.into(),
-                    r.indicators.clone().into(),
-                ],
-            ))
-            .await?;
+        self.execute(
+            format!(
+                "INSERT INTO monitoring_evaluations ({EVALUATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            [
+                r.id.clone().into(),
+                r.plan_id.clone().into(),
+                r.evaluation_date.clone().into(),
+                r.create_time.into(),
+                r.trigger_kind.clone().into(),
+                r.actor.clone().into(),
+                r.registry_cursor.clone().into(),
+                r.registry_vintage.clone().into(),
+                r.survey_round.clone().into(),
+                r.divisions.into(),
+                r.leaf_units.into(),
+                r.indicators.clone().into(),
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -45,15 +44,14 @@ impl<C: ConnectionTrait> Store<'_, C> {
             values.push(row.parent_code.into());
             values.push(row.results.into());
         }
-        self.conn
-            .execute_raw(self.stmt(
-                format!(
-                    "INSERT INTO monitoring_evaluation_results (evaluation_id, division_code, level, parent_code, results) VALUES {}",
-                    shequ_platform::sql::value_rows(n, 5)
-                ),
-                values,
-            ))
-            .await?;
+        self.execute(
+            format!(
+                "INSERT INTO monitoring_evaluation_results (evaluation_id, division_code, level, parent_code, results) VALUES {}",
+                shequ_platform::sql::value_rows(n, 5)
+            ),
+            values,
+        )
+        .await?;
         Ok(())
     }
 
@@ -77,21 +75,20 @@ impl<C: ConnectionTrait> Store<'_, C> {
             "DELETE FROM monitoring_evaluation_results WHERE evaluation_id = $1",
             "DELETE FROM monitoring_evaluations WHERE id = $1",
         ] {
-            self.conn.execute_raw(self.stmt(sql, [id.into()])).await?;
+            self.execute(sql, [id.into()]).await?;
         }
         Ok(())
     }
 
     /// Evaluation `id` of plan `plan_id`, if stored.
     pub async fn evaluation(&self, plan_id: &str, id: &str) -> Result<Option<EvaluationRecord>> {
-        Ok(EvaluationRecord::find_by_statement(self.stmt(
+        self.one::<EvaluationRecord>(
             format!(
                 "SELECT {EVALUATION_COLUMNS} FROM monitoring_evaluations WHERE id = $1 AND plan_id = $2"
             ),
             [id.into(), plan_id.into()],
-        ))
-        .one(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// At most `limit` evaluations of plan `plan_id` made before (`before_time`, `before_id`),
@@ -103,7 +100,7 @@ impl<C: ConnectionTrait> Store<'_, C> {
         before_id: &str,
         limit: u64,
     ) -> Result<Vec<EvaluationRecord>> {
-        Ok(EvaluationRecord::find_by_statement(self.stmt(
+        self.all::<EvaluationRecord>(
             format!(
                 "SELECT {EVALUATION_COLUMNS} FROM monitoring_evaluations WHERE plan_id = $1 AND (create_time < $2 OR (create_time = $3 AND id < $4)) ORDER BY create_time DESC, id DESC LIMIT $5"
             ),
@@ -114,9 +111,8 @@ impl<C: ConnectionTrait> Store<'_, C> {
                 before_id.into(),
                 (limit as i64).into(),
             ],
-        ))
-        .all(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// When the last scheduled evaluation of plan `plan_id` was made.

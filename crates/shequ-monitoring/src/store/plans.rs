@@ -1,7 +1,7 @@
 //! `monitoring_plans`: a plan's columns and its body (indicators and targets) as JSON. A plan is
 //! written once and never changes.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::ConnectionTrait;
 use shequ_domain::DivisionCode;
 use shequ_platform::database::is_unique_violation;
 
@@ -37,12 +37,12 @@ fn plan_from_record(r: PlanRecord) -> Result<PlanDef> {
 impl<C: ConnectionTrait> Store<'_, C> {
     /// Plan `id`, if stored.
     pub async fn plan(&self, id: &str) -> Result<Option<PlanDef>> {
-        let row = PlanRecord::find_by_statement(self.stmt(
-            format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id = $1"),
-            [id.into()],
-        ))
-        .one(self.conn)
-        .await?;
+        let row = self
+            .one::<PlanRecord>(
+                format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id = $1"),
+                [id.into()],
+            )
+            .await?;
         row.map(plan_from_record).transpose()
     }
 
@@ -50,8 +50,7 @@ impl<C: ConnectionTrait> Store<'_, C> {
     pub async fn insert_plan(&self, plan: &PlanDef) -> Result<bool> {
         let body = serde_json::to_string(&plan.body)
             .map_err(|e| MonitoringError::Internal(e.to_string()))?;
-        let inserted = self
-            .conn
+        let inserted = self.conn
             .execute_raw(self.stmt(
                 format!(
                     "INSERT INTO monitoring_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -95,13 +94,12 @@ impl<C: ConnectionTrait> Store<'_, C> {
                 format!(" AND scope_code IN ({})", placeholders.join(", "))
             }
         };
-        let rows = PlanRecord::find_by_statement(self.stmt(
+        let rows = self.all::<PlanRecord>(
             format!(
                 "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1{filter} ORDER BY id LIMIT $2"
             ),
             values,
-        ))
-        .all(self.conn)
+        )
         .await?;
         let more = rows.len() as u64 > size;
         let plans = rows
@@ -114,11 +112,10 @@ impl<C: ConnectionTrait> Store<'_, C> {
 
     /// Every plan, by id; with `scopes`, only plans whose scope code is one of them.
     pub async fn plans(&self, scopes: Option<&[i64]>) -> Result<Vec<PlanDef>> {
-        PlanRecord::find_by_statement(self.stmt(
+        self.all::<PlanRecord>(
             format!("SELECT {PLAN_COLUMNS} FROM monitoring_plans ORDER BY id"),
             [],
-        ))
-        .all(self.conn)
+        )
         .await?
         .into_iter()
         .filter(|r| scopes.is_none_or(|c| c.contains(&r.scope_code)))

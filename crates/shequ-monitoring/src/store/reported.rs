@@ -1,6 +1,6 @@
 //! `monitoring_reported_values`: every revision of every reported value, append-only.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::ConnectionTrait;
 
 use super::Store;
 use super::rows::{REPORTED_COLUMNS, ReportedRecord};
@@ -22,24 +22,23 @@ impl<C: ConnectionTrait> Store<'_, C> {
     }
 
     pub async fn insert_reported(&self, r: &ReportedRecord) -> Result<()> {
-        self.conn
-            .execute_raw(self.stmt(
-                format!(
-                    "INSERT INTO monitoring_reported_values ({REPORTED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                ),
-                [
-                    r.indicator.clone().into(),
-                    r.division_code.into(),
-                    r.period.clone().into(),
-                    r.period_start.into(),
-                    r.revision.into(),
-                    r.value.into(),
-                    r.actor.clone().into(),
-                    r.reason.clone().into(),
-                    r.change_time.into(),
-                ],
-            ))
-            .await?;
+        self.execute(
+            format!(
+                "INSERT INTO monitoring_reported_values ({REPORTED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            [
+                r.indicator.clone().into(),
+                r.division_code.into(),
+                r.period.clone().into(),
+                r.period_start.into(),
+                r.revision.into(),
+                r.value.into(),
+                r.actor.clone().into(),
+                r.reason.clone().into(),
+                r.change_time.into(),
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -49,14 +48,13 @@ impl<C: ConnectionTrait> Store<'_, C> {
         indicator: &str,
         division: i64,
     ) -> Result<Vec<ReportedRecord>> {
-        Ok(ReportedRecord::find_by_statement(self.stmt(
+        self.all::<ReportedRecord>(
             format!(
                 "SELECT {REPORTED_COLUMNS} FROM monitoring_reported_values WHERE indicator = $1 AND division_code = $2 ORDER BY revision"
             ),
             [indicator.into(), division.into()],
-        ))
-        .all(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// Every revision of `indicator`, for every division, of the periods begun on or before
@@ -66,13 +64,12 @@ impl<C: ConnectionTrait> Store<'_, C> {
         indicator: &str,
         day: i32,
     ) -> Result<Vec<ReportedRecord>> {
-        Ok(ReportedRecord::find_by_statement(self.stmt(
+        self.all::<ReportedRecord>(
             format!(
                 "SELECT {REPORTED_COLUMNS} FROM monitoring_reported_values WHERE indicator = $1 AND period_start <= $2"
             ),
             [indicator.into(), day.into()],
-        ))
-        .all(self.conn)
-        .await?)
+        )
+        .await
     }
 }

@@ -10,22 +10,20 @@ use crate::error::Result;
 impl<C: ConnectionTrait> Store<'_, C> {
     /// The row of `division` in evaluation `evaluation_id`.
     pub async fn result(&self, evaluation_id: &str, division: i64) -> Result<Option<ResultRecord>> {
-        Ok(ResultRecord::find_by_statement(self.stmt(
+        self.one::<ResultRecord>(
             "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
             [evaluation_id.into(), division.into()],
-        ))
-        .one(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// The row of the evaluation's root (the plan's scope), the one without parent.
     pub async fn root_result(&self, evaluation_id: &str) -> Result<Option<ResultRecord>> {
-        Ok(ResultRecord::find_by_statement(self.stmt(
+        self.one::<ResultRecord>(
             "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code IS NULL",
             [evaluation_id.into()],
-        ))
-        .one(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// The rows of the children of `parent`, by code.
@@ -34,12 +32,11 @@ impl<C: ConnectionTrait> Store<'_, C> {
         evaluation_id: &str,
         parent: i64,
     ) -> Result<Vec<ResultRecord>> {
-        Ok(ResultRecord::find_by_statement(self.stmt(
+        self.all::<ResultRecord>(
             "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 ORDER BY division_code",
             [evaluation_id.into(), parent.into()],
-        ))
-        .all(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// At most `limit` rows of the children of `parent` with codes after `after`, by code.
@@ -50,7 +47,7 @@ impl<C: ConnectionTrait> Store<'_, C> {
         after: i64,
         limit: usize,
     ) -> Result<Vec<ResultRecord>> {
-        Ok(ResultRecord::find_by_statement(self.stmt(
+        self.all::<ResultRecord>(
             "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 AND division_code > $3 ORDER BY division_code LIMIT $4",
             [
                 evaluation_id.into(),
@@ -58,9 +55,8 @@ impl<C: ConnectionTrait> Store<'_, C> {
                 after.into(),
                 (limit as i64).into(),
             ],
-        ))
-        .all(self.conn)
-        .await?)
+        )
+        .await
     }
 
     /// The parent of `division` in evaluation `evaluation_id`; `None` for the root, or for a
@@ -70,11 +66,10 @@ impl<C: ConnectionTrait> Store<'_, C> {
         struct ParentOf {
             parent_code: Option<i64>,
         }
-        let row = ParentOf::find_by_statement(self.stmt(
+        let row = self.one::<ParentOf>(
             "SELECT parent_code FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND division_code = $2",
             [evaluation_id.into(), division.into()],
-        ))
-        .one(self.conn)
+        )
         .await?;
         Ok(row.and_then(|r| r.parent_code))
     }
