@@ -90,7 +90,7 @@ fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
 }
 
 /// The RPC that evaluates plans, as the audit trail names it (scheduled evaluations included).
-pub const EVALUATE_PLAN: &str = "/shequ.monitoring.v1.EvaluationService/EvaluatePlan";
+pub use shequ_platform::methods::monitoring::evaluation_service::EVALUATE_PLAN;
 
 impl Monitoring {
     /// Evaluates `plan_id` on `date` and stores the result, for `principal` (an officer at the

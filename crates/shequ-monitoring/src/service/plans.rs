@@ -16,9 +16,9 @@ use crate::service::Monitoring;
 use crate::store::{Store, now_micros};
 
 /// The plan-writing RPCs, as the audit trail names them.
-pub const CREATE_PLAN: &str = "/shequ.monitoring.v1.PlanService/CreatePlan";
-pub const LOAD_NATIONAL_PLAN: &str = "/shequ.monitoring.v1.PlanService/LoadNationalPlan";
-pub const LOAD_PLAN_FILE: &str = "/shequ.monitoring.v1.PlanService/LoadPlanFile";
+pub use shequ_platform::methods::monitoring::plan_service::{
+    CREATE_PLAN, LOAD_NATIONAL_PLAN, LOAD_PLAN_FILE,
+};
 
 /// An indicator as listed: built in, or defined by a plan.
 #[derive(Debug, Clone, PartialEq)]

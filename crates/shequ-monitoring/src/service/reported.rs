@@ -16,7 +16,7 @@ use crate::store::rows::ReportedRecord;
 use crate::store::{Store, now_micros};
 
 /// The RPC that writes reported values, as the audit trail names it.
-pub const REPORT_VALUE: &str = "/shequ.monitoring.v1.IndicatorService/ReportValue";
+pub use shequ_platform::methods::monitoring::indicator_service::REPORT_VALUE;
 
 /// A reported value as an official sends it, before it is checked. A field that could not be
 /// read is named as in the request (`value.indicator`, `value.division`).
