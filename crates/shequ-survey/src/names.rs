@@ -4,7 +4,7 @@
 use prost_types::Timestamp;
 use shequ_domain::{FieldViolation, excerpt};
 
-pub use shequ_proto::names::division_name;
+pub use shequ_proto::names::{division_name, parse_division_name};
 
 use crate::model::is_response_id;
 

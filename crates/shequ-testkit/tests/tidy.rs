@@ -155,14 +155,6 @@ const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
         "streams wire facts; conversion to grpc/",
     ),
     (
-        "crates/shequ-survey/src/service/access.rs",
-        "names wire names and enums; to take domain types",
-    ),
-    (
-        "crates/shequ-survey/src/service/export.rs",
-        "streams wire rows; conversion to grpc/",
-    ),
-    (
         "crates/shequ-survey/src/service/questionnaires.rs",
         "takes and returns wire questionnaires; conversion to grpc/convert.rs",
     ),

@@ -289,7 +289,10 @@ impl RoundService for RoundApi {
         self.0.authorize_round(&principal, id, Need::Whole).await?;
         let stream = self.0.export_responses(id).await?;
         Ok(Response::new(within_deadline(
-            stream.map(|r| r.map_err(Status::from)),
+            stream.map(|r| {
+                r.map(|data| pb::ExportResponsesResponse { data })
+                    .map_err(Status::from)
+            }),
             deadline,
         )))
     }

@@ -13,11 +13,10 @@ use std::sync::{Arc, Mutex};
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
 use shequ_platform::auth::Scope;
-use shequ_proto::names::{division_name, parse_division_name};
 
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
-use crate::names::{response_name, round_name};
+use crate::names::{division_name, parse_division_name, response_name, round_name};
 
 /// Most ancestries remembered; the cache is emptied when it grows past this.
 const MAX_ANCESTRIES: usize = 100_000;

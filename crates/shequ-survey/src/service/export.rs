@@ -3,8 +3,6 @@
 
 use futures::Stream;
 use sea_orm::FromQueryResult;
-use shequ_proto::names::division_name;
-use shequ_proto::survey::v1 as pb;
 
 use super::Survey;
 use crate::error::{Result, SurveyError};
@@ -33,7 +31,7 @@ impl Survey {
     pub async fn export_responses(
         &self,
         round_id: &str,
-    ) -> Result<impl Stream<Item = Result<pb::ExportResponsesResponse>> + Send + 'static> {
+    ) -> Result<impl Stream<Item = Result<Vec<u8>>> + Send + 'static> {
         let ctx = self.round_context(round_id).await?;
         let survey = self.clone();
         let round_id = round_id.to_owned();
@@ -62,7 +60,7 @@ impl Survey {
                         .unwrap_or_default();
                     let mut cells = vec![
                         r.response_id.clone(),
-                        shequ_domain::DivisionCode::from_u64(r.leaf_code as u64).map(division_name).unwrap_or_default(),
+                        shequ_domain::DivisionCode::from_u64(r.leaf_code as u64).map(crate::names::division_name).unwrap_or_default(),
                         r.channel.clone(),
                         collect_time,
                         if r.valid != 0 { "true" } else { "false" }.to_owned(),
@@ -72,7 +70,7 @@ impl Survey {
                     }));
                     out.row(cells).map_err(csv_error)?;
                     if let Some(data) = out.take(chunk) {
-                        yield pb::ExportResponsesResponse { data };
+                        yield data;
                     }
                 }
                 match rows.last() {
@@ -81,7 +79,7 @@ impl Survey {
                 }
             }
             if let Some(data) = out.take(1) {
-                yield pb::ExportResponsesResponse { data };
+                yield data;
             }
         })
     }
