@@ -155,10 +155,6 @@ const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
         "streams wire facts; conversion to grpc/",
     ),
     (
-        "crates/shequ-survey/src/service/questionnaires.rs",
-        "takes and returns wire questionnaires; conversion to grpc/convert.rs",
-    ),
-    (
         "crates/shequ-survey/src/service/responses.rs",
         "takes wire responses and returns RPC results; conversion to grpc/convert.rs",
     ),

@@ -1,6 +1,9 @@
 //! Wire messages to the survey's own types and back, with the field paths of every refusal.
 
 use shequ_domain::{DivisionCode, TextRule, Violations};
+
+use crate::model::{questions_from_pb, questions_to_pb};
+use crate::service::questionnaires::{MAX_TITLE_CHARS, Questionnaire, QuestionnaireDraft};
 use shequ_proto::names::parse_optional_division_name;
 use shequ_proto::survey::v1 as pb;
 
@@ -99,4 +102,41 @@ pub fn new_round_from_pb(round: &pb::Round) -> Result<NewRound, SurveyError> {
         end_time,
         min_valid_responses: round.min_valid_responses,
     })
+}
+
+/// The writable part of a questionnaire; fields are reported as `questionnaire.…`.
+pub fn draft_from_pb(q: &pb::Questionnaire) -> Result<QuestionnaireDraft, SurveyError> {
+    let mut v = Violations::new();
+    let title = TextRule::required(MAX_TITLE_CHARS).apply(&mut v, "title", &q.title);
+    let questions = match questions_from_pb(&q.questions) {
+        Ok(questions) => questions,
+        Err(e) => {
+            v.extend(e);
+            Vec::new()
+        }
+    };
+    if !v.is_empty() {
+        return Err(SurveyError::Invalid(v.prefixed("questionnaire")));
+    }
+    Ok(QuestionnaireDraft { title, questions })
+}
+
+pub fn questionnaire_to_pb(q: &Questionnaire) -> pb::Questionnaire {
+    pb::Questionnaire {
+        name: questionnaire_name(&q.id),
+        title: q.title.clone(),
+        questions: questions_to_pb(&q.questions),
+        version: q.version,
+        latest_version: q.latest_version,
+        update_time: Some(timestamp(q.update_time)),
+    }
+}
+
+/// A listing's state filter: `Some(true)` for the published.
+pub fn published_filter(state: pb::QuestionnaireState) -> Option<bool> {
+    match state {
+        pb::QuestionnaireState::Unspecified => None,
+        pb::QuestionnaireState::Unpublished => Some(false),
+        pb::QuestionnaireState::Published => Some(true),
+    }
 }

@@ -21,7 +21,10 @@ use crate::service::Survey;
 mod convert;
 use crate::service::access::Need;
 use crate::service::responses::response_to_pb;
-use convert::{new_round_from_pb, round_to_pb, state_filter};
+use convert::{
+    draft_from_pb, new_round_from_pb, published_filter, questionnaire_to_pb, round_to_pb,
+    state_filter,
+};
 
 /// Header naming who makes a write in development mode, recorded in history.
 pub const ACTOR_HEADER: &str = "x-shequ-actor";
@@ -74,10 +77,10 @@ impl QuestionnaireService for QuestionnaireApi {
         })?;
         let (questionnaires, next_page_token) = self
             .0
-            .list_questionnaires(state, r.page_size, &r.page_token)
+            .list_questionnaires(published_filter(state), r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListQuestionnairesResponse {
-            questionnaires,
+            questionnaires: questionnaires.iter().map(questionnaire_to_pb).collect(),
             next_page_token,
         }))
     }
@@ -90,9 +93,10 @@ impl QuestionnaireService for QuestionnaireApi {
         let Some(q) = request.into_inner().questionnaire else {
             return Err(SurveyError::invalid("questionnaire", "is required").into());
         };
-        let questionnaire = self.0.create_questionnaire(&principal, &q).await?;
+        let draft = draft_from_pb(&q)?;
+        let questionnaire = self.0.create_questionnaire(&principal, &draft).await?;
         Ok(Response::new(pb::CreateQuestionnaireResponse {
-            questionnaire: Some(questionnaire),
+            questionnaire: Some(questionnaire_to_pb(&questionnaire)),
         }))
     }
 
@@ -104,7 +108,7 @@ impl QuestionnaireService for QuestionnaireApi {
         let id = field(parse_questionnaire_name("name", &r.name))?;
         let questionnaire = self.0.get_questionnaire(id, r.version).await?;
         Ok(Response::new(pb::GetQuestionnaireResponse {
-            questionnaire: Some(questionnaire),
+            questionnaire: Some(questionnaire_to_pb(&questionnaire)),
         }))
     }
 
@@ -117,9 +121,10 @@ impl QuestionnaireService for QuestionnaireApi {
             return Err(SurveyError::invalid("questionnaire", "is required").into());
         };
         let id = field(parse_questionnaire_name("questionnaire.name", &q.name))?;
-        let questionnaire = self.0.update_questionnaire(&principal, id, &q).await?;
+        let draft = draft_from_pb(&q)?;
+        let questionnaire = self.0.update_questionnaire(&principal, id, &draft).await?;
         Ok(Response::new(pb::UpdateQuestionnaireResponse {
-            questionnaire: Some(questionnaire),
+            questionnaire: Some(questionnaire_to_pb(&questionnaire)),
         }))
     }
 
@@ -131,7 +136,7 @@ impl QuestionnaireService for QuestionnaireApi {
         let id = field(parse_questionnaire_name("name", &request.get_ref().name))?;
         let questionnaire = self.0.publish_questionnaire(&principal, id).await?;
         Ok(Response::new(pb::PublishQuestionnaireResponse {
-            questionnaire: Some(questionnaire),
+            questionnaire: Some(questionnaire_to_pb(&questionnaire)),
         }))
     }
 }

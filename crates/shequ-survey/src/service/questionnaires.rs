@@ -1,14 +1,12 @@
 //! Questionnaires: an editable draft and published versions that never change.
 
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
-use shequ_domain::{TextRule, Violations};
-use shequ_proto::survey::v1 as pb;
 
 use super::Survey;
 use super::audit::{CREATE_QUESTIONNAIRE, PUBLISH_QUESTIONNAIRE, UPDATE_QUESTIONNAIRE};
 use crate::error::{Result, SurveyError};
-use crate::model::{QuestionDef, questions_from_pb, questions_to_pb};
-use crate::names::{new_id, questionnaire_name, timestamp};
+use crate::model::QuestionDef;
+use crate::names::{new_id, questionnaire_name};
 use crate::store::rows::{QuestionnaireRecord, VersionRecord};
 use crate::store::{now_micros, stmt};
 use shequ_platform::Principal;
@@ -18,21 +16,23 @@ use shequ_platform::page::{self, page_size};
 /// Longest questionnaire title, in characters after trimming.
 pub const MAX_TITLE_CHARS: usize = 200;
 
-/// Checks the writable part of a questionnaire; fields are reported as `questionnaire.…`.
-fn draft_from_pb(q: &pb::Questionnaire) -> Result<(String, Vec<QuestionDef>)> {
-    let mut v = Violations::new();
-    let title = TextRule::required(MAX_TITLE_CHARS).apply(&mut v, "title", &q.title);
-    let questions = match questions_from_pb(&q.questions) {
-        Ok(questions) => questions,
-        Err(e) => {
-            v.extend(e);
-            Vec::new()
-        }
-    };
-    if !v.is_empty() {
-        return Err(SurveyError::Invalid(v.prefixed("questionnaire")));
-    }
-    Ok((title, questions))
+/// A questionnaire as read: its draft (`version` 0) or a published version.
+#[derive(Debug, Clone)]
+pub struct Questionnaire {
+    pub id: String,
+    pub title: String,
+    pub questions: Vec<QuestionDef>,
+    pub version: i32,
+    pub latest_version: i32,
+    /// Microseconds: the draft's last change, or a version's publication.
+    pub update_time: i64,
+}
+
+/// The writable part of a questionnaire, checked field by field (`grpc/convert.rs`).
+#[derive(Debug, Clone)]
+pub struct QuestionnaireDraft {
+    pub title: String,
+    pub questions: Vec<QuestionDef>,
 }
 
 fn to_json(questions: &[QuestionDef]) -> Result<String> {
@@ -44,25 +44,25 @@ fn from_json(questions: &str) -> Result<Vec<QuestionDef>> {
         .map_err(|e| SurveyError::Internal(format!("stored questions: {e}")))
 }
 
-fn draft_to_pb(r: &QuestionnaireRecord) -> Result<pb::Questionnaire> {
-    Ok(pb::Questionnaire {
-        name: questionnaire_name(&r.id),
+fn draft_of(r: &QuestionnaireRecord) -> Result<Questionnaire> {
+    Ok(Questionnaire {
+        id: r.id.clone(),
         title: r.title.clone(),
-        questions: questions_to_pb(&from_json(&r.questions)?),
+        questions: from_json(&r.questions)?,
         version: 0,
         latest_version: r.latest_version,
-        update_time: Some(timestamp(r.update_time)),
+        update_time: r.update_time,
     })
 }
 
-fn version_to_pb(r: &VersionRecord, latest: i32) -> Result<pb::Questionnaire> {
-    Ok(pb::Questionnaire {
-        name: questionnaire_name(&r.questionnaire_id),
+fn version_of(r: &VersionRecord, latest: i32) -> Result<Questionnaire> {
+    Ok(Questionnaire {
+        id: r.questionnaire_id.clone(),
         title: r.title.clone(),
-        questions: questions_to_pb(&from_json(&r.questions)?),
+        questions: from_json(&r.questions)?,
         version: r.version,
         latest_version: latest,
-        update_time: Some(timestamp(r.publish_time)),
+        update_time: r.publish_time,
     })
 }
 
@@ -95,9 +95,9 @@ impl Survey {
     pub async fn create_questionnaire(
         &self,
         principal: &Principal,
-        q: &pb::Questionnaire,
-    ) -> Result<pb::Questionnaire> {
-        let (title, questions) = draft_from_pb(q)?;
+        draft: &QuestionnaireDraft,
+    ) -> Result<Questionnaire> {
+        let QuestionnaireDraft { title, questions } = draft.clone();
         let id = new_id();
         let now = now_micros();
         let txn = self.begin_write().await?;
@@ -154,15 +154,15 @@ impl Survey {
     }
 
     /// The draft (`version` 0) or a published version.
-    pub async fn get_questionnaire(&self, id: &str, version: i32) -> Result<pb::Questionnaire> {
+    pub async fn get_questionnaire(&self, id: &str, version: i32) -> Result<Questionnaire> {
         if version < 0 {
             return Err(SurveyError::invalid("version", "must not be negative"));
         }
         let draft = self.draft(&self.db.conn, id, false).await?;
         if version == 0 {
-            return draft_to_pb(&draft);
+            return draft_of(&draft);
         }
-        version_to_pb(&self.get_version(id, version).await?, draft.latest_version)
+        version_of(&self.get_version(id, version).await?, draft.latest_version)
     }
 
     /// Replaces the draft's title and questions.
@@ -170,9 +170,9 @@ impl Survey {
         &self,
         principal: &Principal,
         id: &str,
-        q: &pb::Questionnaire,
-    ) -> Result<pb::Questionnaire> {
-        let (title, questions) = draft_from_pb(q)?;
+        draft: &QuestionnaireDraft,
+    ) -> Result<Questionnaire> {
+        let QuestionnaireDraft { title, questions } = draft.clone();
         let txn = self.begin_write().await?;
         let result = txn
             .execute_raw(stmt(
@@ -196,7 +196,7 @@ impl Survey {
         &self,
         principal: &Principal,
         id: &str,
-    ) -> Result<pb::Questionnaire> {
+    ) -> Result<Questionnaire> {
         let txn = self.begin_write().await?;
         let draft = self.draft(&*txn, id, true).await?;
         if from_json(&draft.questions)?.is_empty() {
@@ -233,21 +233,27 @@ impl Survey {
         self.get_questionnaire(id, version).await
     }
 
-    /// One page of questionnaires (their drafts) in id order, which is creation order; `state`
-    /// keeps only the never published (1) or the published (2).
+    /// One page of questionnaires (their drafts) in id order, which is creation order;
+    /// `published` keeps only the published (`Some(true)`) or the never published.
     pub async fn list_questionnaires(
         &self,
-        state: pb::QuestionnaireState,
+        published: Option<bool>,
         requested_page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<pb::Questionnaire>, String)> {
+    ) -> Result<(Vec<Questionnaire>, String)> {
         let size = page_size(requested_page_size)?;
-        let query = format!("questionnaires {}", state as i32);
+        // The contract's state numbers, so tokens stay valid across releases.
+        let state = match published {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        };
+        let query = format!("questionnaires {state}");
         let after = page::decode(&query, page_token)?.unwrap_or_default();
-        let filter = match state {
-            pb::QuestionnaireState::Unspecified => "",
-            pb::QuestionnaireState::Unpublished => " AND latest_version = 0",
-            pb::QuestionnaireState::Published => " AND latest_version > 0",
+        let filter = match published {
+            None => "",
+            Some(false) => " AND latest_version = 0",
+            Some(true) => " AND latest_version > 0",
         };
         let rows = QuestionnaireRecord::find_by_statement(stmt(
             self.backend(),
@@ -265,10 +271,7 @@ impl Survey {
             (true, Some(last)) => page::encode(&query, &last.id),
             _ => String::new(),
         };
-        let questionnaires = page
-            .into_iter()
-            .map(draft_to_pb)
-            .collect::<Result<Vec<_>>>()?;
+        let questionnaires = page.into_iter().map(draft_of).collect::<Result<Vec<_>>>()?;
         Ok((questionnaires, next))
     }
 }
