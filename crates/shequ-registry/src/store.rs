@@ -1,5 +1,6 @@
 //! Storage of the registry: migrations, row types, and the shared SQL helpers.
 
+pub mod changes;
 pub mod migrations;
 pub mod rows;
 

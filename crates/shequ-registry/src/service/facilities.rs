@@ -19,7 +19,9 @@ use shequ_platform::audit::AuditEntry;
 
 use super::Registry;
 use crate::error::{RegistryError, Result};
-use crate::store::rows::{CHANGE_COLUMNS, ChangeRecord, FACILITY_COLUMNS, FacilityRecord};
+pub use crate::store::changes::ChangeKind;
+use crate::store::changes::{CHANGE_COLUMNS, ChangeRecord, FacilityChange, FacilitySnapshot};
+use crate::store::rows::{FACILITY_COLUMNS, FacilityRecord};
 use crate::store::{now_micros, stmt};
 use shequ_platform::page;
 
@@ -50,31 +52,6 @@ impl WriteContext {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Created,
-    Updated,
-    Deleted,
-    Undeleted,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Updated => "updated",
-            Self::Deleted => "deleted",
-            Self::Undeleted => "undeleted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Created, Self::Updated, Self::Deleted, Self::Undeleted]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
-
 /// Filters of a facility listing.
 #[derive(Debug, Clone, Default)]
 pub struct FacilityFilter {
@@ -92,7 +69,7 @@ pub struct FacilityPage {
 
 #[derive(Debug)]
 pub struct RevisionPage {
-    pub revisions: Vec<ChangeRecord>,
+    pub revisions: Vec<FacilityChange>,
     pub next_page_token: String,
 }
 
@@ -244,13 +221,12 @@ pub fn record_to_pb(r: &FacilityRecord) -> pb::Facility {
 }
 
 /// The wire form of a change-log entry.
-pub fn change_to_pb(c: &ChangeRecord) -> pb::FacilityRevision {
-    let kind = match ChangeKind::parse(&c.kind) {
-        Some(ChangeKind::Created) => pb::ChangeKind::Created,
-        Some(ChangeKind::Updated) => pb::ChangeKind::Updated,
-        Some(ChangeKind::Deleted) => pb::ChangeKind::Deleted,
-        Some(ChangeKind::Undeleted) => pb::ChangeKind::Undeleted,
-        None => pb::ChangeKind::Unspecified,
+pub fn change_to_pb(c: &FacilityChange) -> pb::FacilityRevision {
+    let kind = match c.kind {
+        ChangeKind::Created => pb::ChangeKind::Created,
+        ChangeKind::Updated => pb::ChangeKind::Updated,
+        ChangeKind::Deleted => pb::ChangeKind::Deleted,
+        ChangeKind::Undeleted => pb::ChangeKind::Undeleted,
     };
     pb::FacilityRevision {
         facility: facility_name(&c.facility_id),
@@ -259,10 +235,8 @@ pub fn change_to_pb(c: &ChangeRecord) -> pb::FacilityRevision {
         time: Some(timestamp(c.at)),
         actor: c.actor.clone(),
         reason: c.reason.clone(),
-        changed_fields: serde_json::from_str(&c.changed_fields).unwrap_or_default(),
-        snapshot: serde_json::from_str::<FacilityRecord>(&c.snapshot)
-            .ok()
-            .map(|r| record_to_pb(&r)),
+        changed_fields: c.changed_fields.clone(),
+        snapshot: Some(record_to_pb(&c.snapshot)),
     }
 }
 
@@ -624,8 +598,7 @@ impl Registry {
             let mut values = Vec::with_capacity(chunk.len() * 9);
             let mut groups = Vec::with_capacity(chunk.len());
             for (record, reason) in chunk {
-                let snapshot = serde_json::to_string(record)
-                    .map_err(|e| RegistryError::Internal(e.to_string()))?;
+                let snapshot = FacilitySnapshot::of(record).encode()?;
                 let base = values.len();
                 values.extend([
                     Value::from(record.id.clone()),
@@ -961,8 +934,7 @@ impl Registry {
         changed: Vec<String>,
         ctx: &WriteContext,
     ) -> Result<()> {
-        let snapshot =
-            serde_json::to_string(record).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        let snapshot = FacilitySnapshot::of(record).encode()?;
         let changed =
             serde_json::to_string(&changed).map_err(|e| RegistryError::Internal(e.to_string()))?;
         txn.execute_raw(stmt(
@@ -1262,7 +1234,10 @@ impl Registry {
             String::new()
         };
         Ok(RevisionPage {
-            revisions: rows,
+            revisions: rows
+                .into_iter()
+                .map(ChangeRecord::decode)
+                .collect::<Result<_>>()?,
             next_page_token,
         })
     }

@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use super::Registry;
 use super::facilities::change_to_pb;
 use crate::error::{RegistryError, Result};
-use crate::store::rows::{CHANGE_COLUMNS, ChangeRecord};
+use crate::store::changes::{CHANGE_COLUMNS, ChangeRecord};
 use crate::store::stmt;
 
 /// Changes read per query while catching up.
@@ -162,7 +162,8 @@ impl Registry {
                 let full = rows.len() as i64 == FEED_BATCH;
                 for row in rows {
                     cursor = row.seq;
-                    yield pb::WatchFacilityChangesResponse { cursor: row.seq.to_string(), revision: Some(change_to_pb(&row)) };
+                    let change = row.decode()?;
+                    yield pb::WatchFacilityChangesResponse { cursor: change.seq.to_string(), revision: Some(change_to_pb(&change)) };
                 }
                 if full {
                     continue;
@@ -224,12 +225,17 @@ impl Registry {
         .all(&self.db.conn)
         .await?;
         for row in rows {
-            if let Ok(record) =
-                serde_json::from_str::<crate::store::rows::FacilityRecord>(&row.snapshot)
-            {
-                self.cache.offer(&record, generation);
+            let seq = row.seq;
+            match row.decode() {
+                Ok(change) => self.cache.offer(&change.snapshot, generation),
+                Err(e) => {
+                    // This facility's entry may now be stale, and which entry that is cannot
+                    // be known for certain: start the cache afresh.
+                    tracing::error!(error = %e, "facility cache could not follow the change log");
+                    self.cache.clear();
+                }
             }
-            *cursor = Some(row.seq);
+            *cursor = Some(seq);
         }
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! Row types read back from the registry's tables.
 
 use sea_orm::FromQueryResult;
-use serde::{Deserialize, Serialize};
 use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
 
 pub const DIVISION_COLUMNS: &str = "code, name, level, parent_code, province_code, prefecture_code, county_code, township_code, kind, kind_overridden, vintage, retired";
@@ -54,9 +53,9 @@ pub fn scope_column(level: DivisionLevel) -> &'static str {
 
 pub const FACILITY_COLUMNS: &str = "f.id, f.leaf_code, f.display_name, f.address, f.latitude, f.longitude, f.status, f.total_floor_area_m2, f.activity_area_m2, f.opening_hours, f.services, f.online_24h_services, f.self_service_terminals, f.community_workers, f.social_workers, f.operator_name, f.operator_uscc, f.min_daily_open_minutes, f.revision, f.create_time, f.update_time, f.delete_time, d.kind AS leaf_kind";
 
-/// A facility row joined with its leaf unit's kind. It is also the snapshot format kept in the
-/// change log, so it serialises.
-#[derive(Debug, Clone, PartialEq, FromQueryResult, Serialize, Deserialize)]
+/// A facility row joined with its leaf unit's kind. The change log keeps it as a
+/// [`FacilitySnapshot`](super::changes::FacilitySnapshot).
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
 pub struct FacilityRecord {
     pub id: String,
     pub leaf_code: i64,
@@ -84,18 +83,3 @@ pub struct FacilityRecord {
     pub delete_time: Option<i64>,
     pub leaf_kind: Option<String>,
 }
-
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct ChangeRecord {
-    pub seq: i64,
-    pub facility_id: String,
-    pub revision: i64,
-    pub kind: String,
-    pub at: i64,
-    pub actor: String,
-    pub reason: String,
-    pub changed_fields: String,
-    pub snapshot: String,
-}
-
-pub const CHANGE_COLUMNS: &str = "c.seq, c.facility_id, c.revision, c.kind, c.at, c.actor, c.reason, c.changed_fields, c.snapshot";

@@ -143,6 +143,47 @@ async fn create_update_and_read_history() {
     assert_eq!(same.revision, 2);
 }
 
+/// A change whose stored snapshot does not decode is INTERNAL, in the history and in the feed:
+/// a revision is never shown with its snapshot silently missing, and the cause stays in the log.
+#[tokio::test]
+async fn a_snapshot_that_does_not_decode_is_an_internal_error() {
+    let (registry, mut client) = registry_with_sample().await;
+    let created = client
+        .create_facility(create(fixtures::facility(SAMPLE_COMMUNITY), ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    registry
+        .database
+        .execute(r#"UPDATE registry_facility_changes SET snapshot = '{"id":"x"}'"#)
+        .await
+        .unwrap();
+
+    let err = client
+        .list_facility_revisions(pb::ListFacilityRevisionsRequest {
+            name: created.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    assert!(!err.message().contains("snapshot"), "{err:?}");
+
+    let mut feed = client
+        .watch_facility_changes(pb::WatchFacilityChangesRequest {
+            after_cursor: String::new(),
+            follow: false,
+            parent: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let err = feed.message().await.unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+}
+
 #[tokio::test]
 async fn stale_etag_is_aborted_and_changes_nothing() {
     let (_registry, mut client) = registry_with_sample().await;

@@ -1,0 +1,326 @@
+//! The facility change log (`registry_facility_changes`): one row per write, with the facility's
+//! state after it as a typed, versioned snapshot.
+
+use sea_orm::FromQueryResult;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{RegistryError, Result};
+use crate::store::rows::FacilityRecord;
+
+/// What a change did to its facility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+    Undeleted,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+            Self::Undeleted => "undeleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Created, Self::Updated, Self::Deleted, Self::Undeleted]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+pub const CHANGE_COLUMNS: &str = "c.seq, c.facility_id, c.revision, c.kind, c.at, c.actor, c.reason, c.changed_fields, c.snapshot";
+
+/// A change row as stored; [`ChangeRecord::decode`] makes it a [`FacilityChange`].
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ChangeRecord {
+    pub seq: i64,
+    pub facility_id: String,
+    pub revision: i64,
+    pub kind: String,
+    pub at: i64,
+    pub actor: String,
+    pub reason: String,
+    pub changed_fields: String,
+    pub snapshot: String,
+}
+
+/// One change of a facility, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacilityChange {
+    /// Position in the change log: the feed's cursor.
+    pub seq: i64,
+    pub facility_id: String,
+    pub revision: i64,
+    pub kind: ChangeKind,
+    /// Microseconds since the epoch.
+    pub at: i64,
+    pub actor: String,
+    pub reason: String,
+    /// Top-level writable fields the change touched.
+    pub changed_fields: Vec<String>,
+    /// The facility as the change left it.
+    pub snapshot: FacilityRecord,
+}
+
+impl ChangeRecord {
+    /// The typed change. A row that does not decode is INTERNAL, its cause logged: history is
+    /// never shown with a part silently missing.
+    pub fn decode(self) -> Result<FacilityChange> {
+        let broken = |what: &str, cause: &dyn std::fmt::Display| {
+            RegistryError::Internal(format!(
+                "change {} of `facilities/{}`: {what} does not decode: {cause}",
+                self.seq, self.facility_id
+            ))
+        };
+        let kind = ChangeKind::parse(&self.kind)
+            .ok_or_else(|| broken("the kind", &format!("`{}` is no change kind", self.kind)))?;
+        let changed_fields = serde_json::from_str(&self.changed_fields)
+            .map_err(|e| broken("the changed fields", &e))?;
+        let snapshot = FacilitySnapshot::decode(&self.snapshot)
+            .map_err(|e| broken("the snapshot", &e))?
+            .into_record();
+        Ok(FacilityChange {
+            seq: self.seq,
+            facility_id: self.facility_id,
+            revision: self.revision,
+            kind,
+            at: self.at,
+            actor: self.actor,
+            reason: self.reason,
+            changed_fields,
+            snapshot,
+        })
+    }
+}
+
+/// The snapshot layout this release writes. Rows written before snapshots carried a version have
+/// the same fields and no `version`: they are version 1. A new layout takes the next number and a
+/// decoding branch of its own, so every stored row keeps decoding.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// A facility as the change log keeps it: a stored format of its own, so the row type may change
+/// without changing what history reads back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilitySnapshot {
+    #[serde(default = "first_version")]
+    pub version: u32,
+    pub id: String,
+    pub leaf_code: i64,
+    pub display_name: String,
+    pub address: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub status: String,
+    pub total_floor_area_m2: f64,
+    pub activity_area_m2: f64,
+    /// JSON `[[day, open, close], ...]`, as in `registry_facilities`.
+    pub opening_hours: String,
+    /// `,elderly_care,health,`, as in `registry_facilities`.
+    pub services: String,
+    pub online_24h_services: String,
+    pub self_service_terminals: i32,
+    pub community_workers: i32,
+    pub social_workers: i32,
+    pub operator_name: String,
+    pub operator_uscc: Option<String>,
+    pub min_daily_open_minutes: i32,
+    pub revision: i64,
+    pub create_time: i64,
+    pub update_time: i64,
+    pub delete_time: Option<i64>,
+    pub leaf_kind: Option<String>,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+/// Why a stored snapshot cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a facility snapshot: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("snapshot version {0} is newer than this release reads ({SNAPSHOT_VERSION})")]
+    UnknownVersion(u32),
+}
+
+impl FacilitySnapshot {
+    /// The snapshot of a facility row, at the current version.
+    pub fn of(r: &FacilityRecord) -> Self {
+        Self {
+            version: SNAPSHOT_VERSION,
+            id: r.id.clone(),
+            leaf_code: r.leaf_code,
+            display_name: r.display_name.clone(),
+            address: r.address.clone(),
+            latitude: r.latitude,
+            longitude: r.longitude,
+            status: r.status.clone(),
+            total_floor_area_m2: r.total_floor_area_m2,
+            activity_area_m2: r.activity_area_m2,
+            opening_hours: r.opening_hours.clone(),
+            services: r.services.clone(),
+            online_24h_services: r.online_24h_services.clone(),
+            self_service_terminals: r.self_service_terminals,
+            community_workers: r.community_workers,
+            social_workers: r.social_workers,
+            operator_name: r.operator_name.clone(),
+            operator_uscc: r.operator_uscc.clone(),
+            min_daily_open_minutes: r.min_daily_open_minutes,
+            revision: r.revision,
+            create_time: r.create_time,
+            update_time: r.update_time,
+            delete_time: r.delete_time,
+            leaf_kind: r.leaf_kind.clone(),
+        }
+    }
+
+    /// The stored text: JSON.
+    pub fn encode(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| RegistryError::Internal(e.to_string()))
+    }
+
+    /// Reads stored text of any version this release knows.
+    pub fn decode(text: &str) -> Result<Self, SnapshotError> {
+        let snapshot: Self = serde_json::from_str(text)?;
+        if snapshot.version > SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnknownVersion(snapshot.version));
+        }
+        Ok(snapshot)
+    }
+
+    /// The facility row the snapshot holds.
+    pub fn into_record(self) -> FacilityRecord {
+        FacilityRecord {
+            id: self.id,
+            leaf_code: self.leaf_code,
+            display_name: self.display_name,
+            address: self.address,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            status: self.status,
+            total_floor_area_m2: self.total_floor_area_m2,
+            activity_area_m2: self.activity_area_m2,
+            opening_hours: self.opening_hours,
+            services: self.services,
+            online_24h_services: self.online_24h_services,
+            self_service_terminals: self.self_service_terminals,
+            community_workers: self.community_workers,
+            social_workers: self.social_workers,
+            operator_name: self.operator_name,
+            operator_uscc: self.operator_uscc,
+            min_daily_open_minutes: self.min_daily_open_minutes,
+            revision: self.revision,
+            create_time: self.create_time,
+            update_time: self.update_time,
+            delete_time: self.delete_time,
+            leaf_kind: self.leaf_kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot exactly as releases before the version field wrote it (`serde_json` of the
+    /// facility row), taken from the upgrade fixture `tests/fixtures/upgrade/01-07908d9`.
+    const UNVERSIONED: &str = r#"{"id":"01a2495a-37bd-70e9-8b33-c6c1dde7b61b","leaf_code":110101011001,"display_name":"前门社区服务站 1","address":"前门大街 2 号","latitude":39.93,"longitude":116.41,"status":"in_service","total_floor_area_m2":500.0,"activity_area_m2":300.0,"opening_hours":"[[1,480,1020],[2,480,1020],[3,480,1020],[4,480,1020],[5,480,1020],[6,480,1020],[7,480,1020]]","services":",elderly_care,health,","online_24h_services":",government_services,","self_service_terminals":4,"community_workers":9,"social_workers":2,"operator_name":"示范社会工作服务中心","operator_uscc":"91350100M000100Y43","min_daily_open_minutes":540,"revision":2,"create_time":1796526979005075,"update_time":1796526979018691,"delete_time":null,"leaf_kind":"community"}"#;
+
+    fn stored_row() -> FacilityRecord {
+        FacilityRecord {
+            id: "01a2495a-37bd-70e9-8b33-c6c1dde7b61b".into(),
+            leaf_code: 110_101_011_001,
+            display_name: "前门社区服务站 1".into(),
+            address: "前门大街 2 号".into(),
+            latitude: Some(39.93),
+            longitude: Some(116.41),
+            status: "in_service".into(),
+            total_floor_area_m2: 500.0,
+            activity_area_m2: 300.0,
+            opening_hours: "[[1,480,1020],[2,480,1020],[3,480,1020],[4,480,1020],[5,480,1020],[6,480,1020],[7,480,1020]]".into(),
+            services: ",elderly_care,health,".into(),
+            online_24h_services: ",government_services,".into(),
+            self_service_terminals: 4,
+            community_workers: 9,
+            social_workers: 2,
+            operator_name: "示范社会工作服务中心".into(),
+            operator_uscc: Some("91350100M000100Y43".into()),
+            min_daily_open_minutes: 540,
+            revision: 2,
+            create_time: 1_796_526_979_005_075,
+            update_time: 1_796_526_979_018_691,
+            delete_time: None,
+            leaf_kind: Some("community".into()),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_written_before_versions_decodes_as_version_1() {
+        let snapshot = FacilitySnapshot::decode(UNVERSIONED).unwrap();
+        assert_eq!(snapshot.version, 1);
+        assert_eq!(snapshot.into_record(), stored_row());
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_what_was_written() {
+        let text = FacilitySnapshot::of(&stored_row()).encode().unwrap();
+        assert!(text.starts_with(r#"{"version":1,"#), "{text}");
+        let snapshot = FacilitySnapshot::decode(&text).unwrap();
+        assert_eq!(snapshot.into_record(), stored_row());
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_decode_is_an_error() {
+        for text in [
+            "",
+            "null",
+            r#"{"id":"x"}"#,
+            &UNVERSIONED.replace(
+                r#""leaf_code":110101011001"#,
+                r#""leaf_code":"110101011001""#,
+            ),
+            &UNVERSIONED.replace(r#"{"id""#, r#"{"floors":3,"id""#),
+        ] {
+            let err = FacilitySnapshot::decode(text).unwrap_err();
+            assert!(matches!(err, SnapshotError::Malformed(_)), "{text}: {err}");
+        }
+        let newer = UNVERSIONED.replace(r#"{"id""#, r#"{"version":2,"id""#);
+        let err = FacilitySnapshot::decode(&newer).unwrap_err();
+        assert!(matches!(err, SnapshotError::UnknownVersion(2)), "{err}");
+    }
+
+    #[test]
+    fn a_change_row_with_a_broken_snapshot_is_internal() {
+        let row = ChangeRecord {
+            seq: 7,
+            facility_id: "f".into(),
+            revision: 1,
+            kind: "created".into(),
+            at: 0,
+            actor: "a".into(),
+            reason: String::new(),
+            changed_fields: "[]".into(),
+            snapshot: "{".into(),
+        };
+        let err = row.clone().decode().unwrap_err();
+        assert!(
+            matches!(&err, RegistryError::Internal(m) if m.contains("change 7 of `facilities/f`: the snapshot")),
+            "{err}"
+        );
+        let decoded = ChangeRecord {
+            snapshot: UNVERSIONED.into(),
+            ..row
+        }
+        .decode()
+        .unwrap();
+        assert_eq!(decoded.kind, ChangeKind::Created);
+        assert_eq!(decoded.snapshot, stored_row());
+    }
+}
