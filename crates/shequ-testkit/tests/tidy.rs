@@ -175,14 +175,6 @@ const SQL_OUTSIDE_STORE: &[(&str, &str)] = &[
         "queries written where they are used; to move to store/",
     ),
     (
-        "crates/shequ-registry/src/service/facilities.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
-        "crates/shequ-registry/src/service/feed.rs",
-        "queries written where they are used; to move to store/",
-    ),
-    (
         "crates/shequ-registry/src/service/import.rs",
         "queries written where they are used; to move to store/",
     ),

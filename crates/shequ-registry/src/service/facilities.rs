@@ -2,7 +2,7 @@
 //! delete, a change-log entry for every write, and stable listings.
 
 use prost::Message;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use sha2::{Digest, Sha256};
 use shequ_domain::{
     DivisionCode, FacilitySpec, FacilityStatus, FieldViolation, LeafUnitKind, ServiceKind,
@@ -20,9 +20,11 @@ use shequ_platform::audit::AuditEntry;
 use super::Registry;
 use crate::error::{RegistryError, Result};
 pub use crate::store::changes::ChangeKind;
-use crate::store::changes::{CHANGE_COLUMNS, ChangeRecord, FacilityChange, FacilitySnapshot};
-use crate::store::rows::{FACILITY_COLUMNS, FacilityRecord};
-use crate::store::{now_micros, stmt};
+use crate::store::changes::{self, ChangeRecord, FacilityChange};
+pub use crate::store::facilities::FacilityFilter;
+use crate::store::facilities::{self as table, NewRow};
+use crate::store::now_micros;
+use crate::store::rows::FacilityRecord;
 use shequ_platform::page;
 
 /// Who writes and why, kept in the change log and the audit trail.
@@ -50,15 +52,6 @@ impl WriteContext {
         let principal = self.principal();
         format!("{}:{}", principal.kind.as_str(), principal.subject)
     }
-}
-
-/// Filters of a facility listing.
-#[derive(Debug, Clone, Default)]
-pub struct FacilityFilter {
-    pub statuses: Vec<FacilityStatus>,
-    pub leaf_unit_kind: Option<LeafUnitKind>,
-    pub service: Option<ServiceKind>,
-    pub show_deleted: bool,
 }
 
 #[derive(Debug)]
@@ -104,33 +97,8 @@ pub const MAX_BATCH_CREATE: usize = 1000;
 
 const BATCH_CREATE_METHOD: &str = "/shequ.registry.v1.FacilityService/BatchCreateFacilities";
 
-/// Rows per multi-row insert of a batch (25 parameters a facility, well within both backends'
-/// limits).
-const INSERT_ROWS: usize = 100;
-
-/// A facility of a batch about to be inserted.
-struct NewRow<'a> {
-    id: &'a str,
-    spec: &'a FacilitySpec,
-    request_id: &'a str,
-    hash: &'a str,
-}
-
-/// The owner stored next to a request id; none without one.
-fn owner_value(request_id: &str, owner: &str) -> Value {
-    Value::from((!request_id.is_empty()).then(|| owner.to_owned()))
-}
-
 pub fn etag(revision: i64) -> String {
     format!("\"r{revision}\"")
-}
-
-fn encode_services(services: &std::collections::BTreeSet<ServiceKind>) -> String {
-    if services.is_empty() {
-        return String::new();
-    }
-    let names: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
-    format!(",{},", names.join(","))
 }
 
 fn decode_services(text: &str) -> Vec<i32> {
@@ -138,16 +106,6 @@ fn decode_services(text: &str) -> Vec<i32> {
         .filter_map(ServiceKind::parse)
         .map(|k| shequ_proto::convert::service_to_pb(k) as i32)
         .collect()
-}
-
-fn encode_hours(spec: &FacilitySpec) -> String {
-    let raw: Vec<(u8, u16, u16)> = spec
-        .opening_hours
-        .intervals()
-        .iter()
-        .map(|i| (i.day.number(), i.open_minute, i.close_minute))
-        .collect();
-    serde_json::to_string(&raw).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn timestamp(micros: i64) -> prost_types::Timestamp {
@@ -330,13 +288,7 @@ impl Registry {
         conn: &impl ConnectionTrait,
         id: &str,
     ) -> Result<Option<FacilityRecord>> {
-        Ok(FacilityRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id = $1"),
-            [id.into()],
-        ))
-        .one(conn)
-        .await?)
+        Ok(table::load(conn, id).await?)
     }
 
     fn not_found(id: &str) -> RegistryError {
@@ -433,9 +385,13 @@ impl Registry {
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_micros();
         let txn = self.begin_write().await?;
-        let inserted = self
-            .insert_facility(&txn, &id, &spec, (request_id, &owner), &hash, now)
-            .await;
+        let row = NewRow {
+            id: &id,
+            spec: &spec,
+            request_id,
+            hash: &hash,
+        };
+        let inserted = table::insert(&*txn, &row, &owner, now).await;
         if let Err(e) = inserted {
             txn.rollback().await?;
             // A concurrent retry with the same request id won the race.
@@ -515,7 +471,7 @@ impl Registry {
                     hash: &hashes[i],
                 })
                 .collect();
-            if let Err(e) = self.insert_facilities(&txn, &rows, &owner, now).await {
+            if let Err(e) = table::insert_many(&*txn, &rows, &owner, now).await {
                 txn.rollback().await?;
                 if attempt == 0 && shequ_platform::database::is_unique_violation(&e) {
                     continue;
@@ -542,48 +498,6 @@ impl Registry {
         ))
     }
 
-    /// Inserts new facilities with multi-row statements of `INSERT_ROWS`.
-    async fn insert_facilities(
-        &self,
-        txn: &DatabaseTransaction,
-        rows: &[NewRow<'_>],
-        owner: &str,
-        now: i64,
-    ) -> std::result::Result<(), sea_orm::DbErr> {
-        for chunk in rows.chunks(INSERT_ROWS) {
-            let mut values = Vec::with_capacity(chunk.len() * 25);
-            let mut groups = Vec::with_capacity(chunk.len());
-            for row in chunk {
-                let base = values.len();
-                values.extend(spec_values(row.spec));
-                values.extend([
-                    Value::from(row.id.to_owned()),
-                    Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
-                    Value::from(row.hash.to_owned()),
-                    Value::from(now),
-                    owner_value(row.request_id, owner),
-                ]);
-                let placeholders: Vec<String> =
-                    (1..=25).map(|k| format!("${}", base + k)).collect();
-                groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
-            }
-            txn.execute_raw(stmt(
-                self.backend(),
-                format!(
-                    "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
-                     total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
-                     self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
-                     min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
-                     id, request_id, request_hash, create_time, request_owner, update_time, revision) VALUES {}",
-                    groups.join(", ")
-                ),
-                values,
-            ))
-            .await?;
-        }
-        Ok(())
-    }
-
     /// The change rows (multi-row statements, in order) and audit records of new facilities,
     /// each with its own reason.
     async fn record_creations(
@@ -592,38 +506,7 @@ impl Registry {
         created: &[(&FacilityRecord, &str)],
         ctx: &WriteContext,
     ) -> Result<()> {
-        let changed =
-            serde_json::to_string(&WRITABLE).map_err(|e| RegistryError::Internal(e.to_string()))?;
-        for chunk in created.chunks(INSERT_ROWS) {
-            let mut values = Vec::with_capacity(chunk.len() * 9);
-            let mut groups = Vec::with_capacity(chunk.len());
-            for (record, reason) in chunk {
-                let snapshot = FacilitySnapshot::of(record).encode()?;
-                let base = values.len();
-                values.extend([
-                    Value::from(record.id.clone()),
-                    Value::from(record.revision),
-                    Value::from(ChangeKind::Created.as_str()),
-                    Value::from(record.update_time),
-                    Value::from(ctx.actor.clone()),
-                    Value::from((*reason).to_owned()),
-                    Value::from(changed.clone()),
-                    Value::from(snapshot),
-                    Value::from(record.leaf_code),
-                ]);
-                let placeholders: Vec<String> = (1..=9).map(|k| format!("${}", base + k)).collect();
-                groups.push(format!("({})", placeholders.join(", ")));
-            }
-            txn.execute_raw(stmt(
-                self.backend(),
-                format!(
-                    "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) VALUES {}",
-                    groups.join(", ")
-                ),
-                values,
-            ))
-            .await?;
-        }
+        changes::insert_created(txn, created, WRITABLE, &ctx.actor).await?;
         let principal = ctx.principal();
         for (record, reason) in created {
             self.audit
@@ -765,36 +648,16 @@ impl Registry {
         requests: &[pb::CreateFacilityRequest],
         hashes: &[String],
     ) -> Result<Vec<Option<String>>> {
-        #[derive(FromQueryResult)]
-        struct Prior {
-            id: String,
-            request_id: Option<String>,
-            request_hash: Option<String>,
-        }
-        let keys: Vec<Value> = requests
+        let keys: Vec<&str> = requests
             .iter()
             .filter(|r| !r.request_id.is_empty())
-            .map(|r| r.request_id.clone().into())
+            .map(|r| r.request_id.as_str())
             .collect();
-        let mut found: std::collections::HashMap<String, Prior> = std::collections::HashMap::new();
-        if !keys.is_empty() {
-            let placeholders: Vec<String> = (2..=keys.len() + 1).map(|i| format!("${i}")).collect();
-            let mut values = vec![Value::from(owner.to_owned())];
-            values.extend(keys);
-            let rows = Prior::find_by_statement(stmt(
-                self.backend(),
-                format!(
-                    "SELECT id, request_id, request_hash FROM registry_facilities WHERE request_owner = $1 AND request_id IN ({})",
-                    placeholders.join(", ")
-                ),
-                values,
-            ))
-            .all(&self.db.conn)
-            .await?;
-            for row in rows {
-                if let Some(key) = row.request_id.clone() {
-                    found.insert(key, row);
-                }
+        let mut found: std::collections::HashMap<String, table::PriorKey> =
+            std::collections::HashMap::new();
+        for row in table::by_requests(&self.db.conn, owner, &keys).await? {
+            if let Some(key) = row.request_id.clone() {
+                found.insert(key, row);
             }
         }
         let mut reused = Violations::new();
@@ -837,18 +700,7 @@ impl Registry {
         conn: &impl ConnectionTrait,
         ids: &[String],
     ) -> Result<Vec<FacilityRecord>> {
-        let values: Vec<Value> = ids.iter().map(|id| id.clone().into()).collect();
-        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-        let rows = FacilityRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id IN ({})",
-                placeholders.join(", ")
-            ),
-            values,
-        ))
-        .all(conn)
-        .await?;
+        let rows = table::by_ids(conn, ids).await?;
         let mut by_id: std::collections::HashMap<String, FacilityRecord> =
             rows.into_iter().map(|r| (r.id.clone(), r)).collect();
         ids.iter()
@@ -864,18 +716,7 @@ impl Registry {
         request_id: &str,
         hash: &str,
     ) -> Result<Option<FacilityRecord>> {
-        #[derive(FromQueryResult)]
-        struct Prior {
-            id: String,
-            request_hash: Option<String>,
-        }
-        let prior = Prior::find_by_statement(stmt(
-            self.backend(),
-            "SELECT id, request_hash FROM registry_facilities WHERE request_owner = $1 AND request_id = $2",
-            [owner.into(), request_id.into()],
-        ))
-        .one(&self.db.conn)
-        .await?;
+        let prior = table::by_request(&self.db.conn, owner, request_id).await?;
         match prior {
             None => Ok(None),
             Some(p) if p.request_hash.as_deref() == Some(hash) => {
@@ -894,38 +735,6 @@ impl Registry {
         }
     }
 
-    async fn insert_facility(
-        &self,
-        txn: &DatabaseTransaction,
-        id: &str,
-        spec: &FacilitySpec,
-        (request_id, owner): (&str, &str),
-        hash: &str,
-        now: i64,
-    ) -> std::result::Result<(), sea_orm::DbErr> {
-        let mut values = spec_values(spec);
-        values.extend([
-            Value::from(id.to_owned()),
-            Value::from((!request_id.is_empty()).then(|| request_id.to_owned())),
-            Value::from(hash.to_owned()),
-            Value::from(now),
-            owner_value(request_id, owner),
-        ]);
-        txn.execute_raw(stmt(
-            self.backend(),
-            "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
-             total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
-             self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
-             min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
-             id, request_id, request_hash, create_time, update_time, request_owner, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $24, $25, 1)",
-            values,
-        ))
-        .await?;
-        Ok(())
-    }
-
     async fn record_change(
         &self,
         txn: &DatabaseTransaction,
@@ -934,26 +743,7 @@ impl Registry {
         changed: Vec<String>,
         ctx: &WriteContext,
     ) -> Result<()> {
-        let snapshot = FacilitySnapshot::of(record).encode()?;
-        let changed =
-            serde_json::to_string(&changed).map_err(|e| RegistryError::Internal(e.to_string()))?;
-        txn.execute_raw(stmt(
-            self.backend(),
-            "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            [
-                record.id.clone().into(),
-                record.revision.into(),
-                kind.as_str().into(),
-                record.update_time.into(),
-                ctx.actor.clone().into(),
-                ctx.reason.clone().into(),
-                changed.into(),
-                snapshot.into(),
-                record.leaf_code.into(),
-            ],
-        ))
-        .await?;
+        changes::insert(txn, record, kind, &changed, &ctx.actor, &ctx.reason).await?;
         let (method, action) = match kind {
             ChangeKind::Created => (
                 "/shequ.registry.v1.FacilityService/CreateFacility",
@@ -1059,25 +849,7 @@ impl Registry {
         if changed.iter().any(|f| f == "leaf_unit") {
             self.check_leaf_unit(spec.leaf_unit).await?;
         }
-        let mut values = spec_values(&spec);
-        values.extend([
-            Value::from(now_micros()),
-            Value::from(id.to_owned()),
-            Value::from(current.revision),
-        ]);
-        let result = txn
-            .execute_raw(stmt(
-                self.backend(),
-                "UPDATE registry_facilities SET leaf_code = $1, display_name = $2, address = $3, latitude = $4, \
-                 longitude = $5, status = $6, total_floor_area_m2 = $7, activity_area_m2 = $8, opening_hours = $9, \
-                 services = $10, online_24h_services = $11, self_service_terminals = $12, community_workers = $13, \
-                 social_workers = $14, operator_name = $15, operator_uscc = $16, min_daily_open_minutes = $17, \
-                 meets_activity_share = $18, meets_opening_hours = $19, online_24h = $20, update_time = $21, \
-                 revision = revision + 1 WHERE id = $22 AND revision = $23",
-                values,
-            ))
-            .await?;
-        if result.rows_affected() != 1 {
+        if !table::update(&*txn, id, &spec, current.revision, now_micros()).await? {
             return Err(RegistryError::Aborted(format!(
                 "`facilities/{id}` changed concurrently; read it again and retry"
             )));
@@ -1119,12 +891,7 @@ impl Registry {
         Self::check_etag(&current, given_etag)?;
         let now = now_micros();
         let delete_time = delete.then_some(now);
-        txn.execute_raw(stmt(
-            self.backend(),
-            "UPDATE registry_facilities SET delete_time = $1, update_time = $2, revision = revision + 1 WHERE id = $3 AND revision = $4",
-            [delete_time.into(), now.into(), id.into(), current.revision.into()],
-        ))
-        .await?;
+        table::set_delete_time(&*txn, id, delete_time, current.revision, now).await?;
         let record = self
             .load_facility(&*txn, id)
             .await?
@@ -1153,39 +920,14 @@ impl Registry {
         let scope = self.get_division(parent).await?;
         let query = format!("facilities|{parent}|{filter:?}");
         let after = page::decode(&query, page_token)?.unwrap_or_default();
-        let mut values: Vec<Value> = vec![
-            parent.as_i64().into(),
-            after.into(),
-            (size as i64 + 1).into(),
-        ];
-        let mut sql = format!(
-            "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code \
-             WHERE d.{} = $1 AND f.id > $2",
-            scope.scope_column()
-        );
-        if !filter.statuses.is_empty() {
-            let mut ph = Vec::new();
-            for s in &filter.statuses {
-                values.push(s.as_str().into());
-                ph.push(format!("${}", values.len()));
-            }
-            sql.push_str(&format!(" AND f.status IN ({})", ph.join(",")));
-        }
-        if let Some(kind) = filter.leaf_unit_kind {
-            values.push(kind.as_str().into());
-            sql.push_str(&format!(" AND d.kind = ${}", values.len()));
-        }
-        if let Some(service) = filter.service {
-            values.push(format!("%,{},%", service.as_str()).into());
-            sql.push_str(&format!(" AND f.services LIKE ${}", values.len()));
-        }
-        if !filter.show_deleted {
-            sql.push_str(" AND f.delete_time IS NULL");
-        }
-        sql.push_str(" ORDER BY f.id LIMIT $3");
-        let mut rows = FacilityRecord::find_by_statement(stmt(self.backend(), sql, values))
-            .all(&self.db.conn)
-            .await?;
+        let mut rows = table::list(
+            &self.db.conn,
+            (scope.scope_column(), parent),
+            filter,
+            &after,
+            size as i64 + 1,
+        )
+        .await?;
         let next_page_token = if rows.len() as u64 > size {
             rows.truncate(size as usize);
             rows.last()
@@ -1218,13 +960,7 @@ impl Registry {
                 .map_err(|_| RegistryError::invalid("page_token", "is malformed"))?,
             None => 0,
         };
-        let mut rows = ChangeRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {CHANGE_COLUMNS} FROM registry_facility_changes c WHERE c.facility_id = $1 AND c.revision > $2 ORDER BY c.revision LIMIT $3"),
-            [id.into(), after.into(), (size as i64 + 1).into()],
-        ))
-        .all(&self.db.conn)
-        .await?;
+        let mut rows = changes::of_facility(&self.db.conn, id, after, size as i64 + 1).await?;
         let next_page_token = if rows.len() as u64 > size {
             rows.truncate(size as usize);
             rows.last()
@@ -1241,33 +977,4 @@ impl Registry {
             next_page_token,
         })
     }
-}
-
-/// Column values $1..$20 shared by insert and update.
-fn spec_values(spec: &FacilitySpec) -> Vec<Value> {
-    vec![
-        spec.leaf_unit.as_i64().into(),
-        spec.display_name.clone().into(),
-        spec.address.clone().into(),
-        spec.location.map(|l| l.latitude).into(),
-        spec.location.map(|l| l.longitude).into(),
-        spec.status.as_str().into(),
-        spec.total_floor_area_m2.into(),
-        spec.activity_area_m2.into(),
-        encode_hours(spec).into(),
-        encode_services(&spec.services).into(),
-        encode_services(&spec.online_24h_services).into(),
-        (spec.self_service_terminals as i32).into(),
-        (spec.staff.community_workers as i32).into(),
-        (spec.staff.social_workers as i32).into(),
-        spec.operator_name.clone().into(),
-        spec.operator_uscc
-            .as_ref()
-            .map(|u| u.as_str().to_owned())
-            .into(),
-        (spec.min_daily_open_minutes() as i32).into(),
-        i32::from(spec.meets_activity_share()).into(),
-        i32::from(spec.meets_opening_hours()).into(),
-        i32::from(spec.offers_online_24h()).into(),
-    ]
 }

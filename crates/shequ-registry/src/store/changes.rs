@@ -1,11 +1,12 @@
 //! The facility change log (`registry_facility_changes`): one row per write, with the facility's
 //! state after it as a typed, versioned snapshot.
 
-use sea_orm::FromQueryResult;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde::{Deserialize, Serialize};
 
+use super::rows::FacilityRecord;
+use super::{INSERT_ROWS, Scope, stmt};
 use crate::error::{RegistryError, Result};
-use crate::store::rows::FacilityRecord;
 
 /// What a change did to its facility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,142 @@ impl ChangeRecord {
             snapshot,
         })
     }
+}
+
+/// Appends the change that left facility `record` as it is, at its revision and update time.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    record: &FacilityRecord,
+    kind: ChangeKind,
+    changed_fields: &[impl Serialize],
+    actor: &str,
+    reason: &str,
+) -> Result<()> {
+    let snapshot = FacilitySnapshot::of(record).encode()?;
+    let changed = encode_fields(changed_fields)?;
+    conn.execute_raw(stmt(
+        conn.get_database_backend(),
+        "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [
+            record.id.clone().into(),
+            record.revision.into(),
+            kind.as_str().into(),
+            record.update_time.into(),
+            actor.into(),
+            reason.into(),
+            changed.into(),
+            snapshot.into(),
+            record.leaf_code.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Appends the creations of new facilities, each with its own reason, in order, with
+/// multi-row statements of [`INSERT_ROWS`].
+pub async fn insert_created(
+    conn: &impl ConnectionTrait,
+    created: &[(&FacilityRecord, &str)],
+    changed_fields: &[impl Serialize],
+    actor: &str,
+) -> Result<()> {
+    let changed = encode_fields(changed_fields)?;
+    for chunk in created.chunks(INSERT_ROWS) {
+        let mut values = Vec::with_capacity(chunk.len() * 9);
+        let mut groups = Vec::with_capacity(chunk.len());
+        for (record, reason) in chunk {
+            let snapshot = FacilitySnapshot::of(record).encode()?;
+            let base = values.len();
+            values.extend([
+                Value::from(record.id.clone()),
+                Value::from(record.revision),
+                Value::from(ChangeKind::Created.as_str()),
+                Value::from(record.update_time),
+                Value::from(actor.to_owned()),
+                Value::from((*reason).to_owned()),
+                Value::from(changed.clone()),
+                Value::from(snapshot),
+                Value::from(record.leaf_code),
+            ]);
+            let placeholders: Vec<String> = (1..=9).map(|k| format!("${}", base + k)).collect();
+            groups.push(format!("({})", placeholders.join(", ")));
+        }
+        conn.execute_raw(stmt(
+            conn.get_database_backend(),
+            format!(
+                "INSERT INTO registry_facility_changes (facility_id, revision, kind, at, actor, reason, changed_fields, snapshot, leaf_code) VALUES {}",
+                groups.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// At most `limit` changes of facility `id` after revision `after`, oldest first.
+pub async fn of_facility(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChangeRecord>, DbErr> {
+    ChangeRecord::find_by_statement(stmt(
+        conn.get_database_backend(),
+        format!("SELECT {CHANGE_COLUMNS} FROM registry_facility_changes c WHERE c.facility_id = $1 AND c.revision > $2 ORDER BY c.revision LIMIT $3"),
+        [id.into(), after.into(), limit.into()],
+    ))
+    .all(conn)
+    .await
+}
+
+/// At most `limit` changes after sequence number `after`, oldest first; with a scope, only those
+/// of facilities under that division.
+pub async fn after(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    limit: i64,
+    scope: Option<Scope>,
+) -> Result<Vec<ChangeRecord>, DbErr> {
+    let mut values: Vec<Value> = vec![after.into(), limit.into()];
+    let filter = match scope {
+        Some((column, code)) => {
+            values.push(code.as_i64().into());
+            format!(" AND c.leaf_code IN (SELECT code FROM registry_divisions WHERE {column} = $3)")
+        }
+        None => String::new(),
+    };
+    ChangeRecord::find_by_statement(stmt(
+        conn.get_database_backend(),
+        format!("SELECT {CHANGE_COLUMNS} FROM registry_facility_changes c WHERE c.seq > $1{filter} ORDER BY c.seq LIMIT $2"),
+        values,
+    ))
+    .all(conn)
+    .await
+}
+
+/// The sequence number of the last change; 0 before the first.
+pub async fn last_seq(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Last {
+        cursor: i64,
+    }
+    Ok(Last::find_by_statement(stmt(
+        conn.get_database_backend(),
+        "SELECT coalesce(max(seq), 0) AS cursor FROM registry_facility_changes",
+        [],
+    ))
+    .one(conn)
+    .await?
+    .map(|s| s.cursor)
+    .unwrap_or(0))
+}
+
+/// The stored text of a changed-field list: JSON.
+fn encode_fields(fields: &[impl Serialize]) -> Result<String> {
+    serde_json::to_string(fields).map_err(|e| RegistryError::Internal(e.to_string()))
 }
 
 /// The snapshot layout this release writes. Rows written before snapshots carried a version have

@@ -1,0 +1,325 @@
+//! The facilities table (`registry_facilities`), read joined with each leaf unit's kind: lookups
+//! by id and by request id, single and multi-row inserts, updates guarded by the revision, and
+//! listings under a division.
+
+use std::collections::BTreeSet;
+
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use shequ_domain::{FacilitySpec, FacilityStatus, LeafUnitKind, ServiceKind};
+
+use super::rows::{FACILITY_COLUMNS, FacilityRecord};
+use super::{INSERT_ROWS, Scope, stmt};
+
+/// Filters of a facility listing.
+#[derive(Debug, Clone, Default)]
+pub struct FacilityFilter {
+    pub statuses: Vec<FacilityStatus>,
+    pub leaf_unit_kind: Option<LeafUnitKind>,
+    pub service: Option<ServiceKind>,
+    pub show_deleted: bool,
+}
+
+/// A facility about to be inserted.
+pub struct NewRow<'a> {
+    pub id: &'a str,
+    pub spec: &'a FacilitySpec,
+    /// Empty without one.
+    pub request_id: &'a str,
+    pub hash: &'a str,
+}
+
+/// The facility a request id made, and the hash of the body it came with.
+#[derive(Debug, FromQueryResult)]
+pub struct Prior {
+    pub id: String,
+    pub request_hash: Option<String>,
+}
+
+/// [`Prior`] with the request id it was found by.
+#[derive(Debug, FromQueryResult)]
+pub struct PriorKey {
+    pub id: String,
+    pub request_id: Option<String>,
+    pub request_hash: Option<String>,
+}
+
+pub async fn load(conn: &impl ConnectionTrait, id: &str) -> Result<Option<FacilityRecord>, DbErr> {
+    FacilityRecord::find_by_statement(stmt(
+        conn.get_database_backend(),
+        format!("SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id = $1"),
+        [id.into()],
+    ))
+    .one(conn)
+    .await
+}
+
+/// The facilities `ids` that exist, in no particular order.
+pub async fn by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<FacilityRecord>, DbErr> {
+    let values: Vec<Value> = ids.iter().map(|id| id.clone().into()).collect();
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    FacilityRecord::find_by_statement(stmt(
+        conn.get_database_backend(),
+        format!(
+            "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id IN ({})",
+            placeholders.join(", ")
+        ),
+        values,
+    ))
+    .all(conn)
+    .await
+}
+
+/// The facility `owner` created with `request_id`.
+pub async fn by_request(
+    conn: &impl ConnectionTrait,
+    owner: &str,
+    request_id: &str,
+) -> Result<Option<Prior>, DbErr> {
+    Prior::find_by_statement(stmt(
+        conn.get_database_backend(),
+        "SELECT id, request_hash FROM registry_facilities WHERE request_owner = $1 AND request_id = $2",
+        [owner.into(), request_id.into()],
+    ))
+    .one(conn)
+    .await
+}
+
+/// The facilities `owner` created with any of `request_ids` (none when there are none).
+pub async fn by_requests(
+    conn: &impl ConnectionTrait,
+    owner: &str,
+    request_ids: &[&str],
+) -> Result<Vec<PriorKey>, DbErr> {
+    if request_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (2..=request_ids.len() + 1)
+        .map(|i| format!("${i}"))
+        .collect();
+    let mut values = vec![Value::from(owner.to_owned())];
+    values.extend(request_ids.iter().map(|k| Value::from((*k).to_owned())));
+    PriorKey::find_by_statement(stmt(
+        conn.get_database_backend(),
+        format!(
+            "SELECT id, request_id, request_hash FROM registry_facilities WHERE request_owner = $1 AND request_id IN ({})",
+            placeholders.join(", ")
+        ),
+        values,
+    ))
+    .all(conn)
+    .await
+}
+
+/// Inserts one facility at revision 1, created and updated at `now`.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    row: &NewRow<'_>,
+    owner: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    let mut values = spec_values(row.spec);
+    values.extend([
+        Value::from(row.id.to_owned()),
+        Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
+        Value::from(row.hash.to_owned()),
+        Value::from(now),
+        owner_value(row.request_id, owner),
+    ]);
+    conn.execute_raw(stmt(
+        conn.get_database_backend(),
+        "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
+         total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
+         self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
+         min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
+         id, request_id, request_hash, create_time, update_time, request_owner, revision) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23, $24, $24, $25, 1)",
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Inserts new facilities with multi-row statements of [`INSERT_ROWS`].
+pub async fn insert_many(
+    conn: &impl ConnectionTrait,
+    rows: &[NewRow<'_>],
+    owner: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    for chunk in rows.chunks(INSERT_ROWS) {
+        let mut values = Vec::with_capacity(chunk.len() * 25);
+        let mut groups = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let base = values.len();
+            values.extend(spec_values(row.spec));
+            values.extend([
+                Value::from(row.id.to_owned()),
+                Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
+                Value::from(row.hash.to_owned()),
+                Value::from(now),
+                owner_value(row.request_id, owner),
+            ]);
+            let placeholders: Vec<String> = (1..=25).map(|k| format!("${}", base + k)).collect();
+            groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
+        }
+        conn.execute_raw(stmt(
+            conn.get_database_backend(),
+            format!(
+                "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
+                 total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
+                 self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
+                 min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
+                 id, request_id, request_hash, create_time, request_owner, update_time, revision) VALUES {}",
+                groups.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes `spec` over facility `id` if it is still at `revision`, and moves it to the next one;
+/// false when somebody else wrote it first.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    spec: &FacilitySpec,
+    revision: i64,
+    now: i64,
+) -> Result<bool, DbErr> {
+    let mut values = spec_values(spec);
+    values.extend([
+        Value::from(now),
+        Value::from(id.to_owned()),
+        Value::from(revision),
+    ]);
+    let result = conn
+        .execute_raw(stmt(
+            conn.get_database_backend(),
+            "UPDATE registry_facilities SET leaf_code = $1, display_name = $2, address = $3, latitude = $4, \
+             longitude = $5, status = $6, total_floor_area_m2 = $7, activity_area_m2 = $8, opening_hours = $9, \
+             services = $10, online_24h_services = $11, self_service_terminals = $12, community_workers = $13, \
+             social_workers = $14, operator_name = $15, operator_uscc = $16, min_daily_open_minutes = $17, \
+             meets_activity_share = $18, meets_opening_hours = $19, online_24h = $20, update_time = $21, \
+             revision = revision + 1 WHERE id = $22 AND revision = $23",
+            values,
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Sets (a time) or clears (`None`) the deletion time of facility `id` at `revision`, and moves it
+/// to the next revision.
+pub async fn set_delete_time(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    delete_time: Option<i64>,
+    revision: i64,
+    now: i64,
+) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        conn.get_database_backend(),
+        "UPDATE registry_facilities SET delete_time = $1, update_time = $2, revision = revision + 1 WHERE id = $3 AND revision = $4",
+        [delete_time.into(), now.into(), id.into(), revision.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// At most `limit` facilities under the division `parent` (whose rows name it in `scope_column`)
+/// with ids after `after`, ordered by id.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    (scope_column, parent): Scope,
+    filter: &FacilityFilter,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<FacilityRecord>, DbErr> {
+    let mut values: Vec<Value> = vec![parent.as_i64().into(), after.into(), limit.into()];
+    let mut sql = format!(
+        "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code \
+         WHERE d.{scope_column} = $1 AND f.id > $2"
+    );
+    if !filter.statuses.is_empty() {
+        let mut ph = Vec::new();
+        for s in &filter.statuses {
+            values.push(s.as_str().into());
+            ph.push(format!("${}", values.len()));
+        }
+        sql.push_str(&format!(" AND f.status IN ({})", ph.join(",")));
+    }
+    if let Some(kind) = filter.leaf_unit_kind {
+        values.push(kind.as_str().into());
+        sql.push_str(&format!(" AND d.kind = ${}", values.len()));
+    }
+    if let Some(service) = filter.service {
+        values.push(format!("%,{},%", service.as_str()).into());
+        sql.push_str(&format!(" AND f.services LIKE ${}", values.len()));
+    }
+    if !filter.show_deleted {
+        sql.push_str(" AND f.delete_time IS NULL");
+    }
+    sql.push_str(" ORDER BY f.id LIMIT $3");
+    FacilityRecord::find_by_statement(stmt(conn.get_database_backend(), sql, values))
+        .all(conn)
+        .await
+}
+
+/// The owner stored next to a request id; none without one.
+fn owner_value(request_id: &str, owner: &str) -> Value {
+    Value::from((!request_id.is_empty()).then(|| owner.to_owned()))
+}
+
+/// Column values $1..$20 shared by insert and update.
+fn spec_values(spec: &FacilitySpec) -> Vec<Value> {
+    vec![
+        spec.leaf_unit.as_i64().into(),
+        spec.display_name.clone().into(),
+        spec.address.clone().into(),
+        spec.location.map(|l| l.latitude).into(),
+        spec.location.map(|l| l.longitude).into(),
+        spec.status.as_str().into(),
+        spec.total_floor_area_m2.into(),
+        spec.activity_area_m2.into(),
+        encode_hours(spec).into(),
+        encode_services(&spec.services).into(),
+        encode_services(&spec.online_24h_services).into(),
+        (spec.self_service_terminals as i32).into(),
+        (spec.staff.community_workers as i32).into(),
+        (spec.staff.social_workers as i32).into(),
+        spec.operator_name.clone().into(),
+        spec.operator_uscc
+            .as_ref()
+            .map(|u| u.as_str().to_owned())
+            .into(),
+        (spec.min_daily_open_minutes() as i32).into(),
+        i32::from(spec.meets_activity_share()).into(),
+        i32::from(spec.meets_opening_hours()).into(),
+        i32::from(spec.offers_online_24h()).into(),
+    ]
+}
+
+/// `,elderly_care,health,`, so a service filter is a LIKE; empty for none.
+fn encode_services(services: &BTreeSet<ServiceKind>) -> String {
+    if services.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
+    format!(",{},", names.join(","))
+}
+
+/// JSON `[[day, open, close], ...]`.
+fn encode_hours(spec: &FacilitySpec) -> String {
+    let raw: Vec<(u8, u16, u16)> = spec
+        .opening_hours
+        .intervals()
+        .iter()
+        .map(|i| (i.day.number(), i.open_minute, i.close_minute))
+        .collect();
+    serde_json::to_string(&raw).unwrap_or_else(|_| "[]".to_owned())
+}
