@@ -110,14 +110,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "457 lines of code; the rest is its unit tests",
     ),
     (
-        "crates/shequ-registry/src/grpc.rs",
-        "both registry services' handlers; to become grpc/ with convert.rs",
-    ),
-    (
-        "crates/shequ-registry/src/service/facilities.rs",
-        "every facility workflow with its SQL; to split by workflow, SQL to store/",
-    ),
-    (
         "crates/shequ-registry/src/service/import.rs",
         "parsing, diff and upsert of an import; to split parsing from store/",
     ),
@@ -144,11 +136,8 @@ const LONG_FILES: &[(&str, &str)] = &[
 const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
     (
         "crates/shequ-registry/src/service/cache.rs",
-        "caches facilities in wire form",
-    ),
-    (
-        "crates/shequ-registry/src/service/facilities.rs",
-        "merges updates through wire facilities; to merge domain values",
+        "caches facilities in wire form, converted once by grpc/convert.rs when cached, so a \
+         GetFacility hit costs no conversion (the opening hours' JSON, the services) per read",
     ),
     (
         "crates/shequ-registry/src/service/feed.rs",

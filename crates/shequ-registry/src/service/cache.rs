@@ -23,6 +23,17 @@ pub struct CachedFacility {
     pub facility: pb::Facility,
 }
 
+impl CachedFacility {
+    /// The entry of a stored facility, converted to the wire once (`grpc/convert.rs`).
+    pub fn of(record: &FacilityRecord) -> Self {
+        Self {
+            revision: record.revision,
+            deleted: record.delete_time.is_some(),
+            facility: crate::grpc::convert::facility_to_pb(record),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct FacilityCache {
     entries: RwLock<HashMap<String, Arc<CachedFacility>>>,
@@ -59,11 +70,7 @@ impl FacilityCache {
         if self.capacity == 0 {
             return;
         }
-        let entry = Arc::new(CachedFacility {
-            revision: record.revision,
-            deleted: record.delete_time.is_some(),
-            facility: super::facilities::record_to_pb(record),
-        });
+        let entry = Arc::new(CachedFacility::of(record));
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if self.generation.load(Ordering::Acquire) != generation {
             return;

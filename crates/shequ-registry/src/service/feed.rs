@@ -8,8 +8,8 @@ use shequ_proto::registry::v1 as pb;
 use tokio_stream::StreamExt;
 
 use super::Registry;
-use super::facilities::change_to_pb;
 use crate::error::{RegistryError, Result};
+use crate::grpc::convert::revision_to_pb;
 use crate::store::{changes, facts, imports};
 
 /// Changes read per query while catching up.
@@ -94,7 +94,7 @@ impl Registry {
                 for row in rows {
                     cursor = row.seq;
                     let change = row.decode()?;
-                    yield pb::WatchFacilityChangesResponse { cursor: change.seq.to_string(), revision: Some(change_to_pb(&change)) };
+                    yield pb::WatchFacilityChangesResponse { cursor: change.seq.to_string(), revision: Some(revision_to_pb(&change)) };
                 }
                 if full {
                     continue;

@@ -5,10 +5,14 @@
 use std::collections::BTreeSet;
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
-use shequ_domain::{FacilitySpec, FacilityStatus, LeafUnitKind, ServiceKind};
+use shequ_domain::{
+    Coordinates, DivisionCode, FacilitySpec, FacilityStatus, LeafUnitKind, OpeningHours,
+    ServiceKind, StaffCounts, Uscc,
+};
 
 use super::rows::{FACILITY_COLUMNS, FacilityRecord};
 use super::{INSERT_ROWS, Scope, stmt};
+use crate::error::RegistryError;
 
 /// Filters of a facility listing.
 #[derive(Debug, Clone, Default)]
@@ -268,6 +272,58 @@ pub async fn list(
     FacilityRecord::find_by_statement(stmt(conn.get_database_backend(), sql, values))
         .all(conn)
         .await
+}
+
+/// The facility a stored row describes, as it was written: a column that does not decode is
+/// INTERNAL, naming the facility and the column.
+pub fn decode_spec(r: &FacilityRecord) -> Result<FacilitySpec, RegistryError> {
+    let broken = |column: &str, cause: &dyn std::fmt::Display| {
+        RegistryError::Internal(format!(
+            "`facilities/{}`: stored `{column}` does not decode: {cause}",
+            r.id
+        ))
+    };
+    let count = |column: &str, n: i32| u32::try_from(n).map_err(|e| broken(column, &e));
+    let hours: Vec<(i64, i64, i64)> = serde_json::from_str::<Vec<(u8, u16, u16)>>(&r.opening_hours)
+        .map_err(|e| broken("opening_hours", &e))?
+        .into_iter()
+        .map(|(day, open, close)| (i64::from(day), i64::from(open), i64::from(close)))
+        .collect();
+    Ok(FacilitySpec {
+        display_name: r.display_name.clone(),
+        leaf_unit: DivisionCode::from_u64(r.leaf_code as u64)
+            .map_err(|e| broken("leaf_code", &e))?,
+        address: r.address.clone(),
+        location: r
+            .latitude
+            .zip(r.longitude)
+            .map(|(latitude, longitude)| Coordinates {
+                latitude,
+                longitude,
+            }),
+        status: FacilityStatus::parse(&r.status)
+            .ok_or_else(|| broken("status", &format!("`{}` is no status", r.status)))?,
+        total_floor_area_m2: r.total_floor_area_m2,
+        activity_area_m2: r.activity_area_m2,
+        opening_hours: OpeningHours::from_raw(&hours).map_err(|e| broken("opening_hours", &e))?,
+        services: decode_services(&r.services),
+        online_24h_services: decode_services(&r.online_24h_services),
+        self_service_terminals: count("self_service_terminals", r.self_service_terminals)?,
+        staff: StaffCounts {
+            community_workers: count("community_workers", r.community_workers)?,
+            social_workers: count("social_workers", r.social_workers)?,
+        },
+        operator_name: r.operator_name.clone(),
+        operator_uscc: match r.operator_uscc.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(Uscc::parse(text).map_err(|e| broken("operator_uscc", &e))?),
+        },
+    })
+}
+
+/// The services of a stored list (see [`encode_services`]), in catalogue order.
+pub fn decode_services(text: &str) -> BTreeSet<ServiceKind> {
+    text.split(',').filter_map(ServiceKind::parse).collect()
 }
 
 /// The owner stored next to a request id; none without one.

@@ -13,6 +13,7 @@ use shequ_proto::convert::facility_spec_from_pb;
 use shequ_proto::names::{parse_division_name, parse_facility_name};
 use shequ_proto::registry::v1 as pb;
 use shequ_registry::Registry;
+use shequ_registry::grpc::convert::new_facility;
 use shequ_registry::service::facilities::WriteContext;
 use shequ_registry::service::feed::parse_cursor;
 use shequ_registry::service::import::{DivisionFile, ImportRequest};
@@ -260,7 +261,11 @@ fn arbitrary_imports_and_facilities_never_panic_the_registry() {
                     );
                 }
                 let ctx = WriteContext::default();
-                if let Err(e) = registry.create_facility(&facility, "", &ctx).await {
+                let created = match new_facility(&facility, "", &ctx.reason) {
+                    Ok(new) => registry.create_facility(&new, &ctx).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = created {
                     let status = tonic::Status::from(e);
                     prop_assert!(
                         matches!(
