@@ -140,10 +140,6 @@ const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
          GetFacility hit costs no conversion (the opening hours' JSON, the services) per read",
     ),
     (
-        "crates/shequ-registry/src/service/feed.rs",
-        "streams wire facts; conversion to grpc/",
-    ),
-    (
         "crates/shequ-survey/src/service/responses.rs",
         "takes wire responses and returns RPC results; conversion to grpc/convert.rs",
     ),

@@ -13,6 +13,7 @@ use crate::error::RegistryError;
 use crate::service::facilities::{
     ChangeKind, Creation, FacilityPatch, FieldValue, MAX_BATCH_CREATE, NewFacility, WRITABLE, etag,
 };
+use crate::service::feed::FactsBatch;
 use crate::service::import::DivisionFile;
 use crate::store::changes::FacilityChange;
 use crate::store::rows::{DivisionRecord, FacilityRecord};
@@ -164,6 +165,47 @@ pub fn revision_to_pb(c: &FacilityChange) -> pb::FacilityRevision {
         reason: c.reason.clone(),
         changed_fields: c.changed_fields.clone(),
         snapshot: Some(facility_to_pb(&c.snapshot)),
+    }
+}
+
+/// One message of the facts stream; only the first carries the change cursor and vintage.
+pub fn facts_to_pb(batch: FactsBatch) -> pb::StreamLeafUnitFactsResponse {
+    let (change_cursor, vintage) = match batch.header {
+        Some(h) => (h.change_cursor.to_string(), h.vintage.unwrap_or_default()),
+        None => (String::new(), String::new()),
+    };
+    pb::StreamLeafUnitFactsResponse {
+        facts: batch
+            .facts
+            .into_iter()
+            .map(|f| {
+                let (unit, t) = (f.unit, f.totals);
+                pb::LeafUnitFacts {
+                    code: unit.code as u64,
+                    kind: unit
+                        .kind
+                        .as_deref()
+                        .and_then(LeafUnitKind::parse)
+                        .map(kind_to_pb)
+                        .unwrap_or_default() as i32,
+                    province: unit.province as u64,
+                    prefecture: unit.prefecture as u64,
+                    county: unit.county as u64,
+                    township: unit.township as u64,
+                    in_service_facilities: t.in_service_facilities as i32,
+                    total_floor_area_m2: t.total_floor_area_m2,
+                    activity_area_m2: t.activity_area_m2,
+                    activity_share_compliant: t.activity_share_compliant as i32,
+                    opening_hours_compliant: t.opening_hours_compliant as i32,
+                    online_24h: t.online_24h,
+                    self_service_terminals: t.self_service_terminals as i32,
+                    community_workers: t.community_workers as i32,
+                    social_workers: t.social_workers as i32,
+                }
+            })
+            .collect(),
+        change_cursor,
+        vintage,
     }
 }
 

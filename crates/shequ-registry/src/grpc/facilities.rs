@@ -274,7 +274,7 @@ impl FacilityService for FacilityApi {
         }
         let stream = self.0.leaf_unit_facts(parent).await?;
         Ok(Response::new(within_deadline(
-            stream.map(|r| r.map_err(Status::from)),
+            stream.map(|r| r.map(convert::facts_to_pb).map_err(Status::from)),
             deadline,
         )))
     }
@@ -298,7 +298,13 @@ impl FacilityService for FacilityApi {
         }
         let stream = self.0.watch_changes(after, r.follow, parent).await?;
         Ok(Response::new(within_deadline(
-            stream.map(|r| r.map_err(Status::from)),
+            stream.map(|r| {
+                r.map(|change| pb::WatchFacilityChangesResponse {
+                    cursor: change.seq.to_string(),
+                    revision: Some(revision_to_pb(&change)),
+                })
+                .map_err(Status::from)
+            }),
             deadline,
         )))
     }

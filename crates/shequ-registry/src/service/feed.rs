@@ -2,18 +2,39 @@
 //! registry indicators from, and the change feed that lets other systems follow the registry.
 
 use futures::Stream;
-use shequ_domain::{DivisionCode, LeafUnitKind};
-use shequ_proto::convert::kind_to_pb;
-use shequ_proto::registry::v1 as pb;
+use shequ_domain::DivisionCode;
 use tokio_stream::StreamExt;
 
 use super::Registry;
 use crate::error::{RegistryError, Result};
-use crate::grpc::convert::revision_to_pb;
-use crate::store::{changes, facts, imports};
+use crate::store::changes::{self, FacilityChange};
+use crate::store::facts::{self, FacilityTotals, LeafUnitRow};
+use crate::store::imports;
 
 /// Changes read per query while catching up.
 const FEED_BATCH: i64 = 500;
+
+/// One leaf unit with its in-service facilities summed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafUnitFacts {
+    pub unit: LeafUnitRow,
+    pub totals: FacilityTotals,
+}
+
+/// One message of the facts stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactsBatch {
+    pub facts: Vec<LeafUnitFacts>,
+    /// On the first batch only: what the snapshot saw besides the facts.
+    pub header: Option<FactsHeader>,
+}
+
+/// Where the change feed stood when the facts were read, and the vintage of the last import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactsHeader {
+    pub change_cursor: i64,
+    pub vintage: Option<String>,
+}
 
 impl Registry {
     /// Facts for every non-retired leaf unit under `parent` (the whole country when `None`), in
@@ -21,7 +42,7 @@ impl Registry {
     pub async fn leaf_unit_facts(
         &self,
         parent: Option<DivisionCode>,
-    ) -> Result<impl Stream<Item = Result<pb::StreamLeafUnitFactsResponse>> + Send + 'static> {
+    ) -> Result<impl Stream<Item = Result<FactsBatch>> + Send + 'static> {
         let scope = match parent {
             Some(code) => Some((self.get_division(code).await?.scope_column(), code)),
             None => None,
@@ -32,39 +53,23 @@ impl Registry {
             let txn = registry.db.begin_snapshot().await?;
             let cursor = changes::last_seq(&txn).await?;
             let vintage = imports::latest_vintage(&txn).await?;
-            let mut totals = facts::facility_totals(&txn, scope).await?;
-            let mut first = true;
+            let mut by_unit = facts::facility_totals(&txn, scope).await?;
+            let mut header = Some(FactsHeader { change_cursor: cursor, vintage });
             let mut batch = Vec::with_capacity(batch_size);
             {
                 let mut units = facts::leaf_units(&txn, scope).await?;
                 while let Some(unit) = units.next().await {
                     let unit = unit?;
-                    let t = totals.remove(&unit.code).unwrap_or_default();
-                    batch.push(pb::LeafUnitFacts {
-                        code: unit.code as u64,
-                        kind: unit.kind.as_deref().and_then(LeafUnitKind::parse).map(kind_to_pb).unwrap_or_default() as i32,
-                        province: unit.province as u64,
-                        prefecture: unit.prefecture as u64,
-                        county: unit.county as u64,
-                        township: unit.township as u64,
-                        in_service_facilities: t.in_service_facilities as i32,
-                        total_floor_area_m2: t.total_floor_area_m2,
-                        activity_area_m2: t.activity_area_m2,
-                        activity_share_compliant: t.activity_share_compliant as i32,
-                        opening_hours_compliant: t.opening_hours_compliant as i32,
-                        online_24h: t.online_24h,
-                        self_service_terminals: t.self_service_terminals as i32,
-                        community_workers: t.community_workers as i32,
-                        social_workers: t.social_workers as i32,
-                    });
+                    let totals = by_unit.remove(&unit.code).unwrap_or_default();
+                    batch.push(LeafUnitFacts { unit, totals });
                     if batch.len() == batch_size {
                         let facts = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                        yield header(facts, &mut first, cursor, &vintage);
+                        yield FactsBatch { facts, header: header.take() };
                     }
                 }
             }
-            if !batch.is_empty() || first {
-                yield header(batch, &mut first, cursor, &vintage);
+            if !batch.is_empty() || header.is_some() {
+                yield FactsBatch { facts: batch, header: header.take() };
             }
             txn.commit().await?;
         })
@@ -77,7 +82,7 @@ impl Registry {
         after: i64,
         follow: bool,
         parent: Option<DivisionCode>,
-    ) -> Result<impl Stream<Item = Result<pb::WatchFacilityChangesResponse>> + Send + 'static> {
+    ) -> Result<impl Stream<Item = Result<FacilityChange>> + Send + 'static> {
         let scope = match parent {
             Some(code) => Some((self.get_division(code).await?.scope_column(), code)),
             None => None,
@@ -93,8 +98,7 @@ impl Registry {
                 let full = rows.len() as i64 == FEED_BATCH;
                 for row in rows {
                     cursor = row.seq;
-                    let change = row.decode()?;
-                    yield pb::WatchFacilityChangesResponse { cursor: change.seq.to_string(), revision: Some(revision_to_pb(&change)) };
+                    yield row.decode()?;
                 }
                 if full {
                     continue;
@@ -157,23 +161,6 @@ impl Registry {
         }
         Ok(())
     }
-}
-
-fn header(
-    facts: Vec<pb::LeafUnitFacts>,
-    first: &mut bool,
-    cursor: i64,
-    vintage: &Option<String>,
-) -> pb::StreamLeafUnitFactsResponse {
-    let mut response = pb::StreamLeafUnitFactsResponse {
-        facts,
-        ..Default::default()
-    };
-    if std::mem::take(first) {
-        response.change_cursor = cursor.to_string();
-        response.vintage = vintage.clone().unwrap_or_default();
-    }
-    response
 }
 
 /// Parses a change-feed cursor: empty is the start, otherwise a non-negative number.
