@@ -9,7 +9,6 @@ pub mod import;
 
 use std::sync::Arc;
 
-use sea_orm::DbBackend;
 use shequ_platform::audit::AuditLog;
 use shequ_platform::database::WriteTxn;
 use shequ_platform::{Database, Shutdown};
@@ -55,10 +54,6 @@ impl Registry {
 
     pub fn database(&self) -> &Database {
         &self.db
-    }
-
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.db.backend()
     }
 
     /// Begins a write transaction. On PostgreSQL facility writes are serialised by an advisory

@@ -3,6 +3,7 @@
 //! migrations.
 
 pub mod changes;
+pub mod divisions;
 pub mod facilities;
 pub mod facts;
 pub mod imports;

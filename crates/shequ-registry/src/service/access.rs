@@ -6,15 +6,14 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{FromQueryResult, Value};
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
 use shequ_platform::auth::Scope;
 
 use super::Registry;
 use crate::error::{RegistryError, Result};
-use crate::store::rows::{DIVISION_COLUMNS, DivisionRecord};
-use crate::store::stmt;
+use crate::store::rows::DivisionRecord;
+use crate::store::{divisions, facilities};
 
 /// Where a listing's parent lies relative to the caller's scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +50,6 @@ fn denied(principal: &Principal, resource: &str) -> RegistryError {
     ))
 }
 
-#[derive(FromQueryResult)]
-struct LeafOf {
-    leaf_code: i64,
-}
-
 impl Registry {
     /// The whole country: only a principal with national scope.
     pub fn require_national(&self, principal: &Principal, what: &str) -> Result<()> {
@@ -90,18 +84,12 @@ impl Registry {
         if principal.scope.is_national() {
             return Ok(());
         }
-        let leaf = LeafOf::find_by_statement(stmt(
-            self.backend(),
-            "SELECT leaf_code FROM registry_facilities WHERE id = $1",
-            [id.into()],
-        ))
-        .one(&self.db.conn)
-        .await?;
+        let leaf = facilities::leaf_code(&self.db.conn, id).await?;
         let resource = format!("facilities/{id}");
         let Some(leaf) = leaf else {
             return Err(denied(principal, &resource));
         };
-        let code = DivisionCode::from_u64(leaf.leaf_code as u64)
+        let code = DivisionCode::from_u64(leaf as u64)
             .map_err(|e| RegistryError::Internal(e.to_string()))?;
         match self.find_division(code).await? {
             Some(record) if covers(principal, &record) => Ok(()),
@@ -195,20 +183,7 @@ impl Registry {
         &self,
         codes: impl IntoIterator<Item = DivisionCode>,
     ) -> Result<Vec<DivisionRecord>> {
-        let values: Vec<Value> = codes.into_iter().map(|c| c.as_i64().into()).collect();
-        if values.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-        Ok(DivisionRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE code IN ({})",
-                placeholders.join(", ")
-            ),
-            values,
-        ))
-        .all(&self.db.conn)
-        .await?)
+        let codes: Vec<i64> = codes.into_iter().map(DivisionCode::as_i64).collect();
+        Ok(divisions::by_codes(&self.db.conn, &codes).await?)
     }
 }

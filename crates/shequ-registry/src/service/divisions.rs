@@ -1,6 +1,5 @@
 //! Reading the hierarchy: lookups, children, ancestors, search, leaf-unit counts, kind overrides.
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
 
 use shequ_platform::Principal;
@@ -8,8 +7,8 @@ use shequ_platform::audit::AuditEntry;
 
 use super::Registry;
 use crate::error::{RegistryError, Result};
-use crate::store::rows::{DIVISION_COLUMNS, DivisionRecord};
-use crate::store::stmt;
+use crate::store::divisions;
+use crate::store::rows::DivisionRecord;
 use shequ_platform::page;
 
 /// One page of divisions and the token for the next.
@@ -25,12 +24,6 @@ pub struct LeafUnitCounts {
     pub villages: u64,
 }
 
-#[derive(FromQueryResult)]
-struct KindCount {
-    kind: Option<String>,
-    n: i64,
-}
-
 impl Registry {
     pub async fn get_division(&self, code: DivisionCode) -> Result<DivisionRecord> {
         self.find_division(code).await?.ok_or_else(|| {
@@ -39,13 +32,7 @@ impl Registry {
     }
 
     pub async fn find_division(&self, code: DivisionCode) -> Result<Option<DivisionRecord>> {
-        Ok(DivisionRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE code = $1"),
-            [code.as_i64().into()],
-        ))
-        .one(&self.db.conn)
-        .await?)
+        Ok(divisions::find(&self.db.conn, code).await?)
     }
 
     /// Children of `parent` (provinces when `None`), by code.
@@ -64,23 +51,11 @@ impl Registry {
                 .map_err(|_| RegistryError::invalid("page_token", "is malformed"))?,
             None => 0,
         };
-        let mut values: Vec<Value> = vec![after.into(), (size as i64 + 1).into()];
-        let scope = match parent {
-            Some(code) => {
-                self.get_division(code).await?;
-                values.push(code.as_i64().into());
-                "parent_code = $3"
-            }
-            None => "level = 1",
-        };
-        let retired = if show_retired { "" } else { " AND retired = 0" };
-        let rows = DivisionRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE {scope}{retired} AND code > $1 ORDER BY code LIMIT $2"),
-            values,
-        ))
-        .all(&self.db.conn)
-        .await?;
+        if let Some(code) = parent {
+            self.get_division(code).await?;
+        }
+        let rows = divisions::children(&self.db.conn, parent, show_retired, after, size as i64 + 1)
+            .await?;
         Ok(paged(rows, size, &query, |r| r.code.to_string()))
     }
 
@@ -97,20 +72,7 @@ impl Registry {
         .flatten()
         .filter(|&c| c != division.code)
         .collect();
-        if codes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
-        let mut rows = DivisionRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE code IN ({})",
-                placeholders.join(",")
-            ),
-            codes.into_iter().map(Value::from),
-        ))
-        .all(&self.db.conn)
-        .await?;
+        let mut rows = divisions::by_codes(&self.db.conn, &codes).await?;
         rows.sort_by_key(|r| r.level);
         Ok(rows)
     }
@@ -139,64 +101,27 @@ impl Registry {
                 .map_err(|_| RegistryError::invalid("page_token", "is malformed"))?,
             None => 0,
         };
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let mut values: Vec<Value> = vec![
-            format!("%{escaped}%").into(),
-            after.into(),
-            (size as i64 + 1).into(),
-        ];
-        let mut filter = String::new();
-        if let Some(code) = parent {
-            let p = self.get_division(code).await?;
-            values.push(code.as_i64().into());
-            filter.push_str(&format!(
-                " AND {} = ${} AND code <> ${}",
-                p.scope_column(),
-                values.len(),
-                values.len()
-            ));
-        }
-        if let Some(level) = level {
-            values.push(i32::from(level.number()).into());
-            filter.push_str(&format!(" AND level = ${}", values.len()));
-        }
-        let rows = DivisionRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT {DIVISION_COLUMNS} FROM registry_divisions WHERE name LIKE $1 ESCAPE '\\' AND retired = 0{filter} AND code > $2 ORDER BY code LIMIT $3"
-            ),
-            values,
-        ))
-        .all(&self.db.conn)
-        .await?;
+        let scope = match parent {
+            Some(code) => Some((self.get_division(code).await?.scope_column(), code)),
+            None => None,
+        };
+        let rows =
+            divisions::search(&self.db.conn, text, scope, level, after, size as i64 + 1).await?;
         Ok(paged(rows, size, &query, |r| r.code.to_string()))
     }
 
     /// Leaf units under a division (a leaf unit counts itself; `None` is the whole country), by
     /// kind; retired units excluded.
     pub async fn count_leaf_units(&self, code: Option<DivisionCode>) -> Result<LeafUnitCounts> {
-        let (scope, values) = match code {
-            Some(code) => {
-                let column = self.get_division(code).await?.scope_column();
-                (format!("{column} = $1"), vec![Value::from(code.as_i64())])
-            }
-            None => ("1 = 1".to_owned(), Vec::new()),
+        let scope = match code {
+            Some(code) => Some((self.get_division(code).await?.scope_column(), code)),
+            None => None,
         };
-        let rows = KindCount::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT kind, count(*) AS n FROM registry_divisions WHERE {scope} AND level = 5 AND retired = 0 GROUP BY kind"),
-            values,
-        ))
-        .all(&self.db.conn)
-        .await?;
         let mut counts = LeafUnitCounts::default();
-        for row in rows {
-            match row.kind.as_deref().and_then(LeafUnitKind::parse) {
-                Some(LeafUnitKind::Community) => counts.communities += row.n as u64,
-                Some(LeafUnitKind::Village) | None => counts.villages += row.n as u64,
+        for (kind, n) in divisions::count_leaf_units(&self.db.conn, scope).await? {
+            match kind.as_deref().and_then(LeafUnitKind::parse) {
+                Some(LeafUnitKind::Community) => counts.communities += n as u64,
+                Some(LeafUnitKind::Village) | None => counts.villages += n as u64,
             }
         }
         Ok(counts)
@@ -218,12 +143,7 @@ impl Registry {
             ));
         }
         let txn = self.begin_write().await?;
-        txn.execute_raw(stmt(
-            self.backend(),
-            "UPDATE registry_divisions SET kind = $1, kind_overridden = 1 WHERE code = $2",
-            [kind.as_str().into(), code.as_i64().into()],
-        ))
-        .await?;
+        divisions::override_kind(&*txn, code, kind).await?;
         self.audit
             .record(
                 &*txn,

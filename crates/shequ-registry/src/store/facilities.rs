@@ -57,6 +57,22 @@ pub async fn load(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Facili
     .await
 }
 
+/// The leaf unit of facility `id`, deleted or not.
+pub async fn leaf_code(conn: &impl ConnectionTrait, id: &str) -> Result<Option<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct LeafOf {
+        leaf_code: i64,
+    }
+    Ok(LeafOf::find_by_statement(stmt(
+        conn.get_database_backend(),
+        "SELECT leaf_code FROM registry_facilities WHERE id = $1",
+        [id.into()],
+    ))
+    .one(conn)
+    .await?
+    .map(|l| l.leaf_code))
+}
+
 /// The facilities `ids` that exist, in no particular order.
 pub async fn by_ids(
     conn: &impl ConnectionTrait,
