@@ -4,6 +4,7 @@ use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
 
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
+use shequ_platform::methods::registry::division_service;
 
 use super::Registry;
 use crate::error::{RegistryError, Result};
@@ -149,7 +150,7 @@ impl Registry {
                 &*txn,
                 &AuditEntry {
                     principal,
-                    method: "/shequ.registry.v1.DivisionService/UpdateDivision",
+                    method: division_service::UPDATE_DIVISION,
                     resource: format!("divisions/{code}"),
                     division: Some(code),
                     action: "updated",

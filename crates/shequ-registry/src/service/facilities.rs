@@ -16,6 +16,7 @@ use shequ_domain::{DivisionCode, FieldViolation, Violations};
 
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
+use shequ_platform::methods::registry::facility_service;
 
 use super::Registry;
 use crate::error::{RegistryError, Result};
@@ -150,23 +151,11 @@ impl Registry {
         ctx: &WriteContext,
     ) -> Result<()> {
         changes::insert(txn, record, kind, &changed, &ctx.actor, &ctx.reason).await?;
-        let (method, action) = match kind {
-            ChangeKind::Created => (
-                "/shequ.registry.v1.FacilityService/CreateFacility",
-                "created",
-            ),
-            ChangeKind::Updated => (
-                "/shequ.registry.v1.FacilityService/UpdateFacility",
-                "updated",
-            ),
-            ChangeKind::Deleted => (
-                "/shequ.registry.v1.FacilityService/DeleteFacility",
-                "deleted",
-            ),
-            ChangeKind::Undeleted => (
-                "/shequ.registry.v1.FacilityService/UndeleteFacility",
-                "undeleted",
-            ),
+        let method = match kind {
+            ChangeKind::Created => facility_service::CREATE_FACILITY,
+            ChangeKind::Updated => facility_service::UPDATE_FACILITY,
+            ChangeKind::Deleted => facility_service::DELETE_FACILITY,
+            ChangeKind::Undeleted => facility_service::UNDELETE_FACILITY,
         };
         let principal = ctx.principal();
         self.audit
@@ -177,7 +166,7 @@ impl Registry {
                     method,
                     resource: format!("facilities/{}", record.id),
                     division: DivisionCode::from_u64(record.leaf_code as u64).ok(),
-                    action,
+                    action: kind.as_str(),
                     reason: &ctx.reason,
                 },
             )

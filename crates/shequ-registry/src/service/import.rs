@@ -249,7 +249,7 @@ impl Registry {
                 &*txn,
                 &shequ_platform::audit::AuditEntry {
                     principal: &principal,
-                    method: "/shequ.registry.v1.DivisionService/ImportDivisions",
+                    method: shequ_platform::methods::registry::division_service::IMPORT_DIVISIONS,
                     resource: "divisions".to_owned(),
                     division: None,
                     action: "imported",

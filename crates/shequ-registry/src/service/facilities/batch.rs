@@ -4,6 +4,7 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use shequ_domain::{DivisionCode, Violations};
 use shequ_platform::audit::AuditEntry;
+use shequ_platform::methods::registry::facility_service;
 
 use super::{ChangeKind, NewFacility, WRITABLE, WriteContext, table};
 use crate::error::{RegistryError, Result};
@@ -22,8 +23,6 @@ pub struct Creation {
     pub facility: NewFacility,
     pub reason: String,
 }
-
-const BATCH_CREATE_METHOD: &str = "/shequ.registry.v1.FacilityService/BatchCreateFacilities";
 
 impl Registry {
     /// Creates every facility of `requests` (fields checked already, see [`MAX_BATCH_CREATE`])
@@ -115,7 +114,7 @@ impl Registry {
                     txn,
                     &AuditEntry {
                         principal: &principal,
-                        method: BATCH_CREATE_METHOD,
+                        method: facility_service::BATCH_CREATE_FACILITIES,
                         resource: format!("facilities/{}", record.id),
                         division: DivisionCode::from_u64(record.leaf_code as u64).ok(),
                         action: ChangeKind::Created.as_str(),
