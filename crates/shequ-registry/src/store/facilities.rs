@@ -140,14 +140,6 @@ pub async fn insert(
     owner: &str,
     now: i64,
 ) -> Result<(), DbErr> {
-    let mut values = spec_values(row.spec);
-    values.extend([
-        Value::from(row.id.to_owned()),
-        Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
-        Value::from(row.hash.to_owned()),
-        Value::from(now),
-        owner_value(row.request_id, owner),
-    ]);
     conn.execute_raw(stmt(
         conn.get_database_backend(),
         "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
@@ -157,7 +149,7 @@ pub async fn insert(
          id, request_id, request_hash, create_time, update_time, request_owner, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
          $21, $22, $23, $24, $24, $25, 1)",
-        values,
+        new_row_values(row, owner, now),
     ))
     .await?;
     Ok(())
@@ -175,14 +167,7 @@ pub async fn insert_many(
         let mut groups = Vec::with_capacity(chunk.len());
         for row in chunk {
             let base = values.len();
-            values.extend(spec_values(row.spec));
-            values.extend([
-                Value::from(row.id.to_owned()),
-                Value::from((!row.request_id.is_empty()).then(|| row.request_id.to_owned())),
-                Value::from(row.hash.to_owned()),
-                Value::from(now),
-                owner_value(row.request_id, owner),
-            ]);
+            values.extend(new_row_values(row, owner, now));
             let placeholders: Vec<String> = (1..=25).map(|k| format!("${}", base + k)).collect();
             groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
         }
@@ -342,9 +327,19 @@ pub fn decode_services(text: &str) -> BTreeSet<ServiceKind> {
     text.split(',').filter_map(ServiceKind::parse).collect()
 }
 
-/// The owner stored next to a request id; none without one.
-fn owner_value(request_id: &str, owner: &str) -> Value {
-    Value::from((!request_id.is_empty()).then(|| owner.to_owned()))
+/// Values $1..$25 of a new facility: its spec's columns, then its id, request id and hash,
+/// the time, and the owner of the request id (none without one).
+fn new_row_values(row: &NewRow<'_>, owner: &str, now: i64) -> Vec<Value> {
+    let keyed = !row.request_id.is_empty();
+    let mut values = spec_values(row.spec);
+    values.extend([
+        Value::from(row.id.to_owned()),
+        Value::from(keyed.then(|| row.request_id.to_owned())),
+        Value::from(row.hash.to_owned()),
+        Value::from(now),
+        Value::from(keyed.then(|| owner.to_owned())),
+    ]);
+    values
 }
 
 /// Column values $1..$20 shared by insert and update.
