@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use shequ_domain::{
-    Coordinates, DayOfWeek, DivisionLevel, FacilitySpec, FacilityStatus, LeafUnitKind,
-    OpeningHours, ServiceKind, StaffCounts, Uscc, Violations,
+    Coordinates, DayOfWeek, DivisionLevel, FacilitySpec, FacilityStatus, FieldViolation,
+    LeafUnitKind, OpeningHours, ServiceKind, StaffCounts, Uscc, Violations,
 };
 
 use crate::common::v1 as common;
@@ -154,9 +154,54 @@ pub fn opening_hours_to_pb(hours: &OpeningHours) -> Vec<registry::OpeningInterva
         .collect()
 }
 
+/// A facility's status; `status` is named when it is none of the five.
+pub fn facility_status_from_pb(value: i32) -> Result<FacilityStatus, FieldViolation> {
+    registry::FacilityStatus::try_from(value)
+        .ok()
+        .and_then(status_from_pb)
+        .ok_or_else(|| {
+            FieldViolation::new(
+                "status",
+                "must be one of planned, under_construction, in_service, suspended, closed",
+            )
+        })
+}
+
+/// A week of opening intervals as sent; violations name their index (`[2].day`).
+pub fn opening_hours_from_pb(
+    intervals: &[registry::OpeningInterval],
+) -> Result<OpeningHours, Violations> {
+    let raw: Vec<(i64, i64, i64)> = intervals
+        .iter()
+        .map(|iv| {
+            (
+                i64::from(iv.day),
+                i64::from(iv.open_minute),
+                i64::from(iv.close_minute),
+            )
+        })
+        .collect();
+    OpeningHours::from_raw(&raw)
+}
+
+/// A count of things or people at a facility, which must be 0 or more.
+pub fn count_from_pb(field: &str, value: i32) -> Result<u32, FieldViolation> {
+    u32::try_from(value).map_err(|_| FieldViolation::new(field, "must be 0 or more"))
+}
+
+/// An operator's unified social credit code (`operator.uscc`); empty is none.
+pub fn uscc_from_pb(text: &str) -> Result<Option<Uscc>, FieldViolation> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Uscc::parse(text)
+        .map(Some)
+        .map_err(|e| FieldViolation::new("operator.uscc", e.to_string()))
+}
+
 fn count(field: &str, value: i32, v: &mut Violations) -> u32 {
-    u32::try_from(value).unwrap_or_else(|_| {
-        v.push(field, "must be 0 or more");
+    count_from_pb(field, value).unwrap_or_else(|e| {
+        v.extend(e.into());
         0
     })
 }
@@ -168,27 +213,10 @@ pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Vi
     let leaf_unit = parse_division_name("leaf_unit", &pb.leaf_unit)
         .map_err(|e| v.extend(e.into()))
         .ok();
-    let status = registry::FacilityStatus::try_from(pb.status)
-        .ok()
-        .and_then(status_from_pb);
-    if status.is_none() {
-        v.push(
-            "status",
-            "must be one of planned, under_construction, in_service, suspended, closed",
-        );
-    }
-    let raw_hours: Vec<(i64, i64, i64)> = pb
-        .opening_hours
-        .iter()
-        .map(|iv| {
-            (
-                i64::from(iv.day),
-                i64::from(iv.open_minute),
-                i64::from(iv.close_minute),
-            )
-        })
-        .collect();
-    let opening_hours = OpeningHours::from_raw(&raw_hours)
+    let status = facility_status_from_pb(pb.status)
+        .map_err(|e| v.extend(e.into()))
+        .ok();
+    let opening_hours = opening_hours_from_pb(&pb.opening_hours)
         .map_err(|e| v.extend(e.prefixed("opening_hours")))
         .unwrap_or_default();
     let services = services_from_pb("services", &pb.services)
@@ -204,13 +232,10 @@ pub fn facility_spec_from_pb(pb: &registry::Facility) -> Result<FacilitySpec, Vi
         social_workers: count("staff.social_workers", staff.social_workers, &mut v),
     };
     let operator = pb.operator.clone().unwrap_or_default();
-    let operator_uscc = if operator.uscc.is_empty() {
-        None
-    } else {
-        Uscc::parse(&operator.uscc)
-            .map_err(|e| v.push("operator.uscc", e.to_string()))
-            .ok()
-    };
+    let operator_uscc = uscc_from_pb(&operator.uscc)
+        .map_err(|e| v.extend(e.into()))
+        .ok()
+        .flatten();
     let (Some(leaf_unit), Some(status)) = (leaf_unit, status) else {
         return Err(v);
     };

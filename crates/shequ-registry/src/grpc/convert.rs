@@ -2,10 +2,12 @@
 //! request says in domain values, and what the service returns in wire form.
 
 use shequ_domain::{
-    Coordinates, DivisionCode, FacilityStatus, LeafUnitKind, OpeningHours, ServiceKind,
-    StaffCounts, Uscc, Violations,
+    Coordinates, DivisionCode, FacilityStatus, LeafUnitKind, ServiceKind, StaffCounts, Violations,
 };
-use shequ_proto::convert::{facility_spec_from_pb, kind_to_pb, level_to_pb, services_from_pb};
+use shequ_proto::convert::{
+    count_from_pb, facility_spec_from_pb, facility_status_from_pb, kind_to_pb, level_to_pb,
+    opening_hours_from_pb, services_from_pb, uscc_from_pb,
+};
 use shequ_proto::names::{division_name, facility_name, parse_division_name};
 use shequ_proto::registry::v1 as pb;
 
@@ -340,102 +342,62 @@ pub fn facility_patch(
         return Err(RegistryError::Invalid(bad));
     }
     let named = |any: &[&str]| any.iter().any(|p| paths.contains(p));
+    // Each named field is parsed as a create parses it (`facility_spec_from_pb`), in the same
+    // order, so violations come in the same order; one that does not parse takes what a create
+    // puts in its place.
     let mut v = Violations::new();
-    let mut identity_invalid = false;
-    // Parsed in the order a whole facility is (`facility_spec_from_pb`), so violations come in
-    // the same order.
-    let leaf_unit = if named(&["leaf_unit"]) {
-        match parse_division_name("leaf_unit", &patch.leaf_unit) {
-            Ok(code) => Some(code),
-            Err(e) => {
-                v.extend(e.into());
-                identity_invalid = true;
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let status = if named(&["status"]) {
-        let status = pb::FacilityStatus::try_from(patch.status)
-            .ok()
-            .and_then(shequ_proto::convert::status_from_pb);
-        if status.is_none() {
-            v.push(
-                "status",
-                "must be one of planned, under_construction, in_service, suspended, closed",
-            );
-            identity_invalid = true;
-        }
-        status
-    } else {
-        None
-    };
-    let opening_hours = if named(&["opening_hours"]) {
-        let raw: Vec<(i64, i64, i64)> = patch
-            .opening_hours
-            .iter()
-            .map(|iv| {
-                (
-                    i64::from(iv.day),
-                    i64::from(iv.open_minute),
-                    i64::from(iv.close_minute),
-                )
-            })
-            .collect();
-        OpeningHours::from_raw(&raw)
-            .map_err(|e| v.extend(e.prefixed("opening_hours")))
-            .unwrap_or_default()
-    } else {
-        OpeningHours::default()
-    };
-    let mut services = |field: &str, raw: &[i32]| {
-        if named(&[field]) {
-            services_from_pb(field, raw)
-                .map_err(|e| v.extend(e))
-                .unwrap_or_default()
-        } else {
-            Default::default()
-        }
-    };
-    let offered = services("services", &patch.services);
-    let online = services("online_24h_services", &patch.online_24h_services);
-    let count = |v: &mut Violations, field: &str, value: i32| {
-        u32::try_from(value).unwrap_or_else(|_| {
-            v.push(field, "must be 0 or more");
-            0
+    let leaf_unit = parsed(&mut v, named(&["leaf_unit"]), || {
+        parse_division_name("leaf_unit", &patch.leaf_unit).map_err(Into::into)
+    });
+    let status = parsed(&mut v, named(&["status"]), || {
+        facility_status_from_pb(patch.status).map_err(Into::into)
+    });
+    let identity_invalid =
+        (named(&["leaf_unit"]) && leaf_unit.is_none()) || (named(&["status"]) && status.is_none());
+    let opening_hours = parsed(&mut v, named(&["opening_hours"]), || {
+        opening_hours_from_pb(&patch.opening_hours).map_err(|e| e.prefixed("opening_hours"))
+    })
+    .unwrap_or_default();
+    let offered = parsed(&mut v, named(&["services"]), || {
+        services_from_pb("services", &patch.services)
+    })
+    .unwrap_or_default();
+    let online = parsed(&mut v, named(&["online_24h_services"]), || {
+        services_from_pb("online_24h_services", &patch.online_24h_services)
+    })
+    .unwrap_or_default();
+    let count = |v: &mut Violations, path: &str, any: &[&str], value: i32| {
+        parsed(v, named(any), || {
+            count_from_pb(path, value).map_err(Into::into)
         })
+        .unwrap_or(0)
     };
+    let terminals = count(
+        &mut v,
+        "self_service_terminals",
+        &["self_service_terminals"],
+        patch.self_service_terminals,
+    );
     let staff = patch.staff.unwrap_or_default();
-    let operator = patch.operator.clone().unwrap_or_default();
-    let terminals = if named(&["self_service_terminals"]) {
-        count(
-            &mut v,
-            "self_service_terminals",
-            patch.self_service_terminals,
-        )
-    } else {
-        0
-    };
     let staff = StaffCounts {
-        community_workers: if named(&["staff", "staff.community_workers"]) {
-            count(&mut v, "staff.community_workers", staff.community_workers)
-        } else {
-            0
-        },
-        social_workers: if named(&["staff", "staff.social_workers"]) {
-            count(&mut v, "staff.social_workers", staff.social_workers)
-        } else {
-            0
-        },
+        community_workers: count(
+            &mut v,
+            "staff.community_workers",
+            &["staff", "staff.community_workers"],
+            staff.community_workers,
+        ),
+        social_workers: count(
+            &mut v,
+            "staff.social_workers",
+            &["staff", "staff.social_workers"],
+            staff.social_workers,
+        ),
     };
-    let uscc = if named(&["operator", "operator.uscc"]) && !operator.uscc.is_empty() {
-        Uscc::parse(&operator.uscc)
-            .map_err(|e| v.push("operator.uscc", e.to_string()))
-            .ok()
-    } else {
-        None
-    };
+    let operator = patch.operator.clone().unwrap_or_default();
+    let uscc = parsed(&mut v, named(&["operator", "operator.uscc"]), || {
+        uscc_from_pb(&operator.uscc).map_err(Into::into)
+    })
+    .flatten();
     let location = patch.location.unwrap_or_default();
     let values = paths
         .iter()
@@ -476,4 +438,16 @@ pub fn facility_patch(
         identity_invalid,
         etag: patch.etag.clone(),
     })
+}
+
+/// What `parse` gives when the field is `named`; its violations go to `v`.
+fn parsed<T>(
+    v: &mut Violations,
+    named: bool,
+    parse: impl FnOnce() -> Result<T, Violations>,
+) -> Option<T> {
+    if !named {
+        return None;
+    }
+    parse().map_err(|e| v.extend(e)).ok()
 }
