@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod database;
 pub mod page;
+pub mod rpc;
 pub mod server;
 pub mod sql;
 pub mod status;

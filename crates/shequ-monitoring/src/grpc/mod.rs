@@ -1,6 +1,7 @@
 //! The gRPC surface: finds the caller, parses requests, checks the caller's scope first, calls the
 //! service, converts results. No other logic lives here.
 
+use shequ_platform::rpc::{Rpc, field, recorded_name};
 use shequ_platform::{Principal, page};
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_server::EvaluationService;
@@ -28,28 +29,7 @@ use convert::{
     listed_indicator_to_pb, plan_to_pb, report_format_from_pb, reported_to_pb,
 };
 
-/// Header naming who makes a write, recorded in history; it counts only in development mode,
-/// otherwise the history names the authenticated principal.
-pub const ACTOR_HEADER: &str = "x-shequ-actor";
-
-type Rpc<T> = Result<Response<T>, Status>;
-
-fn actor<T>(request: &Request<T>, principal: &Principal) -> String {
-    if principal.is_verified() {
-        return principal.subject.chars().take(128).collect();
-    }
-    request
-        .metadata()
-        .get(ACTOR_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect())
-        .filter(|s: &String| !s.is_empty())
-        .unwrap_or_else(|| "anonymous".to_owned())
-}
-
-fn field<T>(result: Result<T, shequ_domain::FieldViolation>) -> Result<T, Status> {
-    result.map_err(|v| MonitoringError::Invalid(v.into()).into())
-}
+pub use shequ_platform::rpc::ACTOR_HEADER;
 
 /// `shequ.monitoring.v1.IndicatorService`
 #[derive(Clone)]
@@ -90,7 +70,7 @@ impl IndicatorService for IndicatorApi {
         request: Request<pb::ReportValueRequest>,
     ) -> Rpc<pb::ReportValueResponse> {
         let principal = Principal::of(&request)?;
-        let actor = actor(&request, &principal);
+        let actor = recorded_name(&request, &principal);
         let Some(value) = request.into_inner().value else {
             return Err(MonitoringError::invalid("value", "is required").into());
         };
@@ -220,7 +200,7 @@ impl EvaluationService for EvaluationApi {
         request: Request<pb::EvaluatePlanRequest>,
     ) -> Rpc<pb::EvaluatePlanResponse> {
         let principal = Principal::of(&request)?;
-        let actor = actor(&request, &principal);
+        let actor = recorded_name(&request, &principal);
         let r = request.into_inner();
         let plan = field(parse_plan_name("plan", &r.plan))?;
         let date = field(parse_date("evaluation_date", &r.evaluation_date))?;

@@ -1,11 +1,9 @@
 //! The gRPC surface: parses requests, checks the caller's divisions first (see
 //! `service::access`), calls the service, converts results. No other logic lives here.
 
-use std::pin::Pin;
-use std::sync::Arc;
-
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use shequ_platform::Principal;
+use shequ_platform::rpc::{Rpc, RpcStream, caller, field};
 use shequ_platform::server::{deadline_of, within_deadline};
 use shequ_proto::names::parse_optional_division_name;
 use shequ_proto::survey::v1 as pb;
@@ -26,37 +24,7 @@ use convert::{
     state_filter,
 };
 
-/// Header naming who makes a write in development mode, recorded in history.
-pub const ACTOR_HEADER: &str = "x-shequ-actor";
-
-type Rpc<T> = Result<Response<T>, Status>;
-type RpcStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-fn actor<T>(request: &Request<T>) -> String {
-    request
-        .metadata()
-        .get(ACTOR_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect())
-        .filter(|s: &String| !s.is_empty())
-        .unwrap_or_else(|| "anonymous".to_owned())
-}
-
-/// The caller and the name its invalidations are recorded under: a verified principal's subject,
-/// else (development mode) the `x-shequ-actor` header.
-fn caller<T>(request: &Request<T>) -> Result<(Arc<Principal>, String), Status> {
-    let principal = Principal::of(request)?;
-    let name = if principal.is_verified() {
-        principal.subject.chars().take(128).collect()
-    } else {
-        actor(request)
-    };
-    Ok((principal, name))
-}
-
-fn field<T>(result: Result<T, shequ_domain::FieldViolation>) -> Result<T, Status> {
-    result.map_err(|v| SurveyError::Invalid(v.into()).into())
-}
+pub use shequ_platform::rpc::ACTOR_HEADER;
 
 /// `shequ.survey.v1.QuestionnaireService`
 #[derive(Clone)]
