@@ -1,7 +1,7 @@
 //! The three services in this process (through `shequ-testkit`), each started once on a fresh
 //! database of the kind the environment selects, with one set of seeded resources in the states
 //! the suites that walk every method need: a resource to read, one to change, one already gone.
-//! Development mode for the robustness suite; `jwt` mode, trusting a [`TestIssuer`], for the
+//! Development mode for the robustness suite; `jwt` mode, in an [`AuthWorld`], for the
 //! authorization suite.
 
 use prost::Message;
@@ -12,9 +12,7 @@ use shequ_proto::monitoring::v1 as plan;
 use shequ_proto::registry::v1 as registry;
 use shequ_proto::survey::v1 as survey;
 use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::monitoring::{TestMonitoring, monitoring_config, monitoring_config_with_auth};
-use shequ_testkit::survey::{TestSurvey, survey_config, survey_config_with_auth};
-use shequ_testkit::{TestDatabase, TestIssuer, TestRegistry, registry_config_with_auth};
+use shequ_testkit::{AuthWorld, Monitoring, Registry, Survey, TestService};
 use tonic::Status;
 use tonic::transport::Channel;
 
@@ -45,68 +43,45 @@ pub use crate::survey::{COLLECTED, END, START};
 
 /// The three services, with a channel to each.
 pub struct Platform {
-    pub registry: TestRegistry,
-    pub survey: TestSurvey,
-    pub monitoring: TestMonitoring,
-    /// In `jwt` mode, the issuer every service trusts.
-    pub issuer: Option<TestIssuer>,
+    pub registry: TestService<Registry>,
+    pub survey: TestService<Survey>,
+    pub monitoring: TestService<Monitoring>,
+    /// In `jwt` mode, the issuer every service trusts and the survey's and the monitor's own
+    /// `service` tokens.
+    pub auth: Option<AuthWorld>,
     /// Every role, national scope; `None` in development mode.
     admin: Option<String>,
-    /// In `jwt` mode, holds the survey's and the monitor's own `service` tokens.
-    _token_dir: Option<tempfile::TempDir>,
     channels: [Channel; 3],
 }
 
 impl Platform {
     /// The services in development mode: every call acts with every role, nationally.
     pub async fn development() -> anyhow::Result<Self> {
-        let registry = TestRegistry::start().await?;
-        let database = TestDatabase::fresh().await?;
-        let cfg = survey_config(database.url(), &registry.endpoint())?;
-        let survey = TestSurvey::start_with(cfg, database).await?;
-        let database = TestDatabase::fresh().await?;
-        let cfg = monitoring_config(database.url(), &registry.endpoint(), &survey.endpoint())?;
-        let monitoring = TestMonitoring::start_with(cfg, database).await?;
-        Self::connect(registry, survey, monitoring, None, None).await
+        let registry = TestService::registry().await?;
+        let survey = TestService::survey(&registry.endpoint()).await?;
+        let monitoring = TestService::monitoring(&registry.endpoint(), &survey.endpoint()).await?;
+        Self::connect(registry, survey, monitoring, None).await
     }
 
-    /// The services in `jwt` mode, trusting a new [`TestIssuer`]; the survey and the monitor
-    /// call their sources with a `service` token of national scope.
+    /// The services in `jwt` mode in a new [`AuthWorld`], trusting its issuer; the survey and the
+    /// monitor call their sources with a `service` token of national scope.
     pub async fn jwt() -> anyhow::Result<Self> {
-        let issuer = TestIssuer::new()?;
-        let dir = tempfile::tempdir()?;
-        let write_token = |subject: &str| -> anyhow::Result<String> {
-            let path = dir.path().join(subject);
-            std::fs::write(&path, issuer.token(subject, &["service"], &[NATIONAL]))?;
-            Ok(path.display().to_string())
-        };
-        let survey_token = write_token("shequ-survey")?;
-        let monitoring_token = write_token("shequ-monitoring")?;
-        let database = TestDatabase::fresh().await?;
-        let cfg = registry_config_with_auth(database.url(), &issuer)?;
-        let registry = TestRegistry::start_with(cfg, database).await?;
-        let database = TestDatabase::fresh().await?;
-        let mut cfg = survey_config_with_auth(database.url(), &registry.endpoint(), &issuer, None)?;
-        cfg.client.token_file = survey_token;
-        let survey = TestSurvey::start_with(cfg, database).await?;
-        let database = TestDatabase::fresh().await?;
-        let mut cfg = monitoring_config_with_auth(
-            database.url(),
-            &registry.endpoint(),
-            &survey.endpoint(),
-            &issuer,
-        )?;
-        cfg.client.token_file = monitoring_token;
-        let monitoring = TestMonitoring::start_with(cfg, database).await?;
-        Self::connect(registry, survey, monitoring, Some(issuer), Some(dir)).await
+        let auth = AuthWorld::new()?;
+        let registry = auth.registry().await?;
+        let token = auth.service_token_file("shequ-survey")?;
+        let survey = auth.survey(&registry.endpoint(), Some(&token)).await?;
+        let token = auth.service_token_file("shequ-monitoring")?;
+        let monitoring = auth
+            .monitoring(&registry.endpoint(), &survey.endpoint(), Some(&token))
+            .await?;
+        Self::connect(registry, survey, monitoring, Some(auth)).await
     }
 
     async fn connect(
-        registry: TestRegistry,
-        survey: TestSurvey,
-        monitoring: TestMonitoring,
-        issuer: Option<TestIssuer>,
-        token_dir: Option<tempfile::TempDir>,
+        registry: TestService<Registry>,
+        survey: TestService<Survey>,
+        monitoring: TestService<Monitoring>,
+        auth: Option<AuthWorld>,
     ) -> anyhow::Result<Self> {
         let channels = [
             registry.channel().await?,
@@ -114,16 +89,15 @@ impl Platform {
             monitoring.channel().await?,
         ];
         let every_role = Role::ALL.map(Role::as_str);
-        let admin = issuer
+        let admin = auth
             .as_ref()
-            .map(|i| i.token("admin", &every_role, &[NATIONAL]));
+            .map(|a| a.issuer.token("admin", &every_role, &[NATIONAL]));
         Ok(Self {
             registry,
             survey,
             monitoring,
-            issuer,
+            auth,
             admin,
-            _token_dir: token_dir,
             channels,
         })
     }

@@ -396,7 +396,7 @@ async fn every_method_admits_its_roles_in_scope_and_no_one_else() {
     let started = std::time::Instant::now();
     let platform = Platform::jwt().await.unwrap();
     let seed = platform.seed().await.unwrap();
-    let issuer = platform.issuer.as_ref().expect("jwt mode");
+    let issuer = &platform.auth.as_ref().expect("jwt mode").issuer;
     let token = |roles: &[Role], scope: &str| {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         issuer.token("official", &names, &[scope])

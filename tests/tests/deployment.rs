@@ -23,7 +23,7 @@ use shequ_proto::survey::v1::questionnaire_service_client::QuestionnaireServiceC
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
 use shequ_testkit::fixtures;
 use shequ_testkit::proxy::TcpProxy;
-use shequ_testkit::{TestDatabase, TestIssuer, with_token};
+use shequ_testkit::{AuthWorld, TestDatabase, TestIssuer, with_token};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
@@ -64,50 +64,18 @@ fn env_file(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// What the pods' Secrets hold, as files of this test: the issuer's key set (Secret
-/// `shequ-auth-jwks`) and the survey and monitoring services' own tokens (`shequ-<service>-token`:
-/// role `service`, national scope, signed by the same issuer).
-struct Mounts {
-    issuer: TestIssuer,
-    dir: tempfile::TempDir,
-}
-
-impl Mounts {
-    fn new() -> Self {
-        Self {
-            issuer: TestIssuer::new().expect("a test issuer"),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// The token file of `service`, written on first use.
-    fn token_file(&self, service: &str) -> PathBuf {
-        let path = self.dir.path().join(format!("{service}-token"));
-        if !path.exists() {
-            let token = self
-                .issuer
-                .token(&format!("shequ-{service}"), &["service"], &[NATIONAL]);
-            std::fs::write(&path, format!("{token}\n")).unwrap();
-        }
-        path
-    }
-
-    /// A token for an official holding `roles` across the whole country.
-    fn official(&self, roles: &[&str]) -> String {
-        self.issuer.token("operator", roles, &[NATIONAL])
-    }
-}
-
 /// The environment the production overlay gives `service`'s pods (its ConfigMap), with the
 /// addresses and files that only exist in a cluster replaced by this test's: the listen address
 /// (same shape, an ephemeral loopback port), the other services' Service names, the database URL
-/// the Secret holds, and the mounted key set, issuer and service token (`mounts`). The collector
-/// endpoint is left out: no collector runs here.
+/// the Secret holds, and the mounted key set, issuer and service token. What the pods' Secrets
+/// hold are files of `mounts`: the issuer's key set (Secret `shequ-auth-jwks`) and the survey and
+/// monitoring services' own tokens (`shequ-<service>-token`: role `service`, national scope,
+/// signed by the same issuer). The collector endpoint is left out: no collector runs here.
 fn manifest_env(
     service: &str,
     database_url: &str,
     endpoints: &BTreeMap<&str, String>,
-    mounts: &Mounts,
+    mounts: &AuthWorld,
 ) -> BTreeMap<String, String> {
     let production = deploy_dir().join("overlays/production");
     let mut env = env_file(&deploy_dir().join(format!("base/{service}/config.env")));
@@ -147,7 +115,11 @@ fn manifest_env(
                 token.starts_with(TOKEN_MOUNT),
                 "{token} is on the token mount"
             );
-            *token = mounts.token_file(service).display().to_string();
+            *token = mounts
+                .service_token_file(&format!("shequ-{service}"))
+                .unwrap()
+                .display()
+                .to_string();
         }
         None => assert_eq!(service, "registry", "{service} calls others with a token"),
     }
@@ -515,8 +487,12 @@ async fn manifests_environment_runs_the_services_through_database_loss_and_sigte
     let Some(admin) = postgres_admin().await else {
         return;
     };
-    let mounts = Mounts::new();
-    let official = mounts.official(&["registry.editor", "survey.collector", "plan.officer"]);
+    let mounts = AuthWorld::new().unwrap();
+    let official = mounts.issuer.token(
+        "operator",
+        &["registry.editor", "survey.collector", "plan.officer"],
+        &[NATIONAL],
+    );
     let token = Some(official.as_str());
     let proxy = TcpProxy::start(POSTGRES.parse().unwrap()).await.unwrap();
     let mut databases = BTreeMap::new();

@@ -12,7 +12,7 @@ use futures::StreamExt as _;
 use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
-use shequ_testkit::{TestDatabase, TestRegistry, fixtures};
+use shequ_testkit::{Registry, TestDatabase, TestService, fixtures};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -73,7 +73,7 @@ impl BackendArgs {
     }
 
     /// A registry on loopback with a fresh database of `backend`, serving and ready.
-    pub async fn start(&self, backend: Backend) -> anyhow::Result<TestRegistry> {
+    pub async fn start(&self, backend: Backend) -> anyhow::Result<TestService<Registry>> {
         let database = match backend {
             Backend::Sqlite => TestDatabase::fresh_sqlite()?,
             Backend::Postgres => TestDatabase::fresh_postgres(&self.postgres_admin_url)
@@ -82,7 +82,7 @@ impl BackendArgs {
                     format!("cannot create a database from {}", self.postgres_admin_url)
                 })?,
         };
-        let registry = TestRegistry::start_on(database).await?;
+        let registry = TestService::registry_on(database).await?;
         wait_ready(&registry).await?;
         Ok(registry)
     }
@@ -90,7 +90,7 @@ impl BackendArgs {
 
 /// Waits for the registry's `readiness` health entry to report SERVING, following the Watch
 /// stream rather than polling.
-async fn wait_ready(registry: &TestRegistry) -> anyhow::Result<()> {
+async fn wait_ready(registry: &TestService<Registry>) -> anyhow::Result<()> {
     let mut health = HealthClient::new(registry.channel().await?);
     let mut updates = health
         .watch(tonic_health::pb::HealthCheckRequest {
@@ -107,7 +107,7 @@ async fn wait_ready(registry: &TestRegistry) -> anyhow::Result<()> {
 }
 
 /// `n` separate HTTP/2 connections to the registry.
-pub async fn channels(registry: &TestRegistry, n: usize) -> anyhow::Result<Vec<Channel>> {
+pub async fn channels(registry: &TestService<Registry>, n: usize) -> anyhow::Result<Vec<Channel>> {
     let mut out = Vec::with_capacity(n.max(1));
     for _ in 0..n.max(1) {
         out.push(

@@ -9,8 +9,7 @@ use anyhow::Context as _;
 use shequ_proto::monitoring::v1 as pb;
 use shequ_proto::monitoring::v1::evaluation_service_client::EvaluationServiceClient;
 use shequ_proto::monitoring::v1::plan_service_client::PlanServiceClient;
-use shequ_testkit::TestDatabase;
-use shequ_testkit::monitoring::{TestMonitoring, monitoring_config};
+use shequ_testkit::{Monitoring, TestDatabase, TestService, monitoring_config};
 
 use crate::common::{
     BackendArgs, CreateArgs, DataArgs, DivisionData, Latencies, channels, create_facilities,
@@ -81,7 +80,7 @@ pub async fn run(
             .map_or_else(|| "http://127.0.0.1:9".to_owned(), HeldRound::endpoint);
         let mut cfg = monitoring_config(database.url(), &registry.endpoint(), &survey_endpoint)?;
         cfg.monitoring.source_timeout_ms = 300_000;
-        let monitor = TestMonitoring::start_with(cfg, database).await?;
+        let monitor = TestService::<Monitoring>::start_with(cfg, database).await?;
         let channel = monitor.channel().await?;
         let mut plans = PlanServiceClient::new(channel.clone());
         let plan = plans

@@ -20,8 +20,7 @@ use shequ_proto::survey::v1 as pb;
 use shequ_proto::survey::v1::questionnaire_service_client::QuestionnaireServiceClient;
 use shequ_proto::survey::v1::response_service_client::ResponseServiceClient;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
-use shequ_testkit::TestDatabase;
-use shequ_testkit::survey::{TestSurvey, survey_config};
+use shequ_testkit::{Survey, TestDatabase, TestService, survey_config};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
@@ -85,7 +84,7 @@ pub struct IngestArgs {
 
 /// The survey service measured: inside this process, or a child process of its own.
 enum Service {
-    InProcess(TestSurvey),
+    InProcess(TestService<Survey>),
     Child {
         child: tokio::process::Child,
         database: TestDatabase,
@@ -394,7 +393,7 @@ async fn setup(
     let survey = match &ingest.survey_binary {
         None => {
             let cfg = survey_config(database.url(), registry_endpoint)?;
-            Service::InProcess(TestSurvey::start_with(cfg, database).await?)
+            Service::InProcess(TestService::<Survey>::start_with(cfg, database).await?)
         }
         Some(binary) => {
             let port = std::net::TcpListener::bind("127.0.0.1:0")?

@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use shequ_testkit::monitoring::TestMonitoring;
-use shequ_testkit::survey::TestSurvey;
-use shequ_testkit::{TestDatabase, TestIssuer, TestRegistry, registry_config_with_auth};
+use shequ_testkit::{AuthWorld, Registry, TestService};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
@@ -53,8 +51,8 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
-async fn registry_with_sample() -> (TestRegistry, String) {
-    let registry = TestRegistry::start().await.unwrap();
+async fn registry_with_sample() -> (TestService<Registry>, String) {
+    let registry = TestService::registry().await.unwrap();
     let endpoint = registry.endpoint();
     let run = shequ(&[
         "divisions",
@@ -341,8 +339,8 @@ options = [{ id = "notice", text = "公告栏" }, { id = "wechat", text = "微�
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_is_collected_evaluated_and_reported() {
     let (registry, endpoint) = registry_with_sample().await;
-    let survey = TestSurvey::start(&endpoint).await.unwrap();
-    let monitoring = TestMonitoring::start(&endpoint, &survey.endpoint())
+    let survey = TestService::survey(&endpoint).await.unwrap();
+    let monitoring = TestService::monitoring(&endpoint, &survey.endpoint())
         .await
         .unwrap();
     let (s, m) = (survey.endpoint(), monitoring.endpoint());
@@ -872,12 +870,11 @@ async fn facilities_are_created_in_batches_and_deleted_and_restored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_sent_on_every_call_and_refusals_exit_8() {
-    let issuer = TestIssuer::new().unwrap();
-    let database = TestDatabase::fresh().await.unwrap();
-    let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+    let auth = AuthWorld::new().unwrap();
+    let issuer = &auth.issuer;
+    let registry = auth.registry().await.unwrap();
     let endpoint = registry.endpoint();
-    let admin = issuer.token("admin", &["registry.editor"], &["000000000000"]);
+    let admin = auth.registry_editor();
     let street = issuer.token("street-official", &["registry.editor"], &["110101001000"]);
     let dir = tempfile::tempdir().unwrap();
 

@@ -118,10 +118,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "folding and rebuilding tallies with their SQL; SQL to store/",
     ),
     (
-        "crates/shequ-testkit/src/lib.rs",
-        "harnesses of the three services; to become one TestService",
-    ),
-    (
         "tests/src/suite.rs",
         "every resource the robustness and authorization tables call on",
     ),

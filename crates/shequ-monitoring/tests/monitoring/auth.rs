@@ -13,8 +13,7 @@ use shequ_monitoring::{Monitoring, SERVICE};
 use shequ_platform::Database;
 use shequ_proto::audit::v1 as audit;
 use shequ_proto::audit::v1::audit_service_client::AuditServiceClient;
-use shequ_testkit::monitoring::monitoring_config_with_auth;
-use shequ_testkit::{TestIssuer, registry_config_with_auth, with_token};
+use shequ_testkit::{AuthWorld, TestIssuer, with_token};
 
 use crate::plans::provincial_plan;
 use crate::*;
@@ -43,43 +42,20 @@ fn code_of<T: std::fmt::Debug>(result: &Result<T, Status>) -> Code {
     }
 }
 
-/// A new token file in `dir` holding `token` (or none), for the monitor's `[client]`.
-fn token_file(dir: &tempfile::TempDir, token: Option<&str>) -> String {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    match token {
-        None => String::new(),
-        Some(token) => {
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let path = dir.path().join(format!("token-{n}"));
-            std::fs::write(&path, token).unwrap();
-            path.display().to_string()
-        }
-    }
-}
-
 struct World {
-    issuer: TestIssuer,
-    registry: TestRegistry,
-    monitor: TestMonitoring,
-    dir: tempfile::TempDir,
+    registry: TestService<Registry>,
+    monitor: TestService<Monitoring>,
     /// The national plan's evaluation, and the Hubei plan's.
     national_eval: String,
     hubei_eval: String,
+    auth: AuthWorld,
 }
 
 impl World {
     async fn new() -> Self {
-        let issuer = TestIssuer::new().unwrap();
-        let database = TestDatabase::fresh().await.unwrap();
-        let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
-        let registry = TestRegistry::start_with(cfg, database).await.unwrap();
-        let admin = issuer.token("admin", &["registry.editor"], &[NATIONAL]);
-        let mut divisions = registry.divisions().await.unwrap();
-        let requests = fixtures::import_requests(&SAMPLE, "2023", 64 * 1024);
-        divisions
-            .import_divisions(with_token(tokio_stream::iter(requests), &admin))
-            .await
-            .unwrap();
+        let auth = AuthWorld::new().unwrap();
+        let registry = auth.registry_with_sample().await.unwrap();
+        let admin = auth.registry_editor();
         let mut facilities = registry.facilities().await.unwrap();
         for unit in [STREET_COMMUNITY, "429004001001"] {
             facilities
@@ -93,23 +69,17 @@ impl World {
                 .await
                 .unwrap();
         }
-        let dir = tempfile::tempdir().unwrap();
-        let service = issuer.token("shequ-monitoring", &["service"], &[NATIONAL]);
-        let monitor = start_monitor(
-            &issuer,
-            &registry,
-            "http://127.0.0.1:1",
-            &dir,
-            Some(&service),
-        )
-        .await;
+        let service = auth.service_token_file("shequ-monitoring").unwrap();
+        let monitor = auth
+            .monitoring(&registry.endpoint(), "http://127.0.0.1:1", Some(&service))
+            .await
+            .unwrap();
         let mut world = Self {
-            issuer,
             registry,
             monitor,
-            dir,
             national_eval: String::new(),
             hubei_eval: String::new(),
+            auth,
         };
         let national = world.officer(&[NATIONAL]);
         let hubei = world.officer(&[HUBEI]);
@@ -125,7 +95,7 @@ impl World {
     }
 
     fn token(&self, roles: &[&str], divisions: &[&str]) -> String {
-        self.issuer.token("official", roles, divisions)
+        self.auth.issuer.token("official", roles, divisions)
     }
 
     fn officer(&self, divisions: &[&str]) -> String {
@@ -363,27 +333,6 @@ impl World {
             .map(|r| r.map(|r| r.record.unwrap()))
             .collect()
     }
-}
-
-/// A monitor in jwt mode trusting `issuer`, reading `registry` and the survey at
-/// `survey_endpoint`, calling them with `service_token` from a file (or with no credentials).
-async fn start_monitor(
-    issuer: &TestIssuer,
-    registry: &TestRegistry,
-    survey_endpoint: &str,
-    dir: &tempfile::TempDir,
-    service_token: Option<&str>,
-) -> TestMonitoring {
-    let database = TestDatabase::fresh().await.unwrap();
-    let mut cfg = monitoring_config_with_auth(
-        database.url(),
-        &registry.endpoint(),
-        survey_endpoint,
-        issuer,
-    )
-    .unwrap();
-    cfg.client.token_file = token_file(dir, service_token);
-    TestMonitoring::start_with(cfg, database).await.unwrap()
 }
 
 #[tokio::test]
@@ -840,17 +789,17 @@ async fn every_rpc_checks_roles_and_bad_tokens_are_unauthenticated() {
         .as_secs();
     let bad = [
         ("malformed", "not-a-token".to_owned()),
-        ("forged", w.issuer.forge(&claims())),
+        ("forged", w.auth.issuer.forge(&claims())),
         (
             "expired",
-            w.issuer.sign(
+            w.auth.issuer.sign(
                 shequ_testkit::TestAlgorithm::Rs256,
                 &set("exp", (now - 60).into()),
             ),
         ),
         (
             "wrong audience",
-            w.issuer.sign(
+            w.auth.issuer.sign(
                 shequ_testkit::TestAlgorithm::Es256,
                 &set("aud", "another".into()),
             ),
@@ -882,21 +831,20 @@ async fn every_rpc_checks_roles_and_bad_tokens_are_unauthenticated() {
 async fn writes_are_audited_with_their_principal() {
     let w = World::new().await;
     let street = w
+        .auth
         .issuer
         .token("street-officer", &["plan.officer"], &[STREET]);
     w.report_value(&street, STREET_COMMUNITY).await.unwrap();
     // A scheduled evaluation, made by a replica with the monitor's service token.
-    let service = w
-        .issuer
-        .token("shequ-monitoring", &["service"], &[NATIONAL]);
-    let mut cfg = monitoring_config_with_auth(
+    let mut cfg = monitoring_config(
         w.monitor.database.url(),
         &w.registry.endpoint(),
         "http://127.0.0.1:1",
-        &w.issuer,
     )
     .unwrap();
-    cfg.client.token_file = token_file(&w.dir, Some(&service));
+    cfg.auth = w.auth.issuer.auth_config();
+    let service = w.auth.service_token_file("shequ-monitoring").unwrap();
+    cfg.client.token_file = service.display().to_string();
     cfg.monitoring.schedule = "1h".into();
     cfg.monitoring.schedule_plan = "plans/hubei".into();
     let db = Database::open(
@@ -913,7 +861,7 @@ async fn writes_are_audited_with_their_principal() {
         .unwrap()
         .expect("a scheduled evaluation is due");
 
-    let auditor = w.issuer.token("auditor-1", &["auditor"], &[NATIONAL]);
+    let auditor = w.auth.issuer.token("auditor-1", &["auditor"], &[NATIONAL]);
     let records = w.audit_records(&auditor).await.unwrap();
     let find = |action: &str, resource: &str| {
         records
@@ -988,22 +936,19 @@ async fn evaluations_reach_the_sources_with_the_service_token_only() {
     let w = World::new().await;
     // The survey service runs in development mode, next to a development-mode registry over
     // the same database (the jwt-mode registry refuses its unauthenticated calls).
-    let open_registry = TestRegistry::start_on(w.registry.database.alias())
+    let open_registry = TestService::registry_on(w.registry.database.alias())
         .await
         .unwrap();
-    let survey = TestSurvey::start(&open_registry.endpoint()).await.unwrap();
+    let survey = TestService::survey(&open_registry.endpoint())
+        .await
+        .unwrap();
     let round = answered_round_on(&survey).await;
-    let service = w
-        .issuer
-        .token("shequ-monitoring", &["service"], &[NATIONAL]);
-    let monitor = start_monitor(
-        &w.issuer,
-        &w.registry,
-        &survey.endpoint(),
-        &w.dir,
-        Some(&service),
-    )
-    .await;
+    let service = w.auth.service_token_file("shequ-monitoring").unwrap();
+    let monitor = w
+        .auth
+        .monitoring(&w.registry.endpoint(), &survey.endpoint(), Some(&service))
+        .await
+        .unwrap();
     let officer = w.officer(&[NATIONAL]);
     let mut plans = monitor.plans().await.unwrap();
     plans
@@ -1056,14 +1001,23 @@ async fn evaluations_reach_the_sources_with_the_service_token_only() {
     // A token without the `service` role, or none: the registry refuses the monitor, the
     // evaluation is UNAVAILABLE and nothing is stored.
     let reader = w
+        .auth
         .issuer
         .token("shequ-monitoring", &["plan.reader"], &[NATIONAL]);
     for (what, token) in [
         ("no service role", Some(reader.as_str())),
         ("no token", None),
     ] {
-        let monitor =
-            start_monitor(&w.issuer, &w.registry, &survey.endpoint(), &w.dir, token).await;
+        let token_file = token.map(|t| w.auth.token_file(t).unwrap());
+        let monitor = w
+            .auth
+            .monitoring(
+                &w.registry.endpoint(),
+                &survey.endpoint(),
+                token_file.as_deref(),
+            )
+            .await
+            .unwrap();
         let mut plans = monitor.plans().await.unwrap();
         plans
             .load_national_plan(with_token(pb::LoadNationalPlanRequest {}, &officer))
@@ -1095,21 +1049,5 @@ async fn development_mode_is_refused_on_postgresql_unless_forced() {
     let database = TestDatabase::fresh().await.unwrap();
     let mut cfg = monitoring_config(database.url(), registry_endpoint, registry_endpoint).unwrap();
     cfg.auth.allow_off_with_postgres = false;
-    let postgres = database.is_postgres();
-    let monitor = TestMonitoring::start_with(cfg, database).await.unwrap();
-    if postgres {
-        let err = monitor.stop().await.unwrap_err().to_string();
-        assert!(err.contains("allow_off_with_postgres"), "{err}");
-    } else {
-        // SQLite: development mode serves (with a warning).
-        let mut health =
-            tonic_health::pb::health_client::HealthClient::new(monitor.channel().await.unwrap());
-        let answer = health
-            .check(tonic_health::pb::HealthCheckRequest {
-                service: String::new(),
-            })
-            .await;
-        assert!(answer.is_ok(), "{answer:?}");
-        monitor.stop().await.unwrap();
-    }
+    shequ_testkit::assert_development_mode_refused_on_postgres::<Monitoring>(database, cfg).await;
 }

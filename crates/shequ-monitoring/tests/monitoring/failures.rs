@@ -24,7 +24,7 @@ async fn a_lost_survey_service_fails_the_evaluation_and_stores_nothing() {
     // The registry still answers, so the evaluation fails half-way, after the registry's facts.
     let survey = std::mem::replace(
         &mut env.survey,
-        TestSurvey::start(&env.registry.endpoint()).await.unwrap(),
+        TestService::survey(&env.registry.endpoint()).await.unwrap(),
     );
     survey.stop().await.unwrap();
     let err = env
@@ -45,7 +45,7 @@ async fn a_lost_survey_service_fails_the_evaluation_and_stores_nothing() {
 async fn a_lost_registry_fails_the_evaluation_and_stores_nothing() {
     let mut env = env().await;
     let plan = national(&mut env).await;
-    let registry = std::mem::replace(&mut env.registry, TestRegistry::start().await.unwrap());
+    let registry = std::mem::replace(&mut env.registry, TestService::registry().await.unwrap());
     registry.stop().await.unwrap();
     let err = env
         .evaluations

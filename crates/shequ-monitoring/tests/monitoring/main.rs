@@ -24,11 +24,8 @@ use shequ_proto::monitoring::v1::indicator_service_client::IndicatorServiceClien
 use shequ_proto::monitoring::v1::plan_service_client::PlanServiceClient;
 use shequ_proto::registry::v1 as registry;
 use shequ_proto::survey::v1 as survey;
-use shequ_testkit::TestDatabase;
-use shequ_testkit::TestRegistry;
 use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::monitoring::{TestMonitoring, monitoring_config};
-use shequ_testkit::survey::TestSurvey;
+use shequ_testkit::{Monitoring, Registry, Survey, TestDatabase, TestService, monitoring_config};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
@@ -49,9 +46,9 @@ pub const XIANTAO: &str = "divisions/429004";
 
 /// A registry with the sample, a survey service and a monitor, with clients.
 pub struct Env {
-    pub registry: TestRegistry,
-    pub survey: TestSurvey,
-    pub monitor: TestMonitoring,
+    pub registry: TestService<Registry>,
+    pub survey: TestService<Survey>,
+    pub monitor: TestService<Monitoring>,
     pub indicators: IndicatorServiceClient<Channel>,
     pub plans: PlanServiceClient<Channel>,
     pub evaluations: EvaluationServiceClient<Channel>,
@@ -63,16 +60,18 @@ pub async fn env() -> Env {
 
 /// `env()` with the monitor's configuration changed by `configure`.
 pub async fn env_with(configure: impl FnOnce(&mut MonitoringConfig)) -> Env {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();
-    let survey = TestSurvey::start(&registry.endpoint()).await.unwrap();
+    let survey = TestService::survey(&registry.endpoint()).await.unwrap();
     let database = TestDatabase::fresh().await.unwrap();
     let mut cfg =
         monitoring_config(database.url(), &registry.endpoint(), &survey.endpoint()).unwrap();
     configure(&mut cfg);
-    let monitor = TestMonitoring::start_with(cfg, database).await.unwrap();
+    let monitor = TestService::<Monitoring>::start_with(cfg, database)
+        .await
+        .unwrap();
     Env {
         indicators: monitor.indicators().await.unwrap(),
         plans: monitor.plans().await.unwrap(),
@@ -127,7 +126,7 @@ pub async fn answered_round(env: &Env) -> String {
 }
 
 /// [`answered_round`] on any survey service.
-pub async fn answered_round_on(survey: &TestSurvey) -> String {
+pub async fn answered_round_on(survey: &TestService<Survey>) -> String {
     let mut questionnaires = survey.questionnaires().await.unwrap();
     let q = questionnaires
         .create_questionnaire(survey::CreateQuestionnaireRequest {

@@ -2,7 +2,7 @@
 
 use shequ_monitoring::{Monitoring, SERVICE};
 use shequ_platform::Database;
-use shequ_testkit::monitoring::monitoring_config;
+use shequ_testkit::monitoring_config;
 
 use crate::*;
 

@@ -7,10 +7,10 @@ use futures::StreamExt;
 use shequ_proto::audit::v1 as audit;
 use shequ_proto::audit::v1::audit_service_client::AuditServiceClient;
 use shequ_proto::registry::v1 as pb;
-use shequ_testkit::fixtures::{self, SAMPLE};
+use shequ_testkit::fixtures;
 use shequ_testkit::{
-    TestAlgorithm, TestDatabase, TestIssuer, TestRegistry, registry_config,
-    registry_config_with_auth, with_token,
+    AuthWorld, Registry, TestAlgorithm, TestDatabase, TestIssuer, TestService, registry_config,
+    with_token,
 };
 use tonic::Code;
 
@@ -64,8 +64,8 @@ fn misfiled_slice() -> Vec<pb::ImportDivisionsRequest> {
 }
 
 struct World {
-    registry: TestRegistry,
-    issuer: TestIssuer,
+    registry: TestService<Registry>,
+    auth: AuthWorld,
     /// Facility names: in 东城 street 001, in 东城 street 002, in 仙桃, in the misfiled county.
     in_street: String,
     in_other_street: String,
@@ -75,24 +75,19 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let issuer = TestIssuer::new().unwrap();
-        let database = TestDatabase::fresh().await.unwrap();
-        let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
-        let registry = TestRegistry::start_with(cfg, database).await.unwrap();
-        let admin = issuer.token("admin", &["registry.editor"], &[NATIONAL]);
-        let mut divisions = registry.divisions().await.unwrap();
-        let requests = fixtures::import_requests(&SAMPLE, "2023", 64 * 1024);
-        divisions
-            .import_divisions(with_token(tokio_stream::iter(requests), &admin))
+        let auth = AuthWorld::new().unwrap();
+        let registry = auth.registry_with_sample().await.unwrap();
+        let admin = auth.registry_editor();
+        registry
+            .divisions()
             .await
-            .unwrap();
-        divisions
+            .unwrap()
             .import_divisions(with_token(tokio_stream::iter(misfiled_slice()), &admin))
             .await
             .unwrap();
         let mut world = Self {
             registry,
-            issuer,
+            auth,
             in_street: String::new(),
             in_other_street: String::new(),
             in_xiantao: String::new(),
@@ -111,7 +106,7 @@ impl World {
     fn token(&self, roles: &[&str], divisions: &[&str]) -> String {
         let divisions = twelve_digits(divisions);
         let divisions: Vec<&str> = divisions.iter().map(String::as_str).collect();
-        self.issuer.token("official", roles, &divisions)
+        self.auth.issuer.token("official", roles, &divisions)
     }
 
     async fn create(&self, token: &str, leaf: &str) -> Result<String, tonic::Status> {
@@ -510,8 +505,8 @@ async fn bad_tokens_are_unauthenticated() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let valid_rs = w.issuer.sign(TestAlgorithm::Rs256, &claims());
-    let valid_es = w.issuer.sign(TestAlgorithm::Es256, &claims());
+    let valid_rs = w.auth.issuer.sign(TestAlgorithm::Rs256, &claims());
+    let valid_es = w.auth.issuer.sign(TestAlgorithm::Es256, &claims());
     assert_eq!(code_of(&w.get(&valid_rs, &w.in_street).await), Code::Ok);
     assert_eq!(code_of(&w.get(&valid_es, &w.in_street).await), Code::Ok);
 
@@ -524,36 +519,41 @@ async fn bad_tokens_are_unauthenticated() {
         ("malformed", "not-a-token".into()),
         ("tampered signature", tampered),
         ("unsigned", unsigned),
-        ("forged", w.issuer.forge(&claims())),
+        ("forged", w.auth.issuer.forge(&claims())),
         (
             "expired",
-            w.issuer
+            w.auth
+                .issuer
                 .sign(TestAlgorithm::Rs256, &set("exp", (now - 60).into())),
         ),
         (
             "not yet valid",
-            w.issuer
+            w.auth
+                .issuer
                 .sign(TestAlgorithm::Rs256, &set("nbf", (now + 600).into())),
         ),
         (
             "wrong issuer",
-            w.issuer.sign(
+            w.auth.issuer.sign(
                 TestAlgorithm::Rs256,
                 &set("iss", "https://elsewhere.test".into()),
             ),
         ),
         (
             "wrong audience",
-            w.issuer
+            w.auth
+                .issuer
                 .sign(TestAlgorithm::Es256, &set("aud", "another".into())),
         ),
         (
             "no subject",
-            w.issuer.sign(TestAlgorithm::Rs256, &set("sub", "".into())),
+            w.auth
+                .issuer
+                .sign(TestAlgorithm::Rs256, &set("sub", "".into())),
         ),
         (
             "bad division",
-            w.issuer.sign(
+            w.auth.issuer.sign(
                 TestAlgorithm::Rs256,
                 &set("divisions", serde_json::json!(["1101"])),
             ),
@@ -604,10 +604,10 @@ async fn bad_tokens_are_unauthenticated() {
 async fn keys_rotate_without_a_restart() {
     let mut w = World::new().await;
     let claims = TestIssuer::claims("official", &["registry.reader"], &[NATIONAL]);
-    let old = w.issuer.sign(TestAlgorithm::Es256, &claims);
+    let old = w.auth.issuer.sign(TestAlgorithm::Es256, &claims);
     assert_eq!(code_of(&w.get(&old, &w.in_street).await), Code::Ok);
-    w.issuer.rotate_ec_key("ec-2").unwrap();
-    let new = w.issuer.sign(TestAlgorithm::Es256, &claims);
+    w.auth.issuer.rotate_ec_key("ec-2").unwrap();
+    let new = w.auth.issuer.sign(TestAlgorithm::Es256, &claims);
     // The key file is looked at again at most once a second.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -634,6 +634,7 @@ async fn writes_are_audited_with_their_principal() {
     let w = World::new().await;
     let own = twelve_digits(&[DONGCHENG_STREET]);
     let street = w
+        .auth
         .issuer
         .token("street-official", &["registry.editor"], &[own[0].as_str()]);
     let auditor = w.token(&["auditor"], &[NATIONAL]);
@@ -742,16 +743,13 @@ async fn development_mode_is_refused_on_postgres_unless_forced() {
     let database = TestDatabase::fresh().await.unwrap();
     let mut cfg = registry_config(database.url()).unwrap();
     cfg.auth.allow_off_with_postgres = false;
-    shequ_testkit::assert_development_mode_refused_on_postgres(&database, |listener, shutdown| {
-        shequ_registry::serve(cfg, listener, shutdown)
-    })
-    .await;
+    shequ_testkit::assert_development_mode_refused_on_postgres::<Registry>(database, cfg).await;
 }
 
 /// Creates a facility at `leaf` with `request_id`, as `token` (or, without one, in development
 /// mode as `actor`).
 async fn create_keyed(
-    registry: &TestRegistry,
+    registry: &TestService<Registry>,
     token: Option<&str>,
     leaf: &str,
     request_id: &str,
@@ -781,7 +779,7 @@ async fn create_keyed(
 
 /// A batch of creations at `leaves` with `request_ids`, as `token`.
 async fn batch_keyed(
-    registry: &TestRegistry,
+    registry: &TestService<Registry>,
     token: &str,
     items: &[(&str, &str, &str)],
 ) -> Result<Vec<pb::Facility>, tonic::Status> {
@@ -830,11 +828,10 @@ async fn request_ids_belong_to_their_principal() {
     use shequ_testkit::fixtures::{
         NINGXIA, NINGXIA_COMMUNITY, TIANJIN, TIANJIN_COMMUNITY, TIANJIN_NINGXIA,
     };
-    let issuer = TestIssuer::new().unwrap();
-    let database = TestDatabase::fresh().await.unwrap();
-    let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
-    let admin = issuer.token("admin", &["registry.editor"], &[NATIONAL]);
+    let auth = AuthWorld::new().unwrap();
+    let issuer = &auth.issuer;
+    let registry = auth.registry().await.unwrap();
+    let admin = auth.registry_editor();
     registry
         .divisions()
         .await
@@ -984,7 +981,7 @@ async fn request_ids_belong_to_their_principal() {
 #[tokio::test]
 async fn development_mode_shares_request_ids() {
     use shequ_testkit::fixtures::{TIANJIN_COMMUNITY, TIANJIN_NINGXIA};
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(
         &mut registry.divisions().await.unwrap(),
         &TIANJIN_NINGXIA,

@@ -8,9 +8,7 @@ use shequ_proto::audit::v1::audit_service_client::AuditServiceClient;
 use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_testkit::fixtures::{self, SAMPLE, SAMPLE_COMMUNITY, SAMPLE_TOWNSHIP};
-use shequ_testkit::{
-    TestDatabase, TestIssuer, TestRegistry, registry_config_with_auth, with_token,
-};
+use shequ_testkit::{AuthWorld, Registry, TestService, with_token};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -19,8 +17,8 @@ use crate::assert_violation;
 const OTHER_STREET_COMMUNITY: &str = "divisions/110101002001";
 const XIANTAO_COMMUNITY: &str = "divisions/429004001001";
 
-async fn registry_with_sample() -> (TestRegistry, FacilityServiceClient<Channel>) {
-    let registry = TestRegistry::start().await.unwrap();
+async fn registry_with_sample() -> (TestService<Registry>, FacilityServiceClient<Channel>) {
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();
@@ -379,21 +377,10 @@ async fn retried_batches_create_nothing_twice() {
 
 #[tokio::test]
 async fn a_batch_is_refused_outside_the_callers_scope_and_audited_inside_it() {
-    let issuer = TestIssuer::new().unwrap();
-    let database = TestDatabase::fresh().await.unwrap();
-    let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
-    let admin = issuer.token("admin", &["registry.editor"], &["000000000000"]);
-    registry
-        .divisions()
-        .await
-        .unwrap()
-        .import_divisions(with_token(
-            tokio_stream::iter(fixtures::import_requests(&SAMPLE, "2023", 64 * 1024)),
-            &admin,
-        ))
-        .await
-        .unwrap();
+    let auth = AuthWorld::new().unwrap();
+    let issuer = &auth.issuer;
+    let registry = auth.registry_with_sample().await.unwrap();
+    let admin = auth.registry_editor();
     let mut client = registry.facilities().await.unwrap();
     let street_editor = issuer.token("street-official", &["registry.editor"], &["110101001000"]);
     let reader = issuer.token("reader", &["registry.reader"], &["000000000000"]);

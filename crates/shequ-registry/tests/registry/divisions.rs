@@ -2,7 +2,7 @@
 
 use shequ_proto::common::v1 as common;
 use shequ_proto::registry::v1 as pb;
-use shequ_testkit::TestRegistry;
+use shequ_testkit::TestService;
 use shequ_testkit::fixtures::{self, SAMPLE, SAMPLE_LEAF_UNITS};
 use tonic::Code;
 
@@ -30,7 +30,7 @@ fn raw_import(
 
 #[tokio::test]
 async fn import_reports_counts_and_a_reimport_changes_nothing() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     let first = fixtures::import(&mut client, &SAMPLE, "2023")
         .await
@@ -72,7 +72,7 @@ async fn import_reports_counts_and_a_reimport_changes_nothing() {
 
 #[tokio::test]
 async fn parent_links_come_from_the_data() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     fixtures::import(&mut client, &SAMPLE, "2023")
         .await
@@ -132,7 +132,7 @@ async fn parent_links_come_from_the_data() {
 
 #[tokio::test]
 async fn children_page_without_gaps_or_repeats() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     fixtures::import(&mut client, &SAMPLE, "2023")
         .await
@@ -193,7 +193,7 @@ async fn token_for_first_page(
 
 #[tokio::test]
 async fn counts_search_and_kind_override() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     fixtures::import(&mut client, &SAMPLE, "2023")
         .await
@@ -311,7 +311,7 @@ async fn counts_search_and_kind_override() {
 
 #[tokio::test]
 async fn malformed_rows_refuse_the_whole_import_with_line_numbers() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     fixtures::import(&mut client, &SAMPLE, "2023")
         .await
@@ -392,7 +392,7 @@ async fn malformed_rows_refuse_the_whole_import_with_line_numbers() {
 
 #[tokio::test]
 async fn validate_only_stores_nothing_and_retire_marks_what_is_gone() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     let mut requests = fixtures::import_requests(&SAMPLE, "2023", 1 << 20);
     requests[0].validate_only = true;
@@ -473,7 +473,7 @@ async fn validate_only_stores_nothing_and_retire_marks_what_is_gone() {
 
 #[tokio::test]
 async fn malformed_names_and_unknown_divisions() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     let err = client
         .get_division(pb::GetDivisionRequest { name: "11".into() })
@@ -505,7 +505,7 @@ async fn malformed_names_and_unknown_divisions() {
 
 #[tokio::test]
 async fn a_unit_published_at_two_levels_is_one_division() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.divisions().await.unwrap();
     // As in the national data: 东莞市 is both city 4419 and area 441900; 金门县 is area 350527,
     // street 350527000 and village 350527000000. Their codes pad to the same 12 digits.

@@ -5,15 +5,15 @@ use std::collections::HashSet;
 use shequ_proto::common::v1 as common;
 use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
-use shequ_testkit::TestRegistry;
 use shequ_testkit::fixtures::{self, SAMPLE, SAMPLE_COMMUNITY, SAMPLE_TOWNSHIP};
+use shequ_testkit::{Registry, TestService};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 use crate::assert_violation;
 
-async fn registry_with_sample() -> (TestRegistry, FacilityServiceClient<Channel>) {
-    let registry = TestRegistry::start().await.unwrap();
+async fn registry_with_sample() -> (TestService<Registry>, FacilityServiceClient<Channel>) {
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();

@@ -4,12 +4,15 @@ use std::time::Duration;
 
 use shequ_proto::common::v1 as common;
 use shequ_proto::registry::v1 as pb;
-use shequ_testkit::TestRegistry;
 use shequ_testkit::fixtures::{self, SAMPLE, SAMPLE_LEAF_UNITS};
+use shequ_testkit::{Registry, TestService};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-async fn all_facts(registry: &TestRegistry, parent: &str) -> (Vec<pb::LeafUnitFacts>, String) {
+async fn all_facts(
+    registry: &TestService<Registry>,
+    parent: &str,
+) -> (Vec<pb::LeafUnitFacts>, String) {
     let mut client = registry.facilities().await.unwrap();
     let mut stream = client
         .stream_leaf_unit_facts(pb::StreamLeafUnitFactsRequest {
@@ -32,7 +35,7 @@ async fn all_facts(registry: &TestRegistry, parent: &str) -> (Vec<pb::LeafUnitFa
 
 #[tokio::test]
 async fn facts_count_in_service_facilities_per_leaf_unit() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();
@@ -144,7 +147,7 @@ async fn facts_count_in_service_facilities_per_leaf_unit() {
 
 #[tokio::test]
 async fn change_feed_resumes_after_a_cursor_and_follows_new_changes() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();

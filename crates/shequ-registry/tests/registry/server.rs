@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use shequ_proto::registry::v1 as pb;
 use shequ_testkit::proxy::TcpProxy;
-use shequ_testkit::{POSTGRES_ENV, TestDatabase, TestRegistry, fixtures, registry_config};
+use shequ_testkit::{POSTGRES_ENV, Registry, TestDatabase, TestService, fixtures, registry_config};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -53,7 +53,7 @@ async fn wait_for(
 
 #[tokio::test]
 async fn health_readiness_and_reflection_answer() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut health = HealthClient::new(registry.channel().await.unwrap());
     assert_eq!(status(&mut health, "").await, ServingStatus::Serving);
     wait_for(&mut health, "readiness", ServingStatus::Serving).await;
@@ -96,7 +96,9 @@ async fn oversize_messages_are_refused_and_nothing_is_stored() {
     let database = TestDatabase::fresh().await.unwrap();
     let mut cfg = registry_config(database.url()).unwrap();
     cfg.server.max_message_bytes = 64 * 1024;
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+    let registry = TestService::<Registry>::start_with(cfg, database)
+        .await
+        .unwrap();
     fixtures::import(
         &mut registry.divisions().await.unwrap(),
         &fixtures::SAMPLE,
@@ -132,7 +134,7 @@ async fn oversize_messages_are_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn shutdown_ends_following_streams_and_drains() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     let mut client = registry.facilities().await.unwrap();
     let mut follow = client
         .watch_facility_changes(pb::WatchFacilityChangesRequest {
@@ -170,7 +172,9 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
     let proxied = format!("{prefix}@{}/{db}", proxy.addr);
     let mut cfg = registry_config(&proxied).unwrap();
     cfg.database.connect_timeout_secs = 1;
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+    let registry = TestService::<Registry>::start_with(cfg, database)
+        .await
+        .unwrap();
     fixtures::import(
         &mut registry.divisions().await.unwrap(),
         &fixtures::SAMPLE,
@@ -224,7 +228,7 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
 /// whatever the machine's load the stream is open before it and ends only after it.
 #[tokio::test]
 async fn client_deadlines_are_honoured() {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     // The deadline is for the stream, not for a server still migrating a fresh database.
     let mut health = HealthClient::new(registry.channel().await.unwrap());
     wait_for(&mut health, "readiness", ServingStatus::Serving).await;
@@ -282,8 +286,8 @@ async fn client_deadlines_are_honoured() {
 
 #[tokio::test]
 async fn a_replica_sees_writes_made_through_another() {
-    let first = TestRegistry::start().await.unwrap();
-    let second = TestRegistry::start_on(first.database.alias())
+    let first = TestService::registry().await.unwrap();
+    let second = TestService::registry_on(first.database.alias())
         .await
         .unwrap();
     fixtures::import(

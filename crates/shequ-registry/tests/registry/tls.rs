@@ -11,9 +11,7 @@ use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
 use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::{
-    TestDatabase, TestIssuer, TestRegistry, registry_config_with_auth, with_token,
-};
+use shequ_testkit::{Registry, TestDatabase, TestIssuer, TestService, registry_config, with_token};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -39,7 +37,7 @@ fn issue(
 }
 
 struct Tls {
-    registry: TestRegistry,
+    registry: TestService<Registry>,
     issuer: TestIssuer,
     ca: CertifiedIssuer<'static, KeyPair>,
     port: u16,
@@ -68,7 +66,8 @@ impl Tls {
             .port();
         let issuer = TestIssuer::new().unwrap();
         let database = TestDatabase::fresh().await.unwrap();
-        let mut cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
+        let mut cfg = registry_config(database.url()).unwrap();
+        cfg.auth = issuer.auth_config();
         cfg.server.tls = Some(TlsConfig {
             cert_file: write("server.pem", &cert),
             key_file: write("server.key", &key),
@@ -76,7 +75,9 @@ impl Tls {
             client_certificate_required: false,
             health_listen: format!("127.0.0.1:{health_port}").parse().unwrap(),
         });
-        let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+        let registry = TestService::<Registry>::start_with(cfg, database)
+            .await
+            .unwrap();
         let port = registry.addr.port();
         Self {
             registry,

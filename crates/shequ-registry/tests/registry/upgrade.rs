@@ -5,9 +5,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use shequ_proto::registry::v1 as pb;
 use shequ_registry::store::migrations::MIGRATIONS;
 use shequ_testkit::fixtures::{self, NINGXIA, TIANJIN};
-use shequ_testkit::{
-    TestDatabase, TestIssuer, TestRegistry, registry_config_with_auth, with_token,
-};
+use shequ_testkit::{Registry, TestDatabase, TestIssuer, TestService, registry_config, with_token};
 use tonic::Code;
 
 /// Runs `sql` (`$n` placeholders) on `conn`.
@@ -106,7 +104,7 @@ async fn owner_of(conn: &DatabaseConnection, id: &str) -> Option<String> {
 }
 
 async fn create(
-    registry: &TestRegistry,
+    registry: &TestService<Registry>,
     token: Option<&str>,
     leaf: &str,
     request_id: &str,
@@ -140,7 +138,8 @@ async fn create(
 async fn request_ids_stored_before_version_3_keep_their_owner() {
     let issuer = TestIssuer::new().unwrap();
     let database = TestDatabase::fresh().await.unwrap();
-    let cfg = registry_config_with_auth(database.url(), &issuer).unwrap();
+    let mut cfg = registry_config(database.url()).unwrap();
+    cfg.auth = issuer.auth_config();
     let before = MIGRATIONS.iter().position(|m| m.version == 3).unwrap();
     let old = shequ_platform::Database::connect(
         &cfg.database,
@@ -160,7 +159,9 @@ async fn request_ids_stored_before_version_3_keep_their_owner() {
     old.conn.close().await.unwrap();
 
     let url = database.url().to_owned();
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
+    let registry = TestService::<Registry>::start_with(cfg, database)
+        .await
+        .unwrap();
     let tianjin = issuer.token("tianjin-editor", &["registry.editor"], &[TIANJIN]);
     let ningxia = issuer.token("ningxia-editor", &["registry.editor"], &[NINGXIA]);
     // The first call waits for the migration.
@@ -218,7 +219,7 @@ async fn request_ids_stored_before_version_3_keep_their_owner() {
     conn.close().await.unwrap();
 
     // In development mode the legacy key is the development principal's, as before.
-    let development = TestRegistry::start_on(registry.database.alias())
+    let development = TestService::registry_on(registry.database.alias())
         .await
         .unwrap();
     let err = create(

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use futures::StreamExt;
 use shequ_proto::audit::v1 as audit;
 use shequ_proto::survey::v1 as pb;
-use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::survey::{TestSurvey, survey_config, survey_config_with_auth};
-use shequ_testkit::{TestAlgorithm, TestDatabase, TestIssuer, TestRegistry, with_token};
+use shequ_testkit::fixtures;
+use shequ_testkit::{
+    AuthWorld, Registry, Survey, TestAlgorithm, TestDatabase, TestIssuer, TestService,
+    survey_config, with_token,
+};
 use tonic::Code;
 
 use super::{END, START, questionnaire, response, ts};
@@ -41,70 +43,35 @@ fn code_of<T: std::fmt::Debug>(result: &Result<T, tonic::Status>) -> Code {
 /// service token; a published questionnaire and open rounds over the whole country, 东城区 and
 /// 仙桃市, with one response in each unit of interest.
 struct World {
-    _registry: TestRegistry,
-    survey: TestSurvey,
-    issuer: TestIssuer,
-    _token_dir: tempfile::TempDir,
+    _registry: TestService<Registry>,
+    survey: TestService<Survey>,
+    /// The survey's own token, which it calls the registry with.
     token_file: PathBuf,
     questionnaire: String,
     national_round: String,
     dongcheng_round: String,
     xiantao_round: String,
-}
-
-/// A file holding the survey's own token: the `service` role, national scope.
-fn service_token_file(issuer: &TestIssuer) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("token");
-    std::fs::write(
-        &path,
-        issuer.token("shequ-survey", &["service"], &[NATIONAL]),
-    )
-    .unwrap();
-    (dir, path)
-}
-
-async fn jwt_registry(issuer: &TestIssuer) -> TestRegistry {
-    let database = TestDatabase::fresh().await.unwrap();
-    let cfg = shequ_testkit::registry_config_with_auth(database.url(), issuer).unwrap();
-    let registry = TestRegistry::start_with(cfg, database).await.unwrap();
-    let admin = issuer.token("admin", &["registry.editor"], &[NATIONAL]);
-    let requests = fixtures::import_requests(&SAMPLE, "2023", 64 * 1024);
-    registry
-        .divisions()
-        .await
-        .unwrap()
-        .import_divisions(with_token(tokio_stream::iter(requests), &admin))
-        .await
-        .unwrap();
-    registry
+    auth: AuthWorld,
 }
 
 impl World {
     async fn new() -> Self {
-        let issuer = TestIssuer::new().unwrap();
-        let registry = jwt_registry(&issuer).await;
-        let (token_dir, token_file) = service_token_file(&issuer);
-        let database = TestDatabase::fresh().await.unwrap();
-        let cfg = survey_config_with_auth(
-            database.url(),
-            &registry.endpoint(),
-            &issuer,
-            Some(&token_file),
-        )
-        .unwrap();
-        let survey = TestSurvey::start_with(cfg, database).await.unwrap();
-        let token_file = token_file.clone();
+        let auth = AuthWorld::new().unwrap();
+        let registry = auth.registry_with_sample().await.unwrap();
+        let token_file = auth.service_token_file("shequ-survey").unwrap();
+        let survey = auth
+            .survey(&registry.endpoint(), Some(&token_file))
+            .await
+            .unwrap();
         let mut world = Self {
             _registry: registry,
             survey,
-            issuer,
-            _token_dir: token_dir,
             token_file,
             questionnaire: String::new(),
             national_round: String::new(),
             dongcheng_round: String::new(),
             xiantao_round: String::new(),
+            auth,
         };
         let admin = world.token("admin", READ_WRITE, &[NATIONAL]);
         world.questionnaire = world.published(&admin).await;
@@ -133,7 +100,7 @@ impl World {
     }
 
     fn token(&self, subject: &str, roles: &[&str], divisions: &[&str]) -> String {
-        self.issuer.token(subject, roles, divisions)
+        self.auth.issuer.token(subject, roles, divisions)
     }
 
     async fn published(&self, token: &str) -> String {
@@ -960,23 +927,24 @@ async fn bad_tokens_are_unauthenticated() {
         }
     };
     assert_eq!(
-        code_of(&get(Some(w.issuer.sign(TestAlgorithm::Es256, &claims()))).await),
+        code_of(&get(Some(w.auth.issuer.sign(TestAlgorithm::Es256, &claims()))).await),
         Code::Ok
     );
     let bad: Vec<(&str, Option<String>)> = vec![
         ("missing", None),
         ("malformed", Some("not-a-token".into())),
-        ("forged", Some(w.issuer.forge(&claims()))),
+        ("forged", Some(w.auth.issuer.forge(&claims()))),
         (
             "expired",
             Some(
-                w.issuer
+                w.auth
+                    .issuer
                     .sign(TestAlgorithm::Rs256, &set("exp", (now - 60).into())),
             ),
         ),
         (
             "wrong issuer",
-            Some(w.issuer.sign(
+            Some(w.auth.issuer.sign(
                 TestAlgorithm::Rs256,
                 &set("iss", "https://elsewhere.test".into()),
             )),
@@ -984,7 +952,8 @@ async fn bad_tokens_are_unauthenticated() {
         (
             "wrong audience",
             Some(
-                w.issuer
+                w.auth
+                    .issuer
                     .sign(TestAlgorithm::Es256, &set("aud", "another".into())),
             ),
         ),
@@ -1155,7 +1124,7 @@ async fn a_refused_service_token_makes_unit_checks_unavailable_not_invalid() {
     expired["exp"] = serde_json::json!(1_000_000_000);
     rewrite_token(
         &w.token_file,
-        &w.issuer.sign(TestAlgorithm::Rs256, &expired),
+        &w.auth.issuer.sign(TestAlgorithm::Rs256, &expired),
         5,
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -1199,7 +1168,9 @@ async fn a_refused_service_token_makes_unit_checks_unavailable_not_invalid() {
     // A good token again: the same kind of unit is judged again.
     rewrite_token(
         &w.token_file,
-        &w.issuer.token("shequ-survey", &["service"], &[NATIONAL]),
+        &w.auth
+            .issuer
+            .token("shequ-survey", &["service"], &[NATIONAL]),
         10,
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -1222,11 +1193,10 @@ async fn a_refused_service_token_makes_unit_checks_unavailable_not_invalid() {
 
 #[tokio::test]
 async fn without_its_token_the_registry_refuses_the_survey() {
-    let issuer = TestIssuer::new().unwrap();
-    let registry = jwt_registry(&issuer).await;
-    let database = TestDatabase::fresh().await.unwrap();
-    let cfg = survey_config_with_auth(database.url(), &registry.endpoint(), &issuer, None).unwrap();
-    let survey = TestSurvey::start_with(cfg, database).await.unwrap();
+    let auth = AuthWorld::new().unwrap();
+    let issuer = &auth.issuer;
+    let registry = auth.registry_with_sample().await.unwrap();
+    let survey = auth.survey(&registry.endpoint(), None).await.unwrap();
     let admin = issuer.token("admin", READ_WRITE, &[NATIONAL]);
     let mut questionnaires = survey.questionnaires().await.unwrap();
     let q = questionnaires
@@ -1318,10 +1288,7 @@ async fn development_mode_is_refused_on_postgres_unless_forced() {
     let database = TestDatabase::fresh().await.unwrap();
     let mut cfg = survey_config(database.url(), "http://127.0.0.1:1").unwrap();
     cfg.auth.allow_off_with_postgres = false;
-    shequ_testkit::assert_development_mode_refused_on_postgres(&database, |listener, shutdown| {
-        shequ_survey::serve(cfg, listener, shutdown)
-    })
-    .await;
+    shequ_testkit::assert_development_mode_refused_on_postgres::<Survey>(database, cfg).await;
 }
 
 /// Imports 天津 and 宁夏 into the world's registry.

@@ -19,9 +19,8 @@ use shequ_proto::survey::v1 as pb;
 use shequ_proto::survey::v1::questionnaire_service_client::QuestionnaireServiceClient;
 use shequ_proto::survey::v1::response_service_client::ResponseServiceClient;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
-use shequ_testkit::TestRegistry;
 use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::survey::TestSurvey;
+use shequ_testkit::{Registry, Survey, TestService};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
@@ -43,23 +42,23 @@ pub const COLLECTED: i64 = 1_750_000_000;
 
 /// A registry with the sample imported, a survey service pointed at it, and clients.
 pub struct Env {
-    pub registry: TestRegistry,
-    pub survey: TestSurvey,
+    pub registry: TestService<Registry>,
+    pub survey: TestService<Survey>,
     pub questionnaires: QuestionnaireServiceClient<Channel>,
     pub rounds: RoundServiceClient<Channel>,
     pub responses: ResponseServiceClient<Channel>,
 }
 
 pub async fn env() -> Env {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();
-    let survey = TestSurvey::start(&registry.endpoint()).await.unwrap();
+    let survey = TestService::survey(&registry.endpoint()).await.unwrap();
     with_survey(registry, survey).await
 }
 
-pub async fn with_survey(registry: TestRegistry, survey: TestSurvey) -> Env {
+pub async fn with_survey(registry: TestService<Registry>, survey: TestService<Survey>) -> Env {
     Env {
         questionnaires: survey.questionnaires().await.unwrap(),
         rounds: survey.rounds().await.unwrap(),

@@ -5,7 +5,7 @@
 use shequ_proto::registry::v1 as registry_pb;
 use shequ_proto::survey::v1 as pb;
 use shequ_testkit::fixtures::SAMPLE;
-use shequ_testkit::survey::{TestSurvey, survey_config};
+use shequ_testkit::{Registry, Survey, TestService, survey_config};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -28,7 +28,7 @@ async fn an_unreachable_registry_is_unavailable_not_invalid() {
         questionnaires: survey.questionnaires().await.unwrap(),
         rounds: survey.rounds().await.unwrap(),
         responses: survey.responses().await.unwrap(),
-        registry: shequ_testkit::TestRegistry::start().await.unwrap(),
+        registry: TestService::registry().await.unwrap(),
         survey,
     };
 
@@ -79,7 +79,7 @@ async fn an_unreachable_registry_is_unavailable_not_invalid() {
 const NEW: &str = "divisions/110101001999";
 
 /// Imports the sample again, as vintage 2024, with one more community in township 110101001.
-async fn import_new_unit(registry: &shequ_testkit::TestRegistry) {
+async fn import_new_unit(registry: &TestService<Registry>) {
     use std::io::Read;
 
     let mut requests = Vec::new();
@@ -216,7 +216,7 @@ async fn a_unit_refused_before_its_import_is_accepted_after_it() {
 async fn a_replica_counts_a_unit_another_replica_accepted_after_its_import() {
     let mut env = env().await;
     let round = open_round(&mut env, REGION, 1).await;
-    let replica = TestSurvey::start_with(
+    let replica = TestService::<Survey>::start_with(
         survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap(),
         env.survey.database.alias(),
     )

@@ -4,10 +4,8 @@
 use shequ_proto::common::v1 as common;
 use shequ_proto::survey::v1 as pb;
 use shequ_proto::survey::v1::answer::Value;
-use shequ_testkit::TestDatabase;
-use shequ_testkit::TestRegistry;
 use shequ_testkit::fixtures::{self, SAMPLE};
-use shequ_testkit::survey::{TestSurvey, survey_config};
+use shequ_testkit::{Survey, TestDatabase, TestService, survey_config};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -18,7 +16,7 @@ use crate::{
 
 /// A survey whose exports come in small chunks.
 async fn env_with_small_chunks() -> crate::Env {
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(&mut registry.divisions().await.unwrap(), &SAMPLE, "2023")
         .await
         .unwrap();
@@ -26,7 +24,9 @@ async fn env_with_small_chunks() -> crate::Env {
     let mut cfg = survey_config(database.url(), &registry.endpoint()).unwrap();
     cfg.survey.export_chunk_bytes = 1024;
     cfg.survey.facts_batch_size = 50;
-    let survey = TestSurvey::start_with(cfg, database).await.unwrap();
+    let survey = TestService::<Survey>::start_with(cfg, database)
+        .await
+        .unwrap();
     with_survey(registry, survey).await
 }
 
@@ -459,7 +459,7 @@ async fn a_national_round_covers_the_whole_country() {
 async fn two_replicas_fold_one_round_exactly_once() {
     let mut env = crate::env().await;
     let round = open_round(&mut env, REGION, 30).await;
-    let replica = TestSurvey::start_with(
+    let replica = TestService::<Survey>::start_with(
         survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap(),
         env.survey.database.alias(),
     )
@@ -589,7 +589,7 @@ async fn tallies_dropped_by_migration_4_are_rebuilt_from_the_responses() {
     assert_eq!(scalar(&db, "SELECT count(*) FROM survey_tallies").await, 0);
     db.close().await.unwrap();
 
-    let replica = TestSurvey::start_with(
+    let replica = TestService::<Survey>::start_with(
         survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap(),
         env.survey.database.alias(),
     )
@@ -675,7 +675,7 @@ async fn a_replica_left_behind_by_the_fold_loads_its_tallies_again() {
     let config = survey_config(env.survey.database.url(), &env.registry.endpoint()).unwrap();
     let alias = env.survey.database.alias();
     let start_replica = || async {
-        TestSurvey::start_with(config.clone(), alias.alias())
+        TestService::<Survey>::start_with(config.clone(), alias.alias())
             .await
             .unwrap()
     };

@@ -3,8 +3,7 @@
 
 use shequ_proto::survey::v1 as pb;
 use shequ_testkit::proxy::TcpProxy;
-use shequ_testkit::survey::{TestSurvey, survey_config};
-use shequ_testkit::{POSTGRES_ENV, TestDatabase, TestRegistry, fixtures};
+use shequ_testkit::{POSTGRES_ENV, Survey, TestDatabase, TestService, fixtures, survey_config};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -52,7 +51,7 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
         eprintln!("skipped: set {POSTGRES_ENV} to run the database-loss test on PostgreSQL");
         return;
     };
-    let registry = TestRegistry::start().await.unwrap();
+    let registry = TestService::registry().await.unwrap();
     fixtures::import(
         &mut registry.divisions().await.unwrap(),
         &fixtures::SAMPLE,
@@ -72,7 +71,9 @@ async fn database_loss_is_unavailable_and_the_service_recovers() {
     )
     .unwrap();
     cfg.database.connect_timeout_secs = 1;
-    let survey = TestSurvey::start_with(cfg, database).await.unwrap();
+    let survey = TestService::<Survey>::start_with(cfg, database)
+        .await
+        .unwrap();
     let mut env = with_survey(registry, survey).await;
     let round = open_round(&mut env, REGION, 1).await;
     let mut health = HealthClient::new(env.survey.channel().await.unwrap());
