@@ -365,7 +365,7 @@ pub fn kind_of(facts: &pb::LeafUnitFacts) -> LeafUnitKind {
 mod tests {
     use std::collections::HashMap;
 
-    use shequ_proto::convert::facility_spec_from_pb;
+    use shequ_registry::grpc::convert::facility_spec_from_pb;
 
     use super::*;
     use crate::slice::leaf_unit_names;

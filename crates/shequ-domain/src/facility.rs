@@ -8,6 +8,10 @@ use crate::text::TextRule;
 use crate::uscc::Uscc;
 use crate::violation::Violations;
 
+mod kinds;
+
+pub use kinds::{FacilityStatus, ServiceKind};
+
 /// The plan's target share of floor area given over to residents' activities.
 pub const ACTIVITY_SHARE_THRESHOLD: f64 = 0.6;
 
@@ -21,119 +25,6 @@ pub const ADDRESS: TextRule = TextRule::optional(500);
 pub const OPERATOR_NAME: TextRule = TextRule::optional(200);
 /// Upper bound on counts (terminals, staff) at one facility.
 const MAX_COUNT: u32 = 100_000;
-
-/// Lifecycle of a facility; only [`FacilityStatus::InService`] counts towards the indicators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FacilityStatus {
-    Planned,
-    UnderConstruction,
-    InService,
-    Suspended,
-    Closed,
-}
-
-impl FacilityStatus {
-    pub const ALL: [FacilityStatus; 5] = [
-        Self::Planned,
-        Self::UnderConstruction,
-        Self::InService,
-        Self::Suspended,
-        Self::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Planned => "planned",
-            Self::UnderConstruction => "under_construction",
-            Self::InService => "in_service",
-            Self::Suspended => "suspended",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// Allowed moves: forward through construction into service, in and out of suspension, and
-    /// closing from anywhere. Closed is final: a reopened facility is a new record.
-    pub fn can_become(self, next: Self) -> bool {
-        use FacilityStatus::*;
-        self == next
-            || matches!(
-                (self, next),
-                (Planned, UnderConstruction | InService | Closed)
-                    | (UnderConstruction, Planned | InService | Closed)
-                    | (InService, Suspended | Closed)
-                    | (Suspended, InService | Closed)
-            )
-    }
-}
-
-/// The service catalogue of the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ServiceKind {
-    ElderlyCare,
-    Childcare,
-    Employment,
-    DisabilityHelp,
-    MinorsCare,
-    Health,
-    PsychologicalSupport,
-    Emergency,
-    GovernmentServices,
-    Convenience,
-}
-
-impl ServiceKind {
-    pub const ALL: [ServiceKind; 10] = [
-        Self::ElderlyCare,
-        Self::Childcare,
-        Self::Employment,
-        Self::DisabilityHelp,
-        Self::MinorsCare,
-        Self::Health,
-        Self::PsychologicalSupport,
-        Self::Emergency,
-        Self::GovernmentServices,
-        Self::Convenience,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ElderlyCare => "elderly_care",
-            Self::Childcare => "childcare",
-            Self::Employment => "employment",
-            Self::DisabilityHelp => "disability_help",
-            Self::MinorsCare => "minors_care",
-            Self::Health => "health",
-            Self::PsychologicalSupport => "psychological_support",
-            Self::Emergency => "emergency",
-            Self::GovernmentServices => "government_services",
-            Self::Convenience => "convenience",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The plan's own word for the service.
-    pub fn chinese_name(self) -> &'static str {
-        match self {
-            Self::ElderlyCare => "养老",
-            Self::Childcare => "托育",
-            Self::Employment => "就业",
-            Self::DisabilityHelp => "助残",
-            Self::MinorsCare => "未成年人关爱",
-            Self::Health => "医疗卫生",
-            Self::PsychologicalSupport => "社会心理",
-            Self::Emergency => "应急",
-            Self::GovernmentServices => "政务服务",
-            Self::Convenience => "便民",
-        }
-    }
-}
 
 /// WGS-84 coordinates in degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -170,6 +61,122 @@ pub struct FacilitySpec {
 }
 
 impl FacilitySpec {
+    /// The fields a client writes, as update-mask paths in the facility message; the names a
+    /// change-log entry lists.
+    pub const WRITABLE: &'static [&'static str] = &[
+        "display_name",
+        "leaf_unit",
+        "address",
+        "location",
+        "status",
+        "total_floor_area_m2",
+        "activity_area_m2",
+        "opening_hours",
+        "services",
+        "online_24h_services",
+        "self_service_terminals",
+        "staff",
+        "operator",
+    ];
+
+    /// Writable fields below the top level, as update-mask paths.
+    pub const SUB_PATHS: &'static [&'static str] = &[
+        "location.latitude",
+        "location.longitude",
+        "staff.community_workers",
+        "staff.social_workers",
+        "operator.display_name",
+        "operator.uscc",
+    ];
+
+    /// Whether `path` is a writable field ([`Self::WRITABLE`] or [`Self::SUB_PATHS`]).
+    pub fn is_writable(path: &str) -> bool {
+        Self::WRITABLE.contains(&path) || Self::SUB_PATHS.contains(&path)
+    }
+
+    /// Takes the value at the writable field `path` from `from`. Setting one coordinate of a
+    /// facility without a location sets the other to 0.
+    ///
+    /// # Panics
+    /// When `path` is not writable ([`Self::is_writable`]).
+    pub fn take(&mut self, path: &str, from: &FacilitySpec) {
+        let location = self.location.unwrap_or(Coordinates {
+            latitude: 0.0,
+            longitude: 0.0,
+        });
+        let given = from.location.unwrap_or(Coordinates {
+            latitude: 0.0,
+            longitude: 0.0,
+        });
+        match path {
+            "display_name" => self.display_name.clone_from(&from.display_name),
+            "leaf_unit" => self.leaf_unit = from.leaf_unit,
+            "address" => self.address.clone_from(&from.address),
+            "location" => self.location = from.location,
+            "location.latitude" => {
+                self.location = Some(Coordinates {
+                    latitude: given.latitude,
+                    ..location
+                });
+            }
+            "location.longitude" => {
+                self.location = Some(Coordinates {
+                    longitude: given.longitude,
+                    ..location
+                });
+            }
+            "status" => self.status = from.status,
+            "total_floor_area_m2" => self.total_floor_area_m2 = from.total_floor_area_m2,
+            "activity_area_m2" => self.activity_area_m2 = from.activity_area_m2,
+            "opening_hours" => self.opening_hours.clone_from(&from.opening_hours),
+            "services" => self.services.clone_from(&from.services),
+            "online_24h_services" => self
+                .online_24h_services
+                .clone_from(&from.online_24h_services),
+            "self_service_terminals" => self.self_service_terminals = from.self_service_terminals,
+            "staff" => self.staff = from.staff,
+            "staff.community_workers" => {
+                self.staff.community_workers = from.staff.community_workers
+            }
+            "staff.social_workers" => self.staff.social_workers = from.staff.social_workers,
+            "operator" => {
+                self.operator_name.clone_from(&from.operator_name);
+                self.operator_uscc.clone_from(&from.operator_uscc);
+            }
+            "operator.display_name" => self.operator_name.clone_from(&from.operator_name),
+            "operator.uscc" => self.operator_uscc.clone_from(&from.operator_uscc),
+            _ => panic!("`{path}` is not a writable field of a facility"),
+        }
+    }
+
+    /// The top-level writable fields ([`Self::WRITABLE`]) whose values differ from `other`'s.
+    pub fn changed_fields(&self, other: &FacilitySpec) -> Vec<&'static str> {
+        let differs = |field: &str| match field {
+            "display_name" => self.display_name != other.display_name,
+            "leaf_unit" => self.leaf_unit != other.leaf_unit,
+            "address" => self.address != other.address,
+            "location" => self.location != other.location,
+            "status" => self.status != other.status,
+            "total_floor_area_m2" => self.total_floor_area_m2 != other.total_floor_area_m2,
+            "activity_area_m2" => self.activity_area_m2 != other.activity_area_m2,
+            "opening_hours" => self.opening_hours != other.opening_hours,
+            "services" => self.services != other.services,
+            "online_24h_services" => self.online_24h_services != other.online_24h_services,
+            "self_service_terminals" => self.self_service_terminals != other.self_service_terminals,
+            "staff" => self.staff != other.staff,
+            "operator" => {
+                self.operator_name != other.operator_name
+                    || self.operator_uscc != other.operator_uscc
+            }
+            _ => unreachable!("`{field}` is not a writable field"),
+        };
+        Self::WRITABLE
+            .iter()
+            .copied()
+            .filter(|f| differs(f))
+            .collect()
+    }
+
     /// Checks the rules that involve values already parsed into domain types, the text fields as
     /// sent (before [`FacilitySpec::trimmed`]). Field names are paths in the facility message, for
     /// the caller to prefix with the request's path.
@@ -284,6 +291,55 @@ mod tests {
     }
 
     #[test]
+    fn every_writable_path_is_taken_and_compared() {
+        let old = sample();
+        let mut new = sample();
+        new.display_name = "新名".into();
+        new.leaf_unit = DivisionCode::parse("110101001002").unwrap();
+        new.address = "新址".into();
+        new.location = Some(Coordinates {
+            latitude: 30.0,
+            longitude: 100.0,
+        });
+        new.status = FacilityStatus::Suspended;
+        new.total_floor_area_m2 = 900.0;
+        new.activity_area_m2 = 600.0;
+        new.opening_hours = OpeningHours::default();
+        new.services = [ServiceKind::Health].into();
+        new.online_24h_services = BTreeSet::new();
+        new.self_service_terminals = 3;
+        new.staff.community_workers = 1;
+        new.operator_name = "运营方".into();
+        assert_eq!(old.changed_fields(&new), FacilitySpec::WRITABLE);
+        let mut merged = old.clone();
+        for path in FacilitySpec::WRITABLE {
+            merged.take(path, &new);
+        }
+        assert_eq!(merged, new);
+        assert!(merged.changed_fields(&new).is_empty());
+
+        let mut moved = old.clone();
+        moved.location = None;
+        moved.take("location.latitude", &new);
+        assert_eq!(
+            moved.location,
+            Some(Coordinates {
+                latitude: 30.0,
+                longitude: 0.0
+            })
+        );
+        for path in FacilitySpec::SUB_PATHS {
+            assert!(FacilitySpec::is_writable(path));
+            merged.take(path, &old);
+        }
+        assert_eq!(
+            merged.changed_fields(&new),
+            ["location", "staff", "operator"]
+        );
+        assert!(!FacilitySpec::is_writable("revision"));
+    }
+
+    #[test]
     fn a_complete_facility_is_valid_and_compliant() {
         let f = sample();
         f.validate().unwrap();
@@ -369,28 +425,5 @@ mod tests {
         let mut f = sample();
         f.address = String::new();
         f.validate().unwrap();
-    }
-
-    #[test]
-    fn lifecycle_moves() {
-        use FacilityStatus::*;
-        assert!(Planned.can_become(InService));
-        assert!(InService.can_become(Suspended));
-        assert!(Suspended.can_become(InService));
-        assert!(!Closed.can_become(InService));
-        assert!(!InService.can_become(Planned));
-        assert!(Closed.can_become(Closed));
-        assert_eq!(
-            FacilityStatus::parse("under_construction"),
-            Some(UnderConstruction)
-        );
-    }
-
-    #[test]
-    fn catalogue_round_trips() {
-        for k in ServiceKind::ALL {
-            assert_eq!(ServiceKind::parse(k.as_str()), Some(k));
-        }
-        assert_eq!(ServiceKind::parse("karaoke"), None);
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use shequ_proto::registry::v1 as pb;
 
-use crate::store::rows::FacilityRecord;
+use crate::store::facilities::FacilityRecord;
 
 #[derive(Debug)]
 pub struct CachedFacility {
@@ -104,26 +104,13 @@ mod tests {
             id: id.into(),
             leaf_code: 110_101_001_001,
             display_name: format!("r{revision}"),
-            address: String::new(),
-            latitude: None,
-            longitude: None,
             status: "in_service".into(),
             total_floor_area_m2: 100.0,
             activity_area_m2: 60.0,
             opening_hours: "[]".into(),
-            services: String::new(),
-            online_24h_services: String::new(),
-            self_service_terminals: 0,
-            community_workers: 0,
-            social_workers: 0,
-            operator_name: String::new(),
-            operator_uscc: None,
-            min_daily_open_minutes: 0,
             revision,
-            create_time: 0,
-            update_time: 0,
-            delete_time: None,
             leaf_kind: Some("community".into()),
+            ..FacilityRecord::default()
         }
     }
 

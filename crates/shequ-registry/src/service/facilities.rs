@@ -24,11 +24,11 @@ use crate::store::changes;
 pub use crate::store::changes::ChangeKind;
 use crate::store::facilities as table;
 pub use crate::store::facilities::FacilityFilter;
-use crate::store::rows::FacilityRecord;
+use crate::store::facilities::FacilityRecord;
 
 pub use batch::{Creation, MAX_BATCH_CREATE};
 pub use create::NewFacility;
-pub use update::{FacilityPatch, FieldValue};
+pub use update::FacilityPatch;
 
 /// Who writes and why, kept in the change log and the audit trail.
 #[derive(Debug, Clone, Default)]
@@ -68,23 +68,6 @@ pub struct RevisionPage {
     pub revisions: Vec<changes::FacilityChange>,
     pub next_page_token: String,
 }
-
-/// Fields a client may write, as update-mask paths; the names a change row lists.
-pub const WRITABLE: &[&str] = &[
-    "display_name",
-    "leaf_unit",
-    "address",
-    "location",
-    "status",
-    "total_floor_area_m2",
-    "activity_area_m2",
-    "opening_hours",
-    "services",
-    "online_24h_services",
-    "self_service_terminals",
-    "staff",
-    "operator",
-];
 
 pub fn etag(revision: i64) -> String {
     format!("\"r{revision}\"")

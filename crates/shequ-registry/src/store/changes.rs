@@ -2,9 +2,9 @@
 //! state after it as a typed, versioned snapshot.
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::rows::FacilityRecord;
+use super::facilities::FacilityRecord;
 use super::{INSERT_ROWS, Scope, stmt};
 use crate::error::{RegistryError, Result};
 
@@ -240,42 +240,14 @@ fn encode_fields(fields: &[impl Serialize]) -> Result<String> {
 /// decoding branch of its own, so every stored row keeps decoding.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
-/// A facility as the change log keeps it: a stored format of its own, so the row type may change
-/// without changing what history reads back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A facility as the change log keeps it: the facility row's serde form with a layout version.
+/// The row's fields are only ever added, each with a default, so every stored snapshot keeps
+/// decoding; renaming or removing one takes a new version and a decoding branch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FacilitySnapshot {
-    #[serde(default = "first_version")]
     pub version: u32,
-    pub id: String,
-    pub leaf_code: i64,
-    pub display_name: String,
-    pub address: String,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub status: String,
-    pub total_floor_area_m2: f64,
-    pub activity_area_m2: f64,
-    /// JSON `[[day, open, close], ...]`, as in `registry_facilities`.
-    pub opening_hours: String,
-    /// `,elderly_care,health,`, as in `registry_facilities`.
-    pub services: String,
-    pub online_24h_services: String,
-    pub self_service_terminals: i32,
-    pub community_workers: i32,
-    pub social_workers: i32,
-    pub operator_name: String,
-    pub operator_uscc: Option<String>,
-    pub min_daily_open_minutes: i32,
-    pub revision: i64,
-    pub create_time: i64,
-    pub update_time: i64,
-    pub delete_time: Option<i64>,
-    pub leaf_kind: Option<String>,
-}
-
-fn first_version() -> u32 {
-    1
+    #[serde(flatten)]
+    pub record: FacilityRecord,
 }
 
 /// Why a stored snapshot cannot be read.
@@ -292,29 +264,7 @@ impl FacilitySnapshot {
     pub fn of(r: &FacilityRecord) -> Self {
         Self {
             version: SNAPSHOT_VERSION,
-            id: r.id.clone(),
-            leaf_code: r.leaf_code,
-            display_name: r.display_name.clone(),
-            address: r.address.clone(),
-            latitude: r.latitude,
-            longitude: r.longitude,
-            status: r.status.clone(),
-            total_floor_area_m2: r.total_floor_area_m2,
-            activity_area_m2: r.activity_area_m2,
-            opening_hours: r.opening_hours.clone(),
-            services: r.services.clone(),
-            online_24h_services: r.online_24h_services.clone(),
-            self_service_terminals: r.self_service_terminals,
-            community_workers: r.community_workers,
-            social_workers: r.social_workers,
-            operator_name: r.operator_name.clone(),
-            operator_uscc: r.operator_uscc.clone(),
-            min_daily_open_minutes: r.min_daily_open_minutes,
-            revision: r.revision,
-            create_time: r.create_time,
-            update_time: r.update_time,
-            delete_time: r.delete_time,
-            leaf_kind: r.leaf_kind.clone(),
+            record: r.clone(),
         }
     }
 
@@ -323,42 +273,24 @@ impl FacilitySnapshot {
         serde_json::to_string(self).map_err(|e| RegistryError::Internal(e.to_string()))
     }
 
-    /// Reads stored text of any version this release knows.
+    /// Reads stored text of any version this release knows; one without a `version` is
+    /// version 1. A field the row does not know is an error, never dropped.
     pub fn decode(text: &str) -> Result<Self, SnapshotError> {
-        let snapshot: Self = serde_json::from_str(text)?;
-        if snapshot.version > SNAPSHOT_VERSION {
-            return Err(SnapshotError::UnknownVersion(snapshot.version));
+        let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
+        let version = match fields.remove("version") {
+            None => 1,
+            Some(v) => serde_json::from_value(v)?,
+        };
+        if version > SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnknownVersion(version));
         }
-        Ok(snapshot)
+        let record = serde_json::from_value(serde_json::Value::Object(fields))?;
+        Ok(Self { version, record })
     }
 
     /// The facility row the snapshot holds.
     pub fn into_record(self) -> FacilityRecord {
-        FacilityRecord {
-            id: self.id,
-            leaf_code: self.leaf_code,
-            display_name: self.display_name,
-            address: self.address,
-            latitude: self.latitude,
-            longitude: self.longitude,
-            status: self.status,
-            total_floor_area_m2: self.total_floor_area_m2,
-            activity_area_m2: self.activity_area_m2,
-            opening_hours: self.opening_hours,
-            services: self.services,
-            online_24h_services: self.online_24h_services,
-            self_service_terminals: self.self_service_terminals,
-            community_workers: self.community_workers,
-            social_workers: self.social_workers,
-            operator_name: self.operator_name,
-            operator_uscc: self.operator_uscc,
-            min_daily_open_minutes: self.min_daily_open_minutes,
-            revision: self.revision,
-            create_time: self.create_time,
-            update_time: self.update_time,
-            delete_time: self.delete_time,
-            leaf_kind: self.leaf_kind,
-        }
+        self.record
     }
 }
 

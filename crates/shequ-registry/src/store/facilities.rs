@@ -3,16 +3,126 @@
 //! listings under a division.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use serde::{Deserialize, Serialize};
 use shequ_domain::{
     Coordinates, DivisionCode, FacilitySpec, FacilityStatus, LeafUnitKind, OpeningHours,
     ServiceKind, StaffCounts, Uscc,
 };
 
-use super::rows::{FACILITY_COLUMNS, FacilityRecord};
 use super::{INSERT_ROWS, Scope, stmt};
 use crate::error::RegistryError;
+
+/// The columns a facility's spec is stored in, in the order of [`spec_values`]; the columns after
+/// them are derived from the spec, for filters and indicators.
+const SPEC_COLUMNS: &[&str] = &[
+    "leaf_code",
+    "display_name",
+    "address",
+    "latitude",
+    "longitude",
+    "status",
+    "total_floor_area_m2",
+    "activity_area_m2",
+    "opening_hours",
+    "services",
+    "online_24h_services",
+    "self_service_terminals",
+    "community_workers",
+    "social_workers",
+    "operator_name",
+    "operator_uscc",
+    "min_daily_open_minutes",
+];
+const DERIVED_COLUMNS: &[&str] = &["meets_activity_share", "meets_opening_hours", "online_24h"];
+
+/// What a facility read selects, from `registry_facilities f` joined with its leaf unit `d`.
+static FACILITY_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let spec: Vec<String> = SPEC_COLUMNS.iter().map(|c| format!("f.{c}")).collect();
+    format!(
+        "f.id, {}, f.revision, f.create_time, f.update_time, f.delete_time, d.kind AS leaf_kind",
+        spec.join(", ")
+    )
+});
+
+/// The columns every insert sets, in the order of [`new_row_values`].
+static INSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let mut columns: Vec<&str> = SPEC_COLUMNS
+        .iter()
+        .chain(DERIVED_COLUMNS)
+        .copied()
+        .collect();
+    columns.extend([
+        "id",
+        "request_id",
+        "request_hash",
+        "create_time",
+        "request_owner",
+        "update_time",
+        "revision",
+    ]);
+    columns.join(", ")
+});
+
+/// How many values [`new_row_values`] gives.
+fn new_row_width() -> usize {
+    SPEC_COLUMNS.len() + DERIVED_COLUMNS.len() + 5
+}
+
+/// The update that writes a spec over a facility at a revision.
+static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let width = SPEC_COLUMNS.len() + DERIVED_COLUMNS.len();
+    let set: Vec<String> = SPEC_COLUMNS
+        .iter()
+        .chain(DERIVED_COLUMNS)
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    format!(
+        "UPDATE registry_facilities SET {}, update_time = ${}, revision = revision + 1 \
+         WHERE id = ${} AND revision = ${}",
+        set.join(", "),
+        width + 1,
+        width + 2,
+        width + 3
+    )
+});
+
+/// A facility row joined with its leaf unit's kind. Its serde form is also what the change log
+/// keeps ([`FacilitySnapshot`](super::changes::FacilitySnapshot)): a field is only ever added, with
+/// a default, so every stored snapshot keeps decoding; renaming or removing one takes a new
+/// snapshot version.
+#[derive(Debug, Clone, Default, PartialEq, FromQueryResult, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityRecord {
+    pub id: String,
+    pub leaf_code: i64,
+    pub display_name: String,
+    pub address: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub status: String,
+    pub total_floor_area_m2: f64,
+    pub activity_area_m2: f64,
+    /// JSON `[[day, open, close], ...]`
+    pub opening_hours: String,
+    /// `,elderly_care,health,` so a service filter is a LIKE.
+    pub services: String,
+    pub online_24h_services: String,
+    pub self_service_terminals: i32,
+    pub community_workers: i32,
+    pub social_workers: i32,
+    pub operator_name: String,
+    pub operator_uscc: Option<String>,
+    pub min_daily_open_minutes: i32,
+    pub revision: i64,
+    pub create_time: i64,
+    pub update_time: i64,
+    pub delete_time: Option<i64>,
+    pub leaf_kind: Option<String>,
+}
 
 /// Filters of a facility listing.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +160,7 @@ pub struct PriorKey {
 pub async fn load(conn: &impl ConnectionTrait, id: &str) -> Result<Option<FacilityRecord>, DbErr> {
     FacilityRecord::find_by_statement(stmt(
         conn.get_database_backend(),
-        format!("SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id = $1"),
+        format!("SELECT {} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id = $1", *FACILITY_COLUMNS),
         [id.into()],
     ))
     .one(conn)
@@ -83,7 +193,8 @@ pub async fn by_ids(
     FacilityRecord::find_by_statement(stmt(
         conn.get_database_backend(),
         format!(
-            "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id IN ({})",
+            "SELECT {} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code WHERE f.id IN ({})",
+            *FACILITY_COLUMNS,
             placeholders.join(", ")
         ),
         values,
@@ -140,45 +251,37 @@ pub async fn insert(
     owner: &str,
     now: i64,
 ) -> Result<(), DbErr> {
-    conn.execute_raw(stmt(
-        conn.get_database_backend(),
-        "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
-         total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
-         self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
-         min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
-         id, request_id, request_hash, create_time, update_time, request_owner, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $24, $25, 1)",
-        new_row_values(row, owner, now),
-    ))
-    .await?;
-    Ok(())
+    insert_many(conn, std::slice::from_ref(row), owner, now).await
 }
 
-/// Inserts new facilities with multi-row statements of [`INSERT_ROWS`].
+/// Inserts new facilities at revision 1, created and updated at `now`, with multi-row
+/// statements of [`INSERT_ROWS`].
 pub async fn insert_many(
     conn: &impl ConnectionTrait,
     rows: &[NewRow<'_>],
     owner: &str,
     now: i64,
 ) -> Result<(), DbErr> {
+    let width = new_row_width();
     for chunk in rows.chunks(INSERT_ROWS) {
-        let mut values = Vec::with_capacity(chunk.len() * 25);
+        let mut values = Vec::with_capacity(chunk.len() * width);
         let mut groups = Vec::with_capacity(chunk.len());
         for row in chunk {
             let base = values.len();
             values.extend(new_row_values(row, owner, now));
-            let placeholders: Vec<String> = (1..=25).map(|k| format!("${}", base + k)).collect();
-            groups.push(format!("({}, ${}, 1)", placeholders.join(", "), base + 24));
+            let placeholders: Vec<String> = (1..=width).map(|k| format!("${}", base + k)).collect();
+            // update_time is the create time ($width - 1 of the row), and revision 1.
+            groups.push(format!(
+                "({}, ${}, 1)",
+                placeholders.join(", "),
+                base + width - 1
+            ));
         }
         conn.execute_raw(stmt(
             conn.get_database_backend(),
             format!(
-                "INSERT INTO registry_facilities (leaf_code, display_name, address, latitude, longitude, status, \
-                 total_floor_area_m2, activity_area_m2, opening_hours, services, online_24h_services, \
-                 self_service_terminals, community_workers, social_workers, operator_name, operator_uscc, \
-                 min_daily_open_minutes, meets_activity_share, meets_opening_hours, online_24h, \
-                 id, request_id, request_hash, create_time, request_owner, update_time, revision) VALUES {}",
+                "INSERT INTO registry_facilities ({}) VALUES {}",
+                *INSERT_COLUMNS,
                 groups.join(", ")
             ),
             values,
@@ -206,12 +309,7 @@ pub async fn update(
     let result = conn
         .execute_raw(stmt(
             conn.get_database_backend(),
-            "UPDATE registry_facilities SET leaf_code = $1, display_name = $2, address = $3, latitude = $4, \
-             longitude = $5, status = $6, total_floor_area_m2 = $7, activity_area_m2 = $8, opening_hours = $9, \
-             services = $10, online_24h_services = $11, self_service_terminals = $12, community_workers = $13, \
-             social_workers = $14, operator_name = $15, operator_uscc = $16, min_daily_open_minutes = $17, \
-             meets_activity_share = $18, meets_opening_hours = $19, online_24h = $20, update_time = $21, \
-             revision = revision + 1 WHERE id = $22 AND revision = $23",
+            UPDATE_SQL.as_str(),
             values,
         ))
         .await?;
@@ -247,8 +345,9 @@ pub async fn list(
 ) -> Result<Vec<FacilityRecord>, DbErr> {
     let mut values: Vec<Value> = vec![parent.as_i64().into(), after.into(), limit.into()];
     let mut sql = format!(
-        "SELECT {FACILITY_COLUMNS} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code \
-         WHERE d.{scope_column} = $1 AND f.id > $2"
+        "SELECT {} FROM registry_facilities f JOIN registry_divisions d ON d.code = f.leaf_code \
+         WHERE d.{scope_column} = $1 AND f.id > $2",
+        *FACILITY_COLUMNS
     );
     if !filter.statuses.is_empty() {
         let mut ph = Vec::new();
@@ -327,8 +426,8 @@ pub fn decode_services(text: &str) -> BTreeSet<ServiceKind> {
     text.split(',').filter_map(ServiceKind::parse).collect()
 }
 
-/// Values $1..$25 of a new facility: its spec's columns, then its id, request id and hash,
-/// the time, and the owner of the request id (none without one).
+/// Values of a new facility in the order of [`INSERT_COLUMNS`]: its spec's columns, then its id,
+/// request id and hash, the time, and the owner of the request id (none without one).
 fn new_row_values(row: &NewRow<'_>, owner: &str, now: i64) -> Vec<Value> {
     let keyed = !row.request_id.is_empty();
     let mut values = spec_values(row.spec);
@@ -342,7 +441,7 @@ fn new_row_values(row: &NewRow<'_>, owner: &str, now: i64) -> Vec<Value> {
     values
 }
 
-/// Column values $1..$20 shared by insert and update.
+/// Values of [`SPEC_COLUMNS`] then [`DERIVED_COLUMNS`], shared by insert and update.
 fn spec_values(spec: &FacilitySpec) -> Vec<Value> {
     vec![
         spec.leaf_unit.as_i64().into(),

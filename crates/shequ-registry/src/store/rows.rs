@@ -1,4 +1,5 @@
-//! Row types read back from the registry's tables.
+//! Division rows as read back from `registry_divisions`, and the columns that scope a query
+//! under a division.
 
 use sea_orm::FromQueryResult;
 use shequ_domain::{DivisionCode, DivisionLevel, LeafUnitKind};
@@ -49,37 +50,4 @@ pub fn scope_column(level: DivisionLevel) -> &'static str {
         DivisionLevel::Township => "township_code",
         DivisionLevel::Village => "code",
     }
-}
-
-pub const FACILITY_COLUMNS: &str = "f.id, f.leaf_code, f.display_name, f.address, f.latitude, f.longitude, f.status, f.total_floor_area_m2, f.activity_area_m2, f.opening_hours, f.services, f.online_24h_services, f.self_service_terminals, f.community_workers, f.social_workers, f.operator_name, f.operator_uscc, f.min_daily_open_minutes, f.revision, f.create_time, f.update_time, f.delete_time, d.kind AS leaf_kind";
-
-/// A facility row joined with its leaf unit's kind. The change log keeps it as a
-/// [`FacilitySnapshot`](super::changes::FacilitySnapshot).
-#[derive(Debug, Clone, PartialEq, FromQueryResult)]
-pub struct FacilityRecord {
-    pub id: String,
-    pub leaf_code: i64,
-    pub display_name: String,
-    pub address: String,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub status: String,
-    pub total_floor_area_m2: f64,
-    pub activity_area_m2: f64,
-    /// JSON `[[day, open, close], ...]`
-    pub opening_hours: String,
-    /// `,elderly_care,health,` so a service filter is a LIKE.
-    pub services: String,
-    pub online_24h_services: String,
-    pub self_service_terminals: i32,
-    pub community_workers: i32,
-    pub social_workers: i32,
-    pub operator_name: String,
-    pub operator_uscc: Option<String>,
-    pub min_daily_open_minutes: i32,
-    pub revision: i64,
-    pub create_time: i64,
-    pub update_time: i64,
-    pub delete_time: Option<i64>,
-    pub leaf_kind: Option<String>,
 }

@@ -2,17 +2,17 @@
 //! written, then written in one transaction with multi-row inserts, or not at all.
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
-use shequ_domain::{DivisionCode, Violations};
+use shequ_domain::{DivisionCode, FacilitySpec, Violations};
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::methods::registry::facility_service;
 
-use super::{ChangeKind, NewFacility, WRITABLE, WriteContext, table};
+use super::{ChangeKind, NewFacility, WriteContext, table};
 use crate::error::{RegistryError, Result};
 use crate::service::Registry;
 use crate::store::changes;
+use crate::store::facilities::FacilityRecord;
 use crate::store::facilities::NewRow;
 use crate::store::now_micros;
-use crate::store::rows::FacilityRecord;
 
 /// Most creations one BatchCreateFacilities call takes.
 pub const MAX_BATCH_CREATE: usize = 1000;
@@ -106,7 +106,7 @@ impl Registry {
         created: &[(&FacilityRecord, &str)],
         ctx: &WriteContext,
     ) -> Result<()> {
-        changes::insert_created(txn, created, WRITABLE, &ctx.actor).await?;
+        changes::insert_created(txn, created, FacilitySpec::WRITABLE, &ctx.actor).await?;
         let principal = ctx.principal();
         for (record, reason) in created {
             self.audit

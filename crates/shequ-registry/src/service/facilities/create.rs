@@ -3,12 +3,12 @@
 
 use shequ_domain::{FacilitySpec, FieldViolation};
 
-use super::{ChangeKind, WRITABLE, WriteContext, table};
+use super::{ChangeKind, WriteContext, table};
 use crate::error::{RegistryError, Result};
 use crate::service::Registry;
+use crate::store::facilities::FacilityRecord;
 use crate::store::facilities::NewRow;
 use crate::store::now_micros;
-use crate::store::rows::FacilityRecord;
 
 /// A facility to create, as a create request states it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,10 @@ impl Registry {
             &txn,
             &record,
             ChangeKind::Created,
-            WRITABLE.iter().map(|s| (*s).to_owned()).collect(),
+            FacilitySpec::WRITABLE
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             ctx,
         )
         .await?;

@@ -3,8 +3,8 @@
 use super::{ChangeKind, WriteContext, table};
 use crate::error::{RegistryError, Result};
 use crate::service::Registry;
+use crate::store::facilities::FacilityRecord;
 use crate::store::now_micros;
-use crate::store::rows::FacilityRecord;
 
 impl Registry {
     /// Soft-deletes (`delete`) or restores a facility.

@@ -11,7 +11,7 @@ use crate::error::{RegistryError, Result};
 use crate::service::Registry;
 use crate::service::cache::CachedFacility;
 use crate::store::changes::{self, ChangeRecord};
-use crate::store::rows::FacilityRecord;
+use crate::store::facilities::FacilityRecord;
 
 impl Registry {
     pub async fn get_facility(&self, id: &str, show_deleted: bool) -> Result<FacilityRecord> {
