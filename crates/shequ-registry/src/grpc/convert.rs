@@ -2,6 +2,7 @@
 //! request says in domain values, and what the service returns in wire form.
 
 mod facility;
+mod writes;
 
 use shequ_domain::{DivisionCode, LeafUnitKind};
 use shequ_proto::convert::{kind_to_pb, level_to_pb};
@@ -9,9 +10,10 @@ use shequ_proto::names::division_name;
 use shequ_proto::registry::v1 as pb;
 
 pub use facility::{
-    ParsedFacility, creations, facility_patch, facility_spec_from_pb, facility_spec_to_pb,
-    facility_to_pb, new_facility, parse_facility, revision_to_pb,
+    ParsedFacility, facility_spec_from_pb, facility_spec_to_pb, facility_to_pb, parse_facility,
+    revision_to_pb,
 };
+pub use writes::{creations, facility_patch, new_facility};
 
 use crate::service::feed::FactsBatch;
 use crate::service::import::DivisionFile;
