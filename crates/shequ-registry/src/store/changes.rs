@@ -327,6 +327,8 @@ mod tests {
             update_time: 1_796_526_979_018_691,
             delete_time: None,
             leaf_kind: Some("community".into()),
+            // Fields added since this snapshot was written take their defaults.
+            ..FacilityRecord::default()
         }
     }
 
