@@ -10,6 +10,7 @@ pub mod excerpt;
 pub mod facility;
 pub mod indicator;
 pub mod opening_hours;
+pub mod telephone;
 pub mod text;
 pub mod uscc;
 pub mod violation;
