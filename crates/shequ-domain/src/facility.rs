@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::division::DivisionCode;
 use crate::opening_hours::OpeningHours;
+use crate::telephone;
 use crate::text::TextRule;
 use crate::uscc::Uscc;
 use crate::violation::Violations;
@@ -23,6 +24,9 @@ pub const DISPLAY_NAME: TextRule = TextRule::required(200);
 pub const ADDRESS: TextRule = TextRule::optional(500);
 /// The operator organisation's name: trimmed text, at most 200 characters.
 pub const OPERATOR_NAME: TextRule = TextRule::optional(200);
+/// Its contact telephone: trimmed text, at most 32 characters, in the form [`telephone::problem`]
+/// checks.
+pub const CONTACT_TELEPHONE: TextRule = TextRule::optional(32);
 /// Upper bound on counts (terminals, staff) at one facility.
 const MAX_COUNT: u32 = 100_000;
 
@@ -58,6 +62,8 @@ pub struct FacilitySpec {
     pub staff: StaffCounts,
     pub operator_name: String,
     pub operator_uscc: Option<Uscc>,
+    /// Empty for none.
+    pub contact_telephone: String,
 }
 
 impl FacilitySpec {
@@ -77,6 +83,7 @@ impl FacilitySpec {
         "self_service_terminals",
         "staff",
         "operator",
+        "contact_telephone",
     ];
 
     /// Writable fields below the top level, as update-mask paths.
@@ -145,6 +152,7 @@ impl FacilitySpec {
             }
             "operator.display_name" => self.operator_name.clone_from(&from.operator_name),
             "operator.uscc" => self.operator_uscc.clone_from(&from.operator_uscc),
+            "contact_telephone" => self.contact_telephone.clone_from(&from.contact_telephone),
             _ => panic!("`{path}` is not a writable field of a facility"),
         }
     }
@@ -168,6 +176,7 @@ impl FacilitySpec {
                 self.operator_name != other.operator_name
                     || self.operator_uscc != other.operator_uscc
             }
+            "contact_telephone" => self.contact_telephone != other.contact_telephone,
             _ => unreachable!("`{field}` is not a writable field"),
         };
         Self::WRITABLE
@@ -216,6 +225,11 @@ impl FacilitySpec {
             }
         }
         OPERATOR_NAME.check(&mut v, "operator.display_name", &self.operator_name);
+        if CONTACT_TELEPHONE.check(&mut v, "contact_telephone", &self.contact_telephone)
+            && let Some(problem) = telephone::problem(crate::text::trim(&self.contact_telephone))
+        {
+            v.push("contact_telephone", problem);
+        }
         v.into_result(())
     }
 
@@ -225,6 +239,7 @@ impl FacilitySpec {
             &mut self.display_name,
             &mut self.address,
             &mut self.operator_name,
+            &mut self.contact_telephone,
         ] {
             *text = crate::text::trim(text).to_owned();
         }
@@ -287,6 +302,7 @@ mod tests {
             },
             operator_name: String::new(),
             operator_uscc: None,
+            contact_telephone: "010-6512 3456".into(),
         }
     }
 
@@ -310,6 +326,7 @@ mod tests {
         new.self_service_terminals = 3;
         new.staff.community_workers = 1;
         new.operator_name = "运营方".into();
+        new.contact_telephone = "12345".into();
         assert_eq!(old.changed_fields(&new), FacilitySpec::WRITABLE);
         let mut merged = old.clone();
         for path in FacilitySpec::WRITABLE {
@@ -337,6 +354,21 @@ mod tests {
             ["location", "staff", "operator"]
         );
         assert!(!FacilitySpec::is_writable("revision"));
+    }
+
+    #[test]
+    fn a_contact_telephone_is_checked_and_trimmed() {
+        let mut f = sample();
+        f.contact_telephone = " 12345 ".into();
+        f.validate().unwrap();
+        assert_eq!(f.trimmed().contact_telephone, "12345");
+        for bad in ["1234", " ", &"1".repeat(33)] {
+            let mut f = sample();
+            f.contact_telephone = bad.into();
+            let v = f.validate().unwrap_err();
+            let fields: Vec<_> = v.iter().map(|v| v.field.clone()).collect();
+            assert_eq!(fields, ["contact_telephone"], "{bad}");
+        }
     }
 
     #[test]

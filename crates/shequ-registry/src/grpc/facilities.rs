@@ -10,8 +10,9 @@ use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::facility_service_server::FacilityService;
 use tonic::{Request, Response, Status};
 
-use shequ_platform::Principal;
+use shequ_domain::telephone;
 use shequ_platform::server::{deadline_of, within_deadline};
+use shequ_platform::{Principal, Role};
 
 use super::convert::{self, facility_to_pb, revision_to_pb};
 use super::{Rpc, RpcStream, caller, field};
@@ -24,6 +25,36 @@ use crate::service::feed::parse_cursor;
 /// `shequ.registry.v1.FacilityService`
 #[derive(Clone)]
 pub struct FacilityApi(pub Registry);
+
+/// The roles that may read a facility's contacts; others see them masked.
+pub const CONTACT_READERS: &[Role] = &[Role::RegistryEditor, Role::Service];
+
+/// What of a facility a caller is shown: its contacts only with a role of [`CONTACT_READERS`],
+/// otherwise masked ([`telephone::masked`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Shown {
+    contacts: bool,
+}
+
+impl Shown {
+    pub fn to(principal: &Principal) -> Self {
+        Self {
+            contacts: principal.has_any_role(CONTACT_READERS),
+        }
+    }
+
+    pub fn facility(self, mut facility: pb::Facility) -> pb::Facility {
+        if !self.contacts {
+            facility.contact_telephone = telephone::masked(&facility.contact_telephone);
+        }
+        facility
+    }
+
+    pub fn revision(self, mut revision: pb::FacilityRevision) -> pb::FacilityRevision {
+        revision.snapshot = revision.snapshot.map(|f| self.facility(f));
+        revision
+    }
+}
 
 fn facility_id(field_name: &str, name: &str) -> Result<String, Status> {
     field(parse_facility_name(field_name, name).map(str::to_owned))
@@ -53,7 +84,7 @@ impl FacilityService for FacilityApi {
         let new = convert::new_facility(&facility, &r.request_id, &ctx.reason)?;
         let record = self.0.create_facility(&new, &ctx).await?;
         Ok(Response::new(pb::CreateFacilityResponse {
-            facility: Some(facility_to_pb(&record)),
+            facility: Some(Shown::to(&principal).facility(facility_to_pb(&record))),
         }))
     }
 
@@ -92,7 +123,10 @@ impl FacilityService for FacilityApi {
             .batch_create_facilities(parent, &creations, &ctx)
             .await?;
         Ok(Response::new(pb::BatchCreateFacilitiesResponse {
-            facilities: records.iter().map(facility_to_pb).collect(),
+            facilities: records
+                .iter()
+                .map(|r| Shown::to(&principal).facility(facility_to_pb(r)))
+                .collect(),
         }))
     }
 
@@ -108,7 +142,7 @@ impl FacilityService for FacilityApi {
             .read_facility(&id, request.get_ref().show_deleted)
             .await?;
         Ok(Response::new(pb::GetFacilityResponse {
-            facility: Some(cached.facility.clone()),
+            facility: Some(Shown::to(&principal).facility(cached.facility.clone())),
         }))
     }
 
@@ -137,7 +171,7 @@ impl FacilityService for FacilityApi {
         let patch = convert::facility_patch(&facility, &mask)?;
         let record = self.0.update_facility(&id, &patch, &ctx).await?;
         Ok(Response::new(pb::UpdateFacilityResponse {
-            facility: Some(facility_to_pb(&record)),
+            facility: Some(Shown::to(&principal).facility(facility_to_pb(&record))),
         }))
     }
 
@@ -158,7 +192,7 @@ impl FacilityService for FacilityApi {
             .set_deleted(&id, true, &request.get_ref().etag, &ctx)
             .await?;
         Ok(Response::new(pb::DeleteFacilityResponse {
-            facility: Some(facility_to_pb(&record)),
+            facility: Some(Shown::to(&principal).facility(facility_to_pb(&record))),
         }))
     }
 
@@ -176,7 +210,7 @@ impl FacilityService for FacilityApi {
         self.0.authorize_facility(&principal, &id).await?;
         let record = self.0.set_deleted(&id, false, "", &ctx).await?;
         Ok(Response::new(pb::UndeleteFacilityResponse {
-            facility: Some(facility_to_pb(&record)),
+            facility: Some(Shown::to(&principal).facility(facility_to_pb(&record))),
         }))
     }
 
@@ -185,6 +219,7 @@ impl FacilityService for FacilityApi {
         request: Request<pb::ListFacilitiesRequest>,
     ) -> Rpc<pb::ListFacilitiesResponse> {
         let principal = Principal::of(&request)?;
+        let shown = Shown::to(&principal);
         let r = request.into_inner();
         let parent = field(parse_division_name("parent", &r.parent))?;
         let reach = self.0.reach(&principal, Some(parent)).await?;
@@ -230,7 +265,7 @@ impl FacilityService for FacilityApi {
                 .facilities
                 .iter()
                 .filter(|f| visible.as_ref().is_none_or(|v| v.contains(&f.leaf_code)))
-                .map(facility_to_pb)
+                .map(|r| shown.facility(facility_to_pb(r)))
                 .collect(),
             next_page_token: page.next_page_token,
         }))
@@ -249,7 +284,11 @@ impl FacilityService for FacilityApi {
             .list_revisions(&id, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListFacilityRevisionsResponse {
-            revisions: page.revisions.iter().map(revision_to_pb).collect(),
+            revisions: page
+                .revisions
+                .iter()
+                .map(|c| Shown::to(&principal).revision(revision_to_pb(c)))
+                .collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -286,6 +325,7 @@ impl FacilityService for FacilityApi {
         request: Request<pb::WatchFacilityChangesRequest>,
     ) -> Rpc<Self::WatchFacilityChangesStream> {
         let principal = Principal::of(&request)?;
+        let shown = Shown::to(&principal);
         let deadline = deadline_of(request.metadata());
         let r = request.into_inner();
         let after = parse_cursor(&r.after_cursor)?;
@@ -298,10 +338,10 @@ impl FacilityService for FacilityApi {
         }
         let stream = self.0.watch_changes(after, r.follow, parent).await?;
         Ok(Response::new(within_deadline(
-            stream.map(|r| {
+            stream.map(move |r| {
                 r.map(|change| pb::WatchFacilityChangesResponse {
                     cursor: change.seq.to_string(),
-                    revision: Some(revision_to_pb(&change)),
+                    revision: Some(shown.revision(revision_to_pb(&change))),
                 })
                 .map_err(Status::from)
             }),

@@ -34,6 +34,7 @@ const SPEC_COLUMNS: &[&str] = &[
     "social_workers",
     "operator_name",
     "operator_uscc",
+    "contact_telephone",
     "min_daily_open_minutes",
 ];
 const DERIVED_COLUMNS: &[&str] = &["meets_activity_share", "meets_opening_hours", "online_24h"];
@@ -116,6 +117,9 @@ pub struct FacilityRecord {
     pub social_workers: i32,
     pub operator_name: String,
     pub operator_uscc: Option<String>,
+    /// Empty for none; absent from snapshots written before it existed.
+    #[serde(default)]
+    pub contact_telephone: String,
     pub min_daily_open_minutes: i32,
     pub revision: i64,
     pub create_time: i64,
@@ -418,6 +422,7 @@ pub fn decode_spec(r: &FacilityRecord) -> Result<FacilitySpec, RegistryError> {
             None | Some("") => None,
             Some(text) => Some(Uscc::parse(text).map_err(|e| broken("operator_uscc", &e))?),
         },
+        contact_telephone: r.contact_telephone.clone(),
     })
 }
 
@@ -463,6 +468,7 @@ fn spec_values(spec: &FacilitySpec) -> Vec<Value> {
             .as_ref()
             .map(|u| u.as_str().to_owned())
             .into(),
+        spec.contact_telephone.clone().into(),
         (spec.min_daily_open_minutes() as i32).into(),
         i32::from(spec.meets_activity_share()).into(),
         i32::from(spec.meets_opening_hours()).into(),

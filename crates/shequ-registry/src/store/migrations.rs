@@ -170,7 +170,17 @@ CREATE TABLE registry_facility_changes (
         sqlite: REQUEST_OWNER_SQLITE,
         postgres: REQUEST_OWNER_POSTGRES,
     },
+    Migration {
+        version: 4,
+        name: "a facility's contact telephone",
+        sqlite: CONTACT_TELEPHONE,
+        postgres: CONTACT_TELEPHONE,
+    },
 ];
+
+/// Empty for the facilities stored before it.
+const CONTACT_TELEPHONE: &str =
+    "ALTER TABLE registry_facilities ADD COLUMN contact_telephone TEXT NOT NULL DEFAULT '';";
 
 /// The owner of each stored request id, as `{principal_kind}:{subject}`: the principal of the
 /// facility's `created` audit record. Facilities older than the audit trail were made in

@@ -1019,3 +1019,143 @@ async fn development_mode_shares_request_ids() {
     crate::assert_violation(&err, Code::AlreadyExists, "request_id");
     assert!(said(&err).contains(&first.name), "{err:?}");
 }
+
+/// The contact telephone goes through create, update by mask, reads, listings, history and the
+/// change feed; readers without a contact role see it masked everywhere, and a bad number is
+/// refused by name.
+#[tokio::test]
+async fn contact_telephones_are_shown_only_to_contact_readers() {
+    let world = World::new().await;
+    let editor = world.token(&["registry.editor"], &[DONGCHENG]);
+    let reader = world.token(&["registry.reader"], &[DONGCHENG]);
+    let service = world.token(&["service"], &[NATIONAL]);
+    let national_reader = world.token(&["registry.reader"], &[NATIONAL]);
+    let mut client = world.registry.facilities().await.unwrap();
+
+    let mut facility = fixtures::facility(COMMUNITY_IN_STREET);
+    facility.contact_telephone = " 010-6512 3456 ".into();
+    let created = client
+        .create_facility(with_token(
+            pb::CreateFacilityRequest {
+                facility: Some(facility),
+                reason: "opened".into(),
+                ..Default::default()
+            },
+            &editor,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    assert_eq!(created.contact_telephone, "010-6512 3456");
+    let name = created.name.clone();
+
+    let update = |telephone: &str, token: &str| {
+        with_token(
+            pb::UpdateFacilityRequest {
+                facility: Some(pb::Facility {
+                    name: name.clone(),
+                    contact_telephone: telephone.into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["contact_telephone".into()],
+                }),
+                reason: "new number".into(),
+            },
+            token,
+        )
+    };
+    let refused = client
+        .update_facility(update("010-6512 3456 转 801", &editor))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        shequ_platform::status::field_violations(&refused)
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect::<Vec<_>>(),
+        ["facility.contact_telephone"]
+    );
+    let updated = client
+        .update_facility(update("+86 138 0013 8000", &editor))
+        .await
+        .unwrap()
+        .into_inner()
+        .facility
+        .unwrap();
+    assert_eq!(updated.contact_telephone, "+86 138 0013 8000");
+    assert_eq!(updated.revision, 2);
+
+    for (token, expected) in [
+        (&editor, "+86 138 0013 8000"),
+        (&service, "+86 138 0013 8000"),
+        (&reader, "+** *** **** 8000"),
+    ] {
+        assert_eq!(
+            world.get(token, &name).await.unwrap().contact_telephone,
+            expected
+        );
+        let listed = client
+            .list_facilities(with_token(
+                pb::ListFacilitiesRequest {
+                    parent: COMMUNITY_IN_STREET.into(),
+                    page_size: 100,
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .facilities;
+        let listed = listed.iter().find(|f| f.name == name).unwrap();
+        assert_eq!(listed.contact_telephone, expected);
+        let history = client
+            .list_facility_revisions(with_token(
+                pb::ListFacilityRevisionsRequest {
+                    name: name.clone(),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .revisions;
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].changed_fields, ["contact_telephone"]);
+        let numbers: Vec<&str> = history
+            .iter()
+            .map(|r| r.snapshot.as_ref().unwrap().contact_telephone.as_str())
+            .collect();
+        if token == &reader {
+            assert_eq!(numbers, ["***-**** 3456", expected]);
+        } else {
+            assert_eq!(numbers, ["010-6512 3456", expected]);
+        }
+    }
+
+    // The change feed masks what it streams in the same way.
+    let mut feed = client
+        .watch_facility_changes(with_token(
+            pb::WatchFacilityChangesRequest {
+                follow: false,
+                ..Default::default()
+            },
+            &national_reader,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut streamed = Vec::new();
+    while let Some(message) = feed.next().await {
+        let revision = message.unwrap().revision.unwrap();
+        if revision.facility == name {
+            streamed.push(revision.snapshot.unwrap().contact_telephone);
+        }
+    }
+    assert_eq!(streamed, ["***-**** 3456", "+** *** **** 8000"]);
+}

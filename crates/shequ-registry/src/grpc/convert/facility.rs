@@ -90,6 +90,7 @@ pub fn parse_facility(pb: &pb::Facility) -> ParsedFacility {
             staff,
             operator_name: operator.display_name,
             operator_uscc,
+            contact_telephone: pb.contact_telephone.clone(),
         },
         violations: v,
     }
@@ -151,6 +152,7 @@ pub fn facility_spec_to_pb(spec: &FacilitySpec) -> pb::Facility {
                     .unwrap_or_default(),
             }
         }),
+        contact_telephone: spec.contact_telephone.clone(),
         min_daily_open_minutes: spec.min_daily_open_minutes() as i32,
         activity_area_share: spec.activity_share(),
         ..Default::default()
@@ -207,6 +209,7 @@ pub fn facility_to_pb(r: &FacilityRecord) -> pb::Facility {
                 uscc: r.operator_uscc.clone().unwrap_or_default(),
             }
         }),
+        contact_telephone: r.contact_telephone.clone(),
         min_daily_open_minutes: r.min_daily_open_minutes,
         activity_area_share: if r.total_floor_area_m2 > 0.0 {
             r.activity_area_m2 / r.total_floor_area_m2
