@@ -77,6 +77,7 @@ pub struct FacilityRecord {
     pub social_workers: Option<i32>,
     pub operator_name: Option<String>,
     pub operator_uscc: Option<String>,
+    pub contact_telephone: Option<String>,
     /// Kept in the facility's history.
     pub reason: Option<String>,
 }
@@ -316,6 +317,10 @@ pub fn facility_from_record(
             operator.uscc = v.clone();
             set("operator.uscc");
         }
+    }
+    if let Some(v) = &record.contact_telephone {
+        f.contact_telephone = v.clone();
+        set("contact_telephone");
     }
     if let Some(v) = &record.name {
         f.name = if v.starts_with("facilities/") {

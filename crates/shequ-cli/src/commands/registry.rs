@@ -758,6 +758,7 @@ fn facility_record(f: &pb::Facility) -> Rows {
         ("social_workers", staff.social_workers.into()),
         ("operator_name", operator.display_name.into()),
         ("operator_uscc", operator.uscc.into()),
+        ("contact_telephone", f.contact_telephone.clone().into()),
         ("revision", f.revision.into()),
         ("etag", f.etag.clone().into()),
         (
