@@ -1,5 +1,8 @@
 //! Questionnaires and answers as the service stores them (JSON in the database), their conversion
-//! from and to the wire, and the rules that check them. No I/O.
+//! from and to the wire, and the rules that check them; what the tallies count in `tally`. No
+//! I/O.
+
+pub mod tally;
 
 use std::collections::HashSet;
 

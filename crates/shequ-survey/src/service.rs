@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sea_orm::DbBackend;
 use shequ_domain::{DivisionCode, DivisionLevel};
 use shequ_platform::Database;
 use shequ_platform::audit::AuditLog;
@@ -25,15 +24,15 @@ use shequ_platform::database::WriteTxn;
 use crate::config::SurveySettings;
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionDef;
+use crate::model::tally::Layout;
 use crate::region::{Ancestors, RegionCache, RegionFailure, RegionMap, RegistryLink};
-use tallies::Layout;
+
+pub use crate::store::audit::AUDIT_TABLE;
 
 /// Most leaf units looked up one by one that a round remembers.
 const MAX_UNITS_LOOKED_UP: usize = 100_000;
 /// How long a request waits for a round's region to load before it is told to retry.
 const REGION_WAIT: Duration = Duration::from_secs(5);
-/// The survey's audit table.
-pub const AUDIT_TABLE: &str = "survey_audit_records";
 /// How often an audit follower looks for records other replicas committed.
 const AUDIT_POLL: Duration = Duration::from_secs(1);
 
@@ -123,10 +122,6 @@ impl Survey {
     /// The survey's audit trail.
     pub fn audit_log(&self) -> &AuditLog {
         &self.audit
-    }
-
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.db.backend()
     }
 
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn> {

@@ -3,15 +3,15 @@
 //! and one per committed bulk batch (the round and how many responses it accepted), so the trail
 //! does not grow with every response of a bulk load.
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::ConnectionTrait;
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 
-use super::{AUDIT_TABLE, RoundContext, Survey};
+use super::{RoundContext, Survey};
 use crate::error::Result;
 use crate::names::{response_name, round_name};
-use crate::store::stmt;
+use crate::store::audit::lock_trail;
 
 pub use shequ_platform::methods::survey::questionnaire_service::{
     CREATE_QUESTIONNAIRE, PUBLISH_QUESTIONNAIRE, UPDATE_QUESTIONNAIRE,
@@ -38,14 +38,7 @@ impl Survey {
         txn: &impl ConnectionTrait,
         entry: &AuditEntry<'_>,
     ) -> Result<()> {
-        if txn.get_database_backend() == DbBackend::Postgres {
-            txn.execute_raw(stmt(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock(hashtext($1))",
-                [AUDIT_TABLE.into()],
-            ))
-            .await?;
-        }
+        lock_trail(txn).await?;
         self.audit.record(txn, entry).await?;
         Ok(())
     }

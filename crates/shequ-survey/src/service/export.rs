@@ -2,14 +2,12 @@
 //! chunks, so memory stays bounded whatever the round's size.
 
 use futures::Stream;
-use sea_orm::FromQueryResult;
 
 use super::Survey;
 use crate::error::{Result, SurveyError};
 use crate::model::{Answers, answer_cell};
 use crate::names::timestamp;
-use crate::store::rows::{RESPONSE_COLUMNS, ResponseRecord};
-use crate::store::stmt;
+use crate::store::responses;
 
 /// Responses read per query.
 const EXPORT_PAGE: i64 = 500;
@@ -43,13 +41,7 @@ impl Survey {
                 .map_err(csv_error)?;
             let mut after = String::new();
             loop {
-                let rows = ResponseRecord::find_by_statement(stmt(
-                    survey.backend(),
-                    format!("SELECT {RESPONSE_COLUMNS} FROM survey_responses WHERE round_id = $1 AND response_id > $2 ORDER BY response_id LIMIT $3"),
-                    [round_id.clone().into(), after.clone().into(), EXPORT_PAGE.into()],
-                ))
-                .all(&survey.db.conn)
-                .await?;
+                let rows = responses::page(&survey.db.conn, &round_id, &after, EXPORT_PAGE).await?;
                 let full = rows.len() as i64 == EXPORT_PAGE;
                 for r in &rows {
                     let answers: Answers = serde_json::from_str(&r.answers)

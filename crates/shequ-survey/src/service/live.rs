@@ -20,13 +20,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use sea_orm::ConnectionTrait;
-use shequ_domain::DivisionLevel;
 use tokio::sync::MutexGuard;
 
-use super::tallies::{Entry, Tally, for_each_entry, tally_row};
 use super::{RoundContext, Survey};
 use crate::error::Result;
-use crate::store::stmt;
+use crate::model::tally::{Entry, LeafTally, Tally};
+use crate::store::deltas::{self, for_each_entry};
+use crate::store::tallies;
 
 /// How often a process follows the deltas of a round whose tallies it holds.
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -34,14 +34,6 @@ const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 const IDLE_TICKS: u32 = 300;
 /// Delta rows read per query while following (each holds one batch, at most 1,000 responses).
 const DELTAS_PER_READ: i64 = 64;
-
-/// A leaf unit's live tally.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LeafTally {
-    pub valid: i64,
-    pub scored: i64,
-    pub score_sum: f64,
-}
 
 /// A round's tallies as of delta `position`.
 #[derive(Debug, Default)]
@@ -100,36 +92,7 @@ impl Live {
     }
 }
 
-/// The fold's progress for a round: tallies hold every delta up to `folded`; deltas up to
-/// `deleted` are gone.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Positions {
-    pub folded: i64,
-    pub deleted: i64,
-}
-
 impl Survey {
-    pub(crate) async fn positions(
-        &self,
-        conn: &impl ConnectionTrait,
-        round_id: &str,
-    ) -> Result<Positions> {
-        let row = conn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT folded_seq, deleted_seq FROM survey_tally_positions WHERE round_id = $1",
-                [round_id.into()],
-            ))
-            .await?;
-        Ok(match row {
-            Some(row) => Positions {
-                folded: row.try_get_by_index(0)?,
-                deleted: row.try_get_by_index(1)?,
-            },
-            None => Positions::default(),
-        })
-    }
-
     /// Follows the round's deltas in the background unless this process already is.
     pub(crate) fn follow_later(&self, ctx: &Arc<RoundContext>) {
         if ctx.follow_wanted.swap(true, Ordering::AcqRel) {
@@ -204,7 +167,7 @@ impl Survey {
         if let Some(current) = live.as_mut() {
             let start = current.position;
             self.follow(ctx, current).await?;
-            let positions = self.positions(&self.db.conn, &ctx.id).await?;
+            let positions = tallies::positions(&self.db.conn, &ctx.id).await?;
             if positions.deleted <= start {
                 return Ok(live);
             }
@@ -235,18 +198,11 @@ impl Survey {
         let slots = ctx.layout.slot_count();
         let min = i64::from(ctx.min_valid_responses);
         loop {
-            let rows = conn
-                .query_all_raw(stmt(
-                    self.backend(),
-                    format!("SELECT seq, body FROM survey_tally_deltas WHERE round_id = $1 AND seq > $2 ORDER BY seq LIMIT {DELTAS_PER_READ}"),
-                    [ctx.id.clone().into(), after.into()],
-                ))
-                .await?;
+            let rows = deltas::after(conn, &ctx.id, after, DELTAS_PER_READ).await?;
             let full = rows.len() as i64 == DELTAS_PER_READ;
             for row in rows {
-                after = row.try_get_by_index(0)?;
-                let body: Vec<u8> = row.try_get_by_index(1)?;
-                for_each_entry(&body, |e| live.apply(e, slots, min))?;
+                after = row.seq;
+                for_each_entry(&row.body, |e| live.apply(e, slots, min))?;
             }
             live.position = live.position.max(after);
             if !full {
@@ -259,41 +215,13 @@ impl Survey {
     async fn load_live(&self, ctx: &Arc<RoundContext>) -> Result<Live> {
         self.rebuild_if_marked(ctx).await?;
         let txn = self.db.begin_snapshot().await?;
-        let positions = self.positions(&txn, &ctx.id).await?;
+        let positions = tallies::positions(&txn, &ctx.id).await?;
         let mut live = Live {
             position: positions.folded,
-            ..Live::default()
+            divisions: tallies::above_leaves(&txn, &ctx.id, &ctx.layout).await?,
+            leaves: tallies::leaves(&txn, &ctx.id).await?,
+            unchecked: Vec::new(),
         };
-        let leaf_level = i64::from(DivisionLevel::Village.number());
-        let rows = txn
-            .query_all_raw(stmt(
-                self.backend(),
-                "SELECT code, valid_responses, scored_responses, score_sum, covered_units, answers FROM survey_tallies WHERE round_id = $1 AND level <> $2",
-                [ctx.id.clone().into(), leaf_level.into()],
-            ))
-            .await?;
-        for row in rows {
-            let (code, tally) = tally_row(&row, &ctx.layout)?;
-            live.divisions.insert(code, tally);
-        }
-        let rows = txn
-            .query_all_raw(stmt(
-                self.backend(),
-                "SELECT code, valid_responses, scored_responses, score_sum FROM survey_tallies WHERE round_id = $1 AND level = $2",
-                [ctx.id.clone().into(), leaf_level.into()],
-            ))
-            .await?;
-        live.leaves.reserve(rows.len());
-        for row in rows {
-            live.leaves.insert(
-                row.try_get_by_index(0)?,
-                LeafTally {
-                    valid: row.try_get_by_index(1)?,
-                    scored: row.try_get_by_index(2)?,
-                    score_sum: row.try_get_by_index(3)?,
-                },
-            );
-        }
         self.apply_deltas(&txn, ctx, &mut live, positions.folded)
             .await?;
         txn.commit().await?;

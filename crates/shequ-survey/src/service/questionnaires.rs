@@ -1,14 +1,15 @@
 //! Questionnaires: an editable draft and published versions that never change.
 
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
+use sea_orm::ConnectionTrait;
 
 use super::Survey;
 use super::audit::{CREATE_QUESTIONNAIRE, PUBLISH_QUESTIONNAIRE, UPDATE_QUESTIONNAIRE};
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionDef;
 use crate::names::{new_id, questionnaire_name};
+use crate::store::now_micros;
+use crate::store::questionnaires;
 use crate::store::rows::{QuestionnaireRecord, VersionRecord};
-use crate::store::{now_micros, stmt};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::page::{self, page_size};
@@ -101,12 +102,7 @@ impl Survey {
         let id = new_id();
         let now = now_micros();
         let txn = self.begin_write().await?;
-        txn.execute_raw(stmt(
-            self.backend(),
-            "INSERT INTO survey_questionnaires (id, title, questions, latest_version, create_time, update_time) VALUES ($1, $2, $3, 0, $4, $4)",
-            [id.clone().into(), title.into(), to_json(&questions)?.into(), now.into()],
-        ))
-        .await?;
+        questionnaires::insert(&*txn, &id, title, to_json(&questions)?, now).await?;
         let entry = Self::questionnaire_entry(principal, CREATE_QUESTIONNAIRE, &id, "created", "");
         self.audit(&*txn, &entry).await?;
         txn.commit().await?;
@@ -122,35 +118,20 @@ impl Survey {
         id: &str,
         lock: bool,
     ) -> Result<QuestionnaireRecord> {
-        let lock = if lock && self.backend() == DbBackend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        QuestionnaireRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT id, title, questions, latest_version, update_time FROM survey_questionnaires WHERE id = $1{lock}"),
-            [id.into()],
-        ))
-        .one(conn)
-        .await?
-        .ok_or_else(|| not_found(id))
+        questionnaires::draft(conn, id, lock)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     pub(crate) async fn get_version(&self, id: &str, version: i32) -> Result<VersionRecord> {
-        VersionRecord::find_by_statement(stmt(
-            self.backend(),
-            "SELECT questionnaire_id, version, title, questions, publish_time FROM survey_questionnaire_versions WHERE questionnaire_id = $1 AND version = $2",
-            [id.into(), version.into()],
-        ))
-        .one(&self.db.conn)
-        .await?
-        .ok_or_else(|| {
-            SurveyError::NotFound(format!(
-                "questionnaire `{}` has no published version {version}",
-                questionnaire_name(id)
-            ))
-        })
+        questionnaires::version(&self.db.conn, id, version)
+            .await?
+            .ok_or_else(|| {
+                SurveyError::NotFound(format!(
+                    "questionnaire `{}` has no published version {version}",
+                    questionnaire_name(id)
+                ))
+            })
     }
 
     /// The draft (`version` 0) or a published version.
@@ -174,14 +155,10 @@ impl Survey {
     ) -> Result<Questionnaire> {
         let QuestionnaireDraft { title, questions } = draft.clone();
         let txn = self.begin_write().await?;
-        let result = txn
-            .execute_raw(stmt(
-                self.backend(),
-                "UPDATE survey_questionnaires SET title = $2, questions = $3, update_time = $4 WHERE id = $1",
-                [id.into(), title.into(), to_json(&questions)?.into(), now_micros().into()],
-            ))
-            .await?;
-        if result.rows_affected() == 0 {
+        let updated =
+            questionnaires::update_draft(&*txn, id, title, to_json(&questions)?, now_micros())
+                .await?;
+        if !updated {
             return Err(not_found(id));
         }
         let entry = Self::questionnaire_entry(principal, UPDATE_QUESTIONNAIRE, id, "updated", "");
@@ -207,18 +184,7 @@ impl Survey {
         }
         let version = draft.latest_version + 1;
         let now = now_micros();
-        txn.execute_raw(stmt(
-            self.backend(),
-            "INSERT INTO survey_questionnaire_versions (questionnaire_id, version, title, questions, publish_time) VALUES ($1, $2, $3, $4, $5)",
-            [id.into(), version.into(), draft.title.clone().into(), draft.questions.clone().into(), now.into()],
-        ))
-        .await?;
-        txn.execute_raw(stmt(
-            self.backend(),
-            "UPDATE survey_questionnaires SET latest_version = $2 WHERE id = $1 AND latest_version = $3",
-            [id.into(), version.into(), draft.latest_version.into()],
-        ))
-        .await?;
+        questionnaires::publish(&*txn, &draft, version, now).await?;
         let published = format!("published as version {version}");
         let entry = Self::questionnaire_entry(
             principal,
@@ -250,21 +216,7 @@ impl Survey {
         };
         let query = format!("questionnaires {state}");
         let after = page::decode(&query, page_token)?.unwrap_or_default();
-        let filter = match published {
-            None => "",
-            Some(false) => " AND latest_version = 0",
-            Some(true) => " AND latest_version > 0",
-        };
-        let rows = QuestionnaireRecord::find_by_statement(stmt(
-            self.backend(),
-            format!(
-                "SELECT id, title, questions, latest_version, update_time FROM survey_questionnaires WHERE id > $1{filter} ORDER BY id LIMIT {}",
-                size + 1
-            ),
-            [after.into()],
-        ))
-        .all(&self.db.conn)
-        .await?;
+        let rows = questionnaires::page(&self.db.conn, &after, published, size + 1).await?;
         let more = rows.len() as u64 > size;
         let page: Vec<&QuestionnaireRecord> = rows.iter().take(size as usize).collect();
         let next = match (more, page.last()) {

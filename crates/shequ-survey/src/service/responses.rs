@@ -2,10 +2,10 @@
 //! masked, and written exactly once, each batch in one transaction together with one tally delta
 //! row; invalidation keeps the response and records a delta that takes it out of the tallies.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
+use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 use shequ_domain::{FieldViolation, Violations};
 use shequ_platform::Principal;
@@ -17,21 +17,18 @@ use shequ_proto::survey::v1 as pb;
 use super::access::Need;
 use super::audit::{INVALIDATE_RESPONSE, Submitter};
 use super::rounds::OPEN;
-use super::tallies::Entry;
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::mask::mask_identity_numbers;
+use crate::model::tally::Entry;
 use crate::model::{
     AnswerValue, Answers, answers_from_pb, answers_to_pb, is_response_id, satisfaction_score,
 };
 use crate::names::{micros, response_name, round_name, timestamp};
 use crate::region::Ancestors;
-use crate::store::rows::{RESPONSE_COLUMNS, ResponseRecord};
-use crate::store::{now_micros, shaped_chunks, stmt, value_rows};
-
-/// Rows per multi-row statement (10 values a row), under both backends' limit of bound values,
-/// so a batch of the default maximum size is one statement.
-const ROWS_PER_STATEMENT: usize = 1_000;
+use crate::store::responses::{self, NewResponse};
+use crate::store::rows::ResponseRecord;
+use crate::store::{now_micros, rounds};
 /// Longest invalidation reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
@@ -58,16 +55,9 @@ pub fn channel_to_pb(channel: &str) -> pb::Channel {
 /// A response that passed every rule, ready to store.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub response_id: String,
-    pub leaf_code: i64,
+    /// The row to store.
+    pub row: NewResponse,
     pub ancestors: Ancestors,
-    pub channel: &'static str,
-    pub collect_time: i64,
-    /// The answers as stored (JSON), free text already masked.
-    pub answers: String,
-    /// Hash of the body as sent, to tell a retry from another body under the same id.
-    pub hash: String,
-    pub score: Option<f64>,
     /// The tally slots the answers add to.
     pub hits: Vec<(u16, f64)>,
 }
@@ -185,14 +175,16 @@ impl Survey {
             .collect();
         let answers = if masked { to_json(&answers)? } else { sent };
         Ok(Prepared {
-            response_id: r.response_id.clone(),
-            leaf_code: unit.as_i64(),
+            row: NewResponse {
+                response_id: r.response_id.clone(),
+                leaf_code: unit.as_i64(),
+                channel,
+                collect_time,
+                answers,
+                hash,
+                score,
+            },
             ancestors,
-            channel,
-            collect_time,
-            answers,
-            hash,
-            score,
             hits,
         })
     }
@@ -203,21 +195,7 @@ impl Survey {
         round_id: &str,
         lock: bool,
     ) -> Result<()> {
-        let lock = if lock && self.backend() == DbBackend::Postgres {
-            " FOR SHARE"
-        } else {
-            ""
-        };
-        let state: Option<String> = conn
-            .query_one_raw(stmt(
-                self.backend(),
-                format!("SELECT state FROM survey_rounds WHERE id = $1{lock}"),
-                [round_id.into()],
-            ))
-            .await?
-            .map(|row| row.try_get_by_index(0))
-            .transpose()?;
-        match state {
+        match rounds::state(conn, round_id, lock).await? {
             None => Err(SurveyError::NotFound(format!(
                 "round `{}` does not exist",
                 round_name(round_id)
@@ -243,7 +221,7 @@ impl Survey {
             .prepare(&ctx, response)
             .await
             .map_err(|e| prefixed(e, "response"))?;
-        let id = prepared.response_id.clone();
+        let id = prepared.row.response_id.clone();
         let outcome = self
             .write_batch(&ctx, vec![Ok(prepared)], Submitter::Single(principal))
             .await?
@@ -379,8 +357,7 @@ impl Survey {
             && let Some(txn) = self.db.begin_copy().await?
         {
             self.ensure_open(&txn, &ctx.id, true).await?;
-            let rows = copy_rows(&ctx.id, &batch.ordered(), now);
-            match txn.copy_in(COPY_RESPONSES, &rows).await {
+            match responses::copy(&txn, &ctx.id, &batch.ordered(), now).await {
                 Ok(_) => {
                     let entries = batch.settle(|_| true, &HashMap::new());
                     self.record_delta(&txn, &ctx.id, &entries).await?;
@@ -400,53 +377,15 @@ impl Survey {
                 Err(e) => return Err(e.into()),
             }
         }
-        let backend = self.backend();
         let ordered = batch.ordered();
         let txn = self.begin_write().await?;
         self.ensure_open(&*txn, &ctx.id, true).await?;
-        let mut inserted: HashSet<String> = HashSet::new();
-        for chunk in shaped_chunks(&ordered, ROWS_PER_STATEMENT) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
-            for p in chunk {
-                values.extend([
-                    ctx.id.clone().into(),
-                    p.response_id.clone().into(),
-                    p.leaf_code.into(),
-                    p.channel.into(),
-                    p.collect_time.into(),
-                    now.into(),
-                    p.answers.clone().into(),
-                    p.hash.clone().into(),
-                    p.score.into(),
-                    1i32.into(),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO survey_responses (round_id, response_id, leaf_code, channel, collect_time, receive_time, answers, body_hash, score, valid) VALUES {} ON CONFLICT (round_id, response_id) DO NOTHING RETURNING response_id",
-                value_rows(chunk.len(), 10)
-            );
-            for row in txn.query_all_raw(stmt(backend, sql, values)).await? {
-                inserted.insert(row.try_get_by_index::<String>(0)?);
-            }
-        }
-        let conflicting: Vec<&Prepared> = ordered
+        let inserted = responses::insert_new(&*txn, &ctx.id, &ordered, now).await?;
+        let conflicting: Vec<&NewResponse> = ordered
             .into_iter()
             .filter(|p| !inserted.contains(&p.response_id))
             .collect();
-        let mut stored_hashes: HashMap<String, String> = HashMap::new();
-        for chunk in shaped_chunks(&conflicting, ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut values: Vec<Value> = vec![ctx.id.clone().into()];
-            values.extend(chunk.iter().map(|p| Value::from(p.response_id.clone())));
-            let sql = format!(
-                "SELECT response_id, body_hash FROM survey_responses WHERE round_id = $1 AND response_id IN ({})",
-                placeholders.join(", ")
-            );
-            for row in txn.query_all_raw(stmt(backend, sql, values)).await? {
-                stored_hashes.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-            }
-        }
+        let stored_hashes = responses::body_hashes(&*txn, &ctx.id, &conflicting).await?;
         let entries = batch.settle(|id| inserted.contains(id), &stored_hashes);
         self.record_delta(&*txn, &ctx.id, &entries).await?;
         self.audit_responses(&*txn, ctx, submitter, batch.accepted())
@@ -477,24 +416,14 @@ impl Survey {
         response_id: &str,
         lock: bool,
     ) -> Result<ResponseRecord> {
-        let lock = if lock && self.backend() == DbBackend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        ResponseRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {RESPONSE_COLUMNS} FROM survey_responses WHERE round_id = $1 AND response_id = $2{lock}"),
-            [round_id.into(), response_id.into()],
-        ))
-        .one(conn)
-        .await?
-        .ok_or_else(|| {
-            SurveyError::NotFound(format!(
-                "response `{}` does not exist",
-                response_name(round_id, response_id)
-            ))
-        })
+        responses::find(conn, round_id, response_id, lock)
+            .await?
+            .ok_or_else(|| {
+                SurveyError::NotFound(format!(
+                    "response `{}` does not exist",
+                    response_name(round_id, response_id)
+                ))
+            })
     }
 
     /// Marks a response invalid: it stays stored, leaves the aggregates in the same transaction,
@@ -520,7 +449,6 @@ impl Survey {
                 format!("must be at most {MAX_REASON_CHARS} characters"),
             ));
         }
-        let backend = self.backend();
         let ctx = self.round_context(round_id).await?;
         let txn = self.begin_write().await?;
         let record = self
@@ -535,12 +463,7 @@ impl Survey {
         let answers: Answers = serde_json::from_str(&record.answers)
             .map_err(|e| SurveyError::Internal(format!("stored answers: {e}")))?;
         let now = now_micros();
-        txn.execute_raw(stmt(
-            backend,
-            "UPDATE survey_responses SET valid = 0, invalid_actor = $3, invalid_reason = $4, invalid_time = $5 WHERE round_id = $1 AND response_id = $2",
-            [round_id.into(), response_id.into(), actor.into(), reason.into(), now.into()],
-        ))
-        .await?;
+        responses::invalidate(&*txn, round_id, response_id, actor, reason, now).await?;
         let unit = shequ_domain::DivisionCode::from_u64(record.leaf_code as u64)
             .map_err(|e| SurveyError::Internal(e.to_string()))?;
         let ancestors = match self.locate_unit(&ctx, unit).await? {
@@ -558,12 +481,7 @@ impl Survey {
             score: record.score,
             hits: ctx.layout.hits(&ctx.questions, &answers),
         };
-        txn.execute_raw(stmt(
-            backend,
-            "INSERT INTO survey_response_changes (round_id, response_id, kind, at, actor, reason) VALUES ($1, $2, 'invalidated', $3, $4, $5)",
-            [round_id.into(), response_id.into(), now.into(), actor.into(), reason.into()],
-        ))
-        .await?;
+        responses::record_invalidation(&*txn, round_id, response_id, actor, reason, now).await?;
         self.record_delta(&*txn, round_id, std::slice::from_ref(&entry))
             .await?;
         self.audit(
@@ -605,11 +523,13 @@ impl Split {
                 Err(e) => outcomes.push(Some(Outcome::Rejected(e))),
                 Ok(p) => {
                     outcomes.push(None);
-                    if let Some(&j) = first_of.get(&p.response_id) {
-                        let same = fresh.iter().any(|(k, q)| *k == j && q.hash == p.hash);
+                    if let Some(&j) = first_of.get(&p.row.response_id) {
+                        let same = fresh
+                            .iter()
+                            .any(|(k, q)| *k == j && q.row.hash == p.row.hash);
                         repeats.push((i, j, same));
                     } else {
-                        first_of.insert(p.response_id.clone(), i);
+                        first_of.insert(p.row.response_id.clone(), i);
                         fresh.push((i, p));
                     }
                 }
@@ -624,8 +544,8 @@ impl Split {
 
     /// The fresh rows in key order, so concurrent batches lock index entries and aggregates in
     /// the same order and cannot deadlock each other.
-    fn ordered(&self) -> Vec<&Prepared> {
-        let mut ordered: Vec<&Prepared> = self.fresh.iter().map(|(_, p)| p).collect();
+    fn ordered(&self) -> Vec<&NewResponse> {
+        let mut ordered: Vec<&NewResponse> = self.fresh.iter().map(|(_, p)| &p.row).collect();
         ordered.sort_unstable_by(|a, b| a.response_id.cmp(&b.response_id));
         ordered
     }
@@ -639,19 +559,19 @@ impl Split {
     ) -> Vec<Entry> {
         let mut entries = Vec::with_capacity(self.fresh.len());
         for (i, p) in &mut self.fresh {
-            self.outcomes[*i] = Some(if inserted(&p.response_id) {
+            self.outcomes[*i] = Some(if inserted(&p.row.response_id) {
                 entries.push(Entry {
-                    leaf: p.leaf_code,
+                    leaf: p.row.leaf_code,
                     ancestors: p.ancestors,
                     sign: 1,
-                    score: p.score,
+                    score: p.row.score,
                     hits: std::mem::take(&mut p.hits),
                 });
                 Outcome::Accepted
-            } else if stored_hashes.get(&p.response_id) == Some(&p.hash) {
+            } else if stored_hashes.get(&p.row.response_id) == Some(&p.row.hash) {
                 Outcome::Duplicate
             } else {
-                Outcome::Rejected(already_exists(&p.response_id))
+                Outcome::Rejected(already_exists(&p.row.response_id))
             });
         }
         for &(i, j, same) in &self.repeats {
@@ -663,7 +583,7 @@ impl Split {
                 .fresh
                 .iter()
                 .find(|(k, _)| *k == j)
-                .map(|(_, p)| p.response_id.clone())
+                .map(|(_, p)| p.row.response_id.clone())
                 .unwrap_or_default();
             self.outcomes[i] = Some(if same && first_ok {
                 Outcome::Duplicate
@@ -679,7 +599,7 @@ impl Split {
         self.fresh
             .iter()
             .filter(|(i, _)| matches!(self.outcomes[*i], Some(Outcome::Accepted)))
-            .map(|(_, p)| (p.response_id.as_str(), p.leaf_code))
+            .map(|(_, p)| (p.row.response_id.as_str(), p.row.leaf_code))
     }
 
     fn into_outcomes(self) -> Vec<Outcome> {
@@ -692,47 +612,6 @@ impl Split {
             })
             .collect()
     }
-}
-
-/// The columns `copy_rows` writes, in its order.
-const COPY_RESPONSES: &str = "COPY survey_responses (round_id, response_id, leaf_code, channel, collect_time, receive_time, answers, body_hash, score, valid) FROM STDIN (FORMAT binary)";
-
-/// `rows` in `COPY`'s binary format for `COPY_RESPONSES`: the header, one tuple per response
-/// (each field's length, then its bytes; text as UTF-8, integers and floats big-endian) and the
-/// trailer.
-fn copy_rows(round_id: &str, rows: &[&Prepared], receive_time: i64) -> Vec<u8> {
-    fn field(out: &mut Vec<u8>, bytes: &[u8]) {
-        // Every field is far below 2 GiB: ids of at most 64 bytes, bounded answers.
-        out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
-        out.extend_from_slice(bytes);
-    }
-    let mut out = Vec::with_capacity(
-        19 + rows
-            .iter()
-            .map(|p| 120 + p.response_id.len() + p.answers.len())
-            .sum::<usize>(),
-    );
-    out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-    out.extend_from_slice(&0i32.to_be_bytes()); // flags
-    out.extend_from_slice(&0i32.to_be_bytes()); // header extension length
-    for p in rows {
-        out.extend_from_slice(&10i16.to_be_bytes());
-        field(&mut out, round_id.as_bytes());
-        field(&mut out, p.response_id.as_bytes());
-        field(&mut out, &p.leaf_code.to_be_bytes());
-        field(&mut out, p.channel.as_bytes());
-        field(&mut out, &p.collect_time.to_be_bytes());
-        field(&mut out, &receive_time.to_be_bytes());
-        field(&mut out, p.answers.as_bytes());
-        field(&mut out, p.hash.as_bytes());
-        match p.score {
-            Some(score) => field(&mut out, &score.to_be_bytes()),
-            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-        }
-        field(&mut out, &1i32.to_be_bytes());
-    }
-    out.extend_from_slice(&(-1i16).to_be_bytes());
-    out
 }
 
 /// The hash that tells a retry from another body under the same id: SHA-256, in hexadecimal, of

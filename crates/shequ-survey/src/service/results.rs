@@ -13,11 +13,13 @@ use shequ_proto::survey::v1 as pb;
 
 use tokio::sync::MutexGuard;
 
-use super::live::{LeafTally, Live};
+use super::live::Live;
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionKind;
+use crate::model::tally::LeafTally;
 use crate::region::{Ancestors, RegionMap};
+use crate::store::tallies;
 use shequ_platform::page::{self, page_size};
 
 /// Mean of `sum` over `n`, absent when `n` is 0.
@@ -145,7 +147,7 @@ impl Survey {
         let tally = if is_leaf(&ctx, &map, key) {
             // A leaf unit's answer counts are only stored: fold, then read its tally.
             self.fold(&ctx).await?;
-            self.tallies(&self.db.conn, &ctx, &[key])
+            tallies::by_codes(&self.db.conn, &ctx.id, &ctx.layout, &[key])
                 .await?
                 .remove(&key)
                 .unwrap_or_default()

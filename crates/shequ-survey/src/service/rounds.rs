@@ -1,15 +1,15 @@
 //! Survey rounds: created as drafts over a published questionnaire version and a region, then
 //! opened for responses and closed for good.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::ConnectionTrait;
 use shequ_domain::{DivisionCode, DivisionLevel};
 
 use super::Survey;
 use super::audit::{CLOSE_ROUND, CREATE_ROUND, OPEN_ROUND};
 use crate::error::{Result, SurveyError};
 use crate::names::{division_name, new_id, questionnaire_name, round_name};
-use crate::store::rows::{ROUND_COLUMNS, RoundRecord};
-use crate::store::{now_micros, stmt};
+use crate::store::rows::RoundRecord;
+use crate::store::{now_micros, rounds};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::page::{self, page_size};
@@ -102,24 +102,21 @@ impl Survey {
         let id = new_id();
         let now = now_micros();
         let txn = self.begin_write().await?;
-        txn.execute_raw(stmt(
-                self.backend(),
-                format!("INSERT INTO survey_rounds ({ROUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"),
-                [
-                    id.clone().into(),
-                    round.display_name.clone().into(),
-                    questionnaire.into(),
-                    round.questionnaire_version.into(),
-                    region_code.into(),
-                    level.into(),
-                    round.start_time.into(),
-                    round.end_time.into(),
-                    round.min_valid_responses.into(),
-                    DRAFT.into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
+        let record = RoundRecord {
+            id: id.clone(),
+            display_name: round.display_name.clone(),
+            questionnaire_id: questionnaire.to_owned(),
+            questionnaire_version: round.questionnaire_version,
+            region_code,
+            region_level: level,
+            start_time: round.start_time,
+            end_time: round.end_time,
+            min_valid_responses: round.min_valid_responses,
+            state: DRAFT.to_owned(),
+            create_time: now,
+            update_time: now,
+        };
+        rounds::insert(&*txn, &record).await?;
         self.audit(
             &*txn,
             &AuditEntry {
@@ -146,14 +143,9 @@ impl Survey {
         conn: &impl ConnectionTrait,
         id: &str,
     ) -> Result<RoundRecord> {
-        RoundRecord::find_by_statement(stmt(
-            self.backend(),
-            format!("SELECT {ROUND_COLUMNS} FROM survey_rounds WHERE id = $1"),
-            [id.into()],
-        ))
-        .one(conn)
-        .await?
-        .ok_or_else(|| SurveyError::NotFound(format!("round `{}` does not exist", round_name(id))))
+        rounds::find(conn, id).await?.ok_or_else(|| {
+            SurveyError::NotFound(format!("round `{}` does not exist", round_name(id)))
+        })
     }
 
     /// Opens a draft round. Its region starts loading from the registry first, and a round never
@@ -191,15 +183,7 @@ impl Survey {
     ) -> Result<RoundRecord> {
         let region = self.round_context(id).await?.region.map(|r| r.0);
         let txn = self.begin_write().await?;
-        let changed = txn
-            .execute_raw(stmt(
-                self.backend(),
-                "UPDATE survey_rounds SET state = $3, update_time = $4 WHERE id = $1 AND state = $2",
-                [id.into(), from.into(), to.into(), now_micros().into()],
-            ))
-            .await?
-            .rows_affected();
-        if changed == 0 {
+        if !rounds::transition(&*txn, id, from, to, now_micros()).await? {
             let round = self.find_round(&*txn, id).await?;
             return Err(SurveyError::precondition(
                 "name",
@@ -249,20 +233,7 @@ impl Survey {
             questionnaire.unwrap_or_default()
         );
         let after = page::decode(&query, page_token)?.unwrap_or_default();
-        let mut sql = format!("SELECT {ROUND_COLUMNS} FROM survey_rounds WHERE id > $1");
-        let mut values: Vec<sea_orm::Value> = vec![after.into()];
-        if let Some(s) = state {
-            values.push(s.into());
-            sql.push_str(&format!(" AND state = ${}", values.len()));
-        }
-        if let Some(q) = questionnaire {
-            values.push(q.into());
-            sql.push_str(&format!(" AND questionnaire_id = ${}", values.len()));
-        }
-        sql.push_str(&format!(" ORDER BY id LIMIT {}", size + 1));
-        let rows = RoundRecord::find_by_statement(stmt(self.backend(), sql, values))
-            .all(&self.db.conn)
-            .await?;
+        let rows = rounds::page(&self.db.conn, &after, state, questionnaire, size + 1).await?;
         let more = rows.len() as u64 > size;
         let mut page = Vec::with_capacity(rows.len());
         for r in rows.iter().take(size as usize) {
