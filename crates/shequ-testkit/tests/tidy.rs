@@ -121,21 +121,11 @@ const LONG_FILES: &[(&str, &str)] = &[
 
 /// Files under a service's `service/` that still name protobuf types, which belong in its gRPC
 /// room; the list may only shrink.
-const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[
-    (
-        "crates/shequ-registry/src/service/cache.rs",
-        "caches facilities in wire form, converted once by grpc/convert.rs when cached, so a \
+const PROTOBUF_IN_SERVICE: &[(&str, &str)] = &[(
+    "crates/shequ-registry/src/service/cache.rs",
+    "caches facilities in wire form, converted once by grpc/convert.rs when cached, so a \
          GetFacility hit costs no conversion (the opening hours' JSON, the services) per read",
-    ),
-    (
-        "crates/shequ-survey/src/service/responses.rs",
-        "takes wire responses and returns RPC results; conversion to grpc/convert.rs",
-    ),
-    (
-        "crates/shequ-survey/src/service/results.rs",
-        "returns RPC responses; conversion to grpc/convert.rs",
-    ),
-];
+)];
 
 /// Files of a service outside its `store/` that still hold SQL; the list may only shrink.
 const SQL_OUTSIDE_STORE: &[(&str, &str)] = &[];

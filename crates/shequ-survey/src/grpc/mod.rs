@@ -18,10 +18,10 @@ use crate::service::Survey;
 
 mod convert;
 use crate::service::access::Need;
-use crate::service::responses::response_to_pb;
 use convert::{
-    draft_from_pb, new_round_from_pb, published_filter, questionnaire_to_pb, round_to_pb,
-    state_filter,
+    coverage_to_pb, draft_from_pb, facts_to_pb, new_round_from_pb, published_filter,
+    questionnaire_to_pb, response_to_pb, results_to_pb, round_to_pb, state_filter,
+    submit_results_to_pb,
 };
 
 pub use shequ_platform::rpc::ACTOR_HEADER;
@@ -212,7 +212,8 @@ impl RoundService for RoundApi {
         let division = field(parse_optional_division_name("division", &r.division))?;
         let ctx = self.0.authorize_round(&principal, id, Need::Part).await?;
         self.0.authorize_part(&principal, &ctx, division).await?;
-        Ok(Response::new(self.0.round_results(id, division).await?))
+        let results = self.0.round_results(id, division).await?;
+        Ok(Response::new(results_to_pb(results)))
     }
 
     async fn get_round_coverage(
@@ -225,11 +226,11 @@ impl RoundService for RoundApi {
         let division = field(parse_optional_division_name("division", &r.division))?;
         let ctx = self.0.authorize_round(&principal, id, Need::Part).await?;
         self.0.authorize_part(&principal, &ctx, division).await?;
-        Ok(Response::new(
-            self.0
-                .round_coverage(id, division, r.page_size, &r.page_token)
-                .await?,
-        ))
+        let coverage = self
+            .0
+            .round_coverage(id, division, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(coverage_to_pb(coverage)))
     }
 
     type StreamRoundFactsStream = RpcStream<pb::StreamRoundFactsResponse>;
@@ -242,9 +243,10 @@ impl RoundService for RoundApi {
         let principal = Principal::of(&request)?;
         let id = field(parse_round_name("round", &request.get_ref().round))?;
         self.0.authorize_facts(&principal, id)?;
-        let stream = self.0.round_facts(id).await?;
+        let facts = self.0.round_facts(id).await?;
+        let batch_size = self.0.settings.facts_batch_size.max(1);
         Ok(Response::new(within_deadline(
-            stream.map(|r| r.map_err(Status::from)),
+            facts_to_pb(facts, batch_size),
             deadline,
         )))
     }
@@ -348,11 +350,11 @@ impl ResponseService for ResponseApi {
         });
         let output = async_stream::try_stream! {
             while let Some(batch) = checked.recv().await {
-                let results = survey
+                let outcome = survey
                     .write_checked(&principal, batch?)
                     .await
                     .map_err(Status::from)?;
-                yield pb::BulkSubmitResponsesResponse { results };
+                yield pb::BulkSubmitResponsesResponse { results: submit_results_to_pb(outcome) };
             }
         };
         Ok(Response::new(Box::pin(output)))

@@ -11,8 +11,6 @@ use shequ_domain::{FieldViolation, Violations};
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::database::is_unique_violation;
-use shequ_proto::names::{division_name, parse_division_name};
-use shequ_proto::survey::v1 as pb;
 
 use super::access::Need;
 use super::audit::{INVALIDATE_RESPONSE, Submitter};
@@ -21,35 +19,58 @@ use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::mask::mask_identity_numbers;
 use crate::model::tally::Entry;
-use crate::model::{
-    AnswerValue, Answers, answers_from_pb, answers_to_pb, is_response_id, satisfaction_score,
-};
-use crate::names::{micros, response_name, round_name, timestamp};
+use crate::model::{AnswerValue, Answers, QuestionDef, is_response_id, satisfaction_score};
+use crate::names::{parse_division_name, response_name, round_name};
 use crate::region::Ancestors;
 use crate::store::responses::{self, NewResponse};
 use crate::store::rows::ResponseRecord;
 use crate::store::{now_micros, rounds};
+
 /// Longest invalidation reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
-pub fn channel_from_pb(value: i32) -> Option<&'static str> {
-    match pb::Channel::try_from(value).ok()? {
-        pb::Channel::Unspecified => None,
-        pb::Channel::Online => Some("online"),
-        pb::Channel::Paper => Some("paper"),
-        pb::Channel::Phone => Some("phone"),
-        pb::Channel::Kiosk => Some("kiosk"),
+/// How a response was collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Online,
+    Paper,
+    Phone,
+    Kiosk,
+}
+
+impl Channel {
+    /// The channel as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Paper => "paper",
+            Self::Phone => "phone",
+            Self::Kiosk => "kiosk",
+        }
+    }
+
+    /// A stored channel.
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Self::Online, Self::Paper, Self::Phone, Self::Kiosk]
+            .into_iter()
+            .find(|c| c.as_str() == stored)
     }
 }
 
-pub fn channel_to_pb(channel: &str) -> pb::Channel {
-    match channel {
-        "online" => pb::Channel::Online,
-        "paper" => pb::Channel::Paper,
-        "phone" => pb::Channel::Phone,
-        "kiosk" => pb::Channel::Kiosk,
-        _ => pb::Channel::Unspecified,
-    }
+/// A response as a client sent it, before any check: what the service reads of it, whatever
+/// its wire form (`grpc/convert.rs` reads the protobuf message in place, copying nothing).
+pub trait Submission {
+    /// The client's id of the response, as sent.
+    fn response_id(&self) -> &str;
+    /// The leaf unit's resource name, as sent.
+    fn leaf_unit(&self) -> &str;
+    /// `None` when unset or not a channel.
+    fn channel(&self) -> Option<Channel>;
+    /// Microseconds since the epoch; `None` when unset or out of range.
+    fn collect_time(&self) -> Option<i64>;
+    /// The answers, checked against the round's `questions`; fields as `answers[i].…`, and a
+    /// missing required answer as `answers`.
+    fn answers(&self, questions: &[QuestionDef]) -> Result<Answers, Violations>;
 }
 
 /// A response that passed every rule, ready to store.
@@ -76,6 +97,23 @@ pub enum Outcome {
     Accepted,
     Duplicate,
     Rejected(SurveyError),
+}
+
+/// What became of each response of a written batch, in the batch's order, with the id it was
+/// sent with.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    ids: Vec<String>,
+    outcomes: Vec<Outcome>,
+}
+
+impl IntoIterator for BatchOutcome {
+    type Item = (String, Outcome);
+    type IntoIter = std::iter::Zip<std::vec::IntoIter<String>, std::vec::IntoIter<Outcome>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.ids.into_iter().zip(self.outcomes)
+    }
 }
 
 fn already_exists(response_id: &str) -> SurveyError {
@@ -107,19 +145,19 @@ pub fn prefixed(err: SurveyError, prefix: &str) -> SurveyError {
 impl Survey {
     /// Checks one response against its round; fields are relative to the response. A leaf unit
     /// whose place cannot be learnt from the registry is `RegistryUnavailable`.
-    pub async fn prepare(&self, ctx: &Arc<RoundContext>, r: &pb::Response) -> Result<Prepared> {
+    pub async fn prepare(&self, ctx: &Arc<RoundContext>, r: &impl Submission) -> Result<Prepared> {
         let mut v = Violations::new();
-        if !is_response_id(&r.response_id) {
+        if !is_response_id(r.response_id()) {
             v.push(
                 "response_id",
                 "must be 1 to 64 of `A-Z`, `a-z`, `0-9`, `-`, `_`",
             );
         }
-        let channel = channel_from_pb(r.channel);
+        let channel = r.channel().map(Channel::as_str);
         if channel.is_none() {
             v.push("channel", "must be online, paper, phone or kiosk");
         }
-        let collect_time = r.collect_time.as_ref().and_then(micros);
+        let collect_time = r.collect_time();
         match collect_time {
             None => v.push("collect_time", "is required"),
             Some(t) if t < ctx.start_time || t >= ctx.end_time => v.push(
@@ -128,7 +166,7 @@ impl Survey {
             ),
             Some(_) => {}
         }
-        let answers = match answers_from_pb(&ctx.questions, &r.answers) {
+        let answers = match r.answers(&ctx.questions) {
             Ok(a) => a,
             Err(e) => {
                 v.extend(e);
@@ -136,7 +174,7 @@ impl Survey {
             }
         };
         let mut ancestors = None;
-        let unit = match parse_division_name("leaf_unit", &r.leaf_unit) {
+        let unit = match parse_division_name("leaf_unit", r.leaf_unit()) {
             Ok(unit) => {
                 match self.locate_unit(ctx, unit).await? {
                     Ok(a) => ancestors = Some(a),
@@ -176,7 +214,7 @@ impl Survey {
         let answers = if masked { to_json(&answers)? } else { sent };
         Ok(Prepared {
             row: NewResponse {
-                response_id: r.response_id.clone(),
+                response_id: r.response_id().to_owned(),
                 leaf_code: unit.as_i64(),
                 channel,
                 collect_time,
@@ -213,7 +251,7 @@ impl Survey {
         &self,
         principal: &Principal,
         round_id: &str,
-        response: &pb::Response,
+        response: &impl Submission,
     ) -> Result<(ResponseRecord, bool)> {
         let ctx = self.round_context(round_id).await?;
         self.ensure_open(&self.db.conn, round_id, false).await?;
@@ -242,8 +280,8 @@ impl Survey {
         &self,
         principal: &Principal,
         round_id: &str,
-        responses: &[pb::Response],
-    ) -> Result<Vec<pb::SubmitResult>> {
+        responses: &[impl Submission],
+    ) -> Result<BatchOutcome> {
         let batch = self.check_batch(principal, round_id, responses).await?;
         self.write_checked(principal, batch).await
     }
@@ -254,7 +292,7 @@ impl Survey {
         &self,
         principal: &Principal,
         round_id: &str,
-        responses: &[pb::Response],
+        responses: &[impl Submission],
     ) -> Result<CheckedBatch> {
         if responses.len() > self.settings.max_batch_responses {
             return Err(SurveyError::invalid(
@@ -272,7 +310,7 @@ impl Survey {
         let mut prepared = Vec::with_capacity(responses.len());
         for r in responses {
             let checked = match self
-                .authorize_leaf_unit(principal, &ctx, &r.leaf_unit)
+                .authorize_leaf_unit(principal, &ctx, r.leaf_unit())
                 .await
             {
                 Ok(()) => self.prepare(&ctx, r).await,
@@ -291,52 +329,27 @@ impl Survey {
         }
         Ok(CheckedBatch {
             ctx,
-            ids: responses.iter().map(|r| r.response_id.clone()).collect(),
+            ids: responses
+                .iter()
+                .map(|r| r.response_id().to_owned())
+                .collect(),
             prepared,
         })
     }
 
-    /// Writes a checked batch in one transaction; the results come back after it commits.
+    /// Writes a checked batch in one transaction; the outcomes come back after it commits.
     pub async fn write_checked(
         &self,
         principal: &Principal,
         batch: CheckedBatch,
-    ) -> Result<Vec<pb::SubmitResult>> {
+    ) -> Result<BatchOutcome> {
         let outcomes = self
             .write_batch(&batch.ctx, batch.prepared, Submitter::Bulk(principal))
             .await?;
-        Ok(batch
-            .ids
-            .into_iter()
-            .zip(outcomes)
-            .map(|(response_id, outcome)| {
-                let mut result = pb::SubmitResult {
-                    response_id,
-                    ..Default::default()
-                };
-                match outcome {
-                    Outcome::Accepted => result.outcome = pb::SubmitOutcome::Accepted as i32,
-                    Outcome::Duplicate => result.outcome = pb::SubmitOutcome::Duplicate as i32,
-                    Outcome::Rejected(e) => {
-                        result.outcome = pb::SubmitOutcome::Rejected as i32;
-                        result.code = e.code() as i32;
-                        result.message = e.to_string();
-                        if let SurveyError::Invalid(v)
-                        | SurveyError::AlreadyExists { violations: v, .. } = e
-                        {
-                            result.field_violations = v
-                                .iter()
-                                .map(|f| pb::FieldViolation {
-                                    field: f.field.clone(),
-                                    description: f.description.clone(),
-                                })
-                                .collect();
-                        }
-                    }
-                }
-                result
-            })
-            .collect())
+        Ok(BatchOutcome {
+            ids: batch.ids,
+            outcomes,
+        })
     }
 
     /// Writes the prepared responses of one batch in one transaction with their aggregates.
@@ -635,28 +648,6 @@ fn hex(bytes: &[u8]) -> String {
         out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     out
-}
-
-pub fn response_to_pb(r: &ResponseRecord) -> pb::Response {
-    let answers: Answers = serde_json::from_str(&r.answers).unwrap_or_default();
-    pb::Response {
-        name: response_name(&r.round_id, &r.response_id),
-        response_id: r.response_id.clone(),
-        leaf_unit: shequ_domain::DivisionCode::from_u64(r.leaf_code as u64)
-            .map(division_name)
-            .unwrap_or_default(),
-        channel: channel_to_pb(&r.channel) as i32,
-        collect_time: Some(timestamp(r.collect_time)),
-        answers: answers_to_pb(&answers),
-        valid: r.valid != 0,
-        satisfaction_score: r.score,
-        invalidation: r.invalid_time.map(|t| pb::Invalidation {
-            actor: r.invalid_actor.clone().unwrap_or_default(),
-            time: Some(timestamp(t)),
-            reason: r.invalid_reason.clone().unwrap_or_default(),
-        }),
-        receive_time: Some(timestamp(r.receive_time)),
-    }
 }
 
 #[cfg(test)]

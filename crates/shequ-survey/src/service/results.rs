@@ -1,16 +1,11 @@
 //! What a round yields: results and coverage for any division of its region, read from the
 //! round's live tallies (a leaf unit's answer counts from its stored tally after a fold), and
-//! the facts stream the plan monitor reads.
+//! the facts the plan monitor reads.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures::Stream;
 use shequ_domain::{DivisionCode, DivisionLevel, ServiceKind};
-use shequ_proto::convert::service_to_pb;
-use shequ_proto::names::division_name;
-use shequ_proto::survey::v1 as pb;
-
 use tokio::sync::MutexGuard;
 
 use super::live::Live;
@@ -18,9 +13,80 @@ use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionKind;
 use crate::model::tally::LeafTally;
+use crate::names::division_name;
 use crate::region::{Ancestors, RegionMap};
 use crate::store::tallies;
 use shequ_platform::page::{self, page_size};
+
+/// What a round's valid responses say for one division.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundResults {
+    /// The division's code, 0 for the whole country.
+    pub division: i64,
+    pub valid_responses: i64,
+    pub scored_responses: i64,
+    /// The mean satisfaction score; `None` without a scored response.
+    pub satisfaction_index: Option<f64>,
+    /// One per question, in questionnaire order.
+    pub questions: Vec<QuestionResults>,
+    /// One per service a satisfaction question is about, in catalogue order.
+    pub dimensions: Vec<DimensionResults>,
+}
+
+/// The answers to one question.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QuestionResults {
+    pub question_id: String,
+    pub answered: i64,
+    /// Per rating, option or yes/no; empty for number and free-text questions.
+    pub counts: Vec<AnswerCount>,
+    /// A number question's mean answer.
+    pub mean: Option<f64>,
+}
+
+/// How many responses gave one answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerCount {
+    pub answer: String,
+    pub responses: i64,
+}
+
+/// The satisfaction answers about one service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimensionResults {
+    pub dimension: ServiceKind,
+    pub answers: i64,
+    pub satisfaction_index: Option<f64>,
+}
+
+/// How much of a division's leaf units a round covers, with one page of those it does not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundCoverage {
+    /// The division's code, 0 for the whole country.
+    pub division: i64,
+    pub covered_leaf_units: i64,
+    pub leaf_units: i64,
+    pub coverage: f64,
+    pub short_leaf_units: Vec<ShortLeafUnit>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+/// A leaf unit short of the round's minimum of valid responses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShortLeafUnit {
+    pub leaf_unit: i64,
+    pub valid_responses: i64,
+}
+
+/// Every leaf unit of a round's region, in code order, with its ancestors and live tally.
+#[derive(Debug)]
+pub struct RoundFacts {
+    pub min_valid_responses: i32,
+    pub units: Vec<(i64, Ancestors)>,
+    /// `units[i]`'s tally.
+    pub totals: Vec<LeafTally>,
+}
 
 /// Mean of `sum` over `n`, absent when `n` is 0.
 fn mean(sum: f64, n: i64) -> Option<f64> {
@@ -36,13 +102,6 @@ fn is_leaf(ctx: &RoundContext, map: &RegionMap, key: i64) -> bool {
 /// The live tallies `Survey::live` returned (always loaded).
 fn live_of(live: &Option<Live>) -> &Live {
     live.as_ref().expect("Survey::live loads the tallies")
-}
-
-/// The name of a tally key: `divisions/{code}`, or empty for the whole country (0).
-fn key_name(key: i64) -> String {
-    DivisionCode::from_u64(key as u64)
-        .map(division_name)
-        .unwrap_or_default()
 }
 
 impl Survey {
@@ -141,7 +200,7 @@ impl Survey {
         &self,
         round_id: &str,
         division: Option<DivisionCode>,
-    ) -> Result<pb::GetRoundResultsResponse> {
+    ) -> Result<RoundResults> {
         let ctx = self.round_context(round_id).await?;
         let (map, key) = self.scope(&ctx, division).await?;
         let tally = if is_leaf(&ctx, &map, key) {
@@ -162,14 +221,14 @@ impl Survey {
         for (i, q) in ctx.questions.iter().enumerate() {
             let own = ctx.layout.slots(i, &slots);
             let count = |j: usize| own.get(j).copied().unwrap_or(0.0).round() as i64;
-            let mut result = pb::QuestionResults {
+            let mut result = QuestionResults {
                 question_id: q.id.clone(),
                 ..Default::default()
             };
-            let labelled = |keys: Vec<String>, offset: usize| -> Vec<pb::AnswerCount> {
+            let labelled = |keys: Vec<String>, offset: usize| -> Vec<AnswerCount> {
                 keys.into_iter()
                     .enumerate()
-                    .map(|(j, answer)| pb::AnswerCount {
+                    .map(|(j, answer)| AnswerCount {
                         answer,
                         responses: count(offset + j),
                     })
@@ -210,16 +269,16 @@ impl Survey {
             }
             questions.push(result);
         }
-        Ok(pb::GetRoundResultsResponse {
-            division: key_name(key),
+        Ok(RoundResults {
+            division: key,
             valid_responses: tally.valid,
             scored_responses: tally.scored,
             satisfaction_index: mean(tally.score_sum, tally.scored),
             questions,
             dimensions: dimensions
                 .into_iter()
-                .map(|(d, (n, sum))| pb::DimensionResults {
-                    dimension: service_to_pb(d) as i32,
+                .map(|(d, (n, sum))| DimensionResults {
+                    dimension: d,
                     answers: n,
                     satisfaction_index: mean(sum, n),
                 })
@@ -263,7 +322,7 @@ impl Survey {
         division: Option<DivisionCode>,
         requested_page_size: i32,
         page_token: &str,
-    ) -> Result<pb::GetRoundCoverageResponse> {
+    ) -> Result<RoundCoverage> {
         let size = page_size(requested_page_size)? as usize;
         let ctx = self.round_context(round_id).await?;
         let (map, key) = self.scope(&ctx, division).await?;
@@ -278,7 +337,7 @@ impl Survey {
             None => None,
         };
         let min = i64::from(ctx.min_valid_responses);
-        let mut short: Vec<pb::ShortLeafUnit> = Vec::new();
+        let mut short: Vec<ShortLeafUnit> = Vec::new();
         let mut next_page_token = String::new();
         let live = self.placed_live(&ctx, &map).await?;
         let live = live_of(&live);
@@ -310,18 +369,20 @@ impl Survey {
             }
             if short.len() == size {
                 let last = short.last().expect("page is full");
-                let last_code = last.leaf_unit.trim_start_matches("divisions/").to_owned();
+                let last_code = DivisionCode::from_u64(last.leaf_unit as u64)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default();
                 next_page_token = page::encode(&query, &last_code);
                 break;
             }
-            short.push(pb::ShortLeafUnit {
-                leaf_unit: key_name(code),
+            short.push(ShortLeafUnit {
+                leaf_unit: code,
                 valid_responses: n,
             });
         }
         let leaf_units = (map.units.iter().filter(inside).count() + late.len()) as i64;
-        Ok(pb::GetRoundCoverageResponse {
-            division: key_name(key),
+        Ok(RoundCoverage {
+            division: key,
             covered_leaf_units: covered,
             leaf_units,
             coverage: if leaf_units > 0 {
@@ -334,45 +395,19 @@ impl Survey {
         })
     }
 
-    /// Per leaf unit of the round's region, in code order and in batches: valid and scored
-    /// responses and the score sum, with the unit's ancestors.
-    pub async fn round_facts(
-        &self,
-        round_id: &str,
-    ) -> Result<impl Stream<Item = Result<pb::StreamRoundFactsResponse>> + Send + 'static> {
+    /// Per leaf unit of the round's region, in code order: valid and scored responses and the
+    /// score sum, with the unit's ancestors.
+    pub async fn round_facts(&self, round_id: &str) -> Result<RoundFacts> {
         let ctx = self.round_context(round_id).await?;
         let (map, key) = self.scope(&ctx, None).await?;
-        let (units, totals) = {
-            let live = self.placed_live(&ctx, &map).await?;
-            let live = live_of(&live);
-            let units = Self::scope_units(&ctx, &map, key);
-            let totals: Vec<LeafTally> = units.iter().map(|(unit, _)| live.leaf(*unit)).collect();
-            (units, totals)
-        };
-        let batch_size = self.settings.facts_batch_size.max(1);
-        let min = ctx.min_valid_responses;
-        Ok(async_stream::try_stream! {
-            let mut batch = Vec::with_capacity(batch_size);
-            let mut first = true;
-            for ((unit, a), t) in units.iter().zip(&totals) {
-                batch.push(pb::RoundUnitFacts {
-                    code: *unit as u64,
-                    province: a.province as u64,
-                    prefecture: a.prefecture.unwrap_or_default() as u64,
-                    county: a.county.unwrap_or_default() as u64,
-                    township: a.township.unwrap_or_default() as u64,
-                    valid_responses: t.valid,
-                    scored_responses: t.scored,
-                    score_sum: t.score_sum,
-                });
-                if batch.len() == batch_size {
-                    let facts = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                    yield pb::StreamRoundFactsResponse { facts, min_valid_responses: if std::mem::take(&mut first) { min } else { 0 } };
-                }
-            }
-            if !batch.is_empty() || first {
-                yield pb::StreamRoundFactsResponse { facts: batch, min_valid_responses: if first { min } else { 0 } };
-            }
+        let live = self.placed_live(&ctx, &map).await?;
+        let live = live_of(&live);
+        let units = Self::scope_units(&ctx, &map, key);
+        let totals: Vec<LeafTally> = units.iter().map(|(unit, _)| live.leaf(*unit)).collect();
+        Ok(RoundFacts {
+            min_valid_responses: ctx.min_valid_responses,
+            units,
+            totals,
         })
     }
 }
