@@ -110,10 +110,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "457 lines of code; the rest is its unit tests",
     ),
     (
-        "crates/shequ-survey/src/service/responses.rs",
-        "validation and both write paths; to split by workflow",
-    ),
-    (
         "tests/src/suite.rs",
         "every resource the robustness and authorization tables call on",
     ),
