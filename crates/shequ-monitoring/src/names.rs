@@ -8,6 +8,9 @@ use shequ_domain::{FieldViolation, excerpt};
 pub use shequ_proto::names::{
     DIVISIONS, division_name, parse_division_name, parse_optional_division_name,
 };
+/// Ids are the same in every service.
+pub use shequ_proto::names::{is_id, new_id};
+use shequ_proto::names::{parse_id_name, parse_nested_name};
 
 use crate::indicators::is_code;
 
@@ -15,25 +18,8 @@ pub const INDICATORS: &str = "indicators/";
 pub const PLANS: &str = "plans/";
 pub const ROUNDS: &str = "rounds/";
 
-pub fn is_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn parse<'a>(field: &str, name: &'a str, prefix: &str) -> Result<&'a str, FieldViolation> {
-    match name.strip_prefix(prefix) {
-        Some(id) if is_id(id) => Ok(id),
-        _ => Err(FieldViolation::new(
-            field,
-            format!("must look like `{prefix}{{id}}`, got `{}`", excerpt(name)),
-        )),
-    }
-}
-
 pub fn parse_plan_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldViolation> {
-    parse(field, name, PLANS)
+    parse_id_name(field, name, PLANS)
 }
 
 /// `rounds/{id}`, or empty for none.
@@ -44,7 +30,7 @@ pub fn parse_optional_round_name<'a>(
     if name.is_empty() {
         return Ok(None);
     }
-    parse(field, name, ROUNDS).map(Some)
+    parse_id_name(field, name, ROUNDS).map(Some)
 }
 
 /// `indicators/{code}` → code.
@@ -66,22 +52,13 @@ pub fn parse_evaluation_name<'a>(
     field: &str,
     name: &'a str,
 ) -> Result<(&'a str, &'a str), FieldViolation> {
-    let bad = || {
-        FieldViolation::new(
-            field,
-            format!(
-                "must look like `plans/{{plan}}/evaluations/{{id}}`, got `{}`",
-                excerpt(name)
-            ),
-        )
-    };
-    let rest = name.strip_prefix(PLANS).ok_or_else(bad)?;
-    let (plan, id) = rest.split_once("/evaluations/").ok_or_else(bad)?;
-    if is_id(plan) && is_id(id) {
-        Ok((plan, id))
-    } else {
-        Err(bad())
-    }
+    parse_nested_name(
+        field,
+        name,
+        (PLANS, "/evaluations/"),
+        "plans/{plan}/evaluations/{id}",
+        is_id,
+    )
 }
 
 pub fn indicator_name(code: &str) -> String {
@@ -102,11 +79,6 @@ pub fn round_name(id: &str) -> String {
 
 pub fn evaluation_name(plan: &str, id: &str) -> String {
     format!("{PLANS}{plan}/evaluations/{id}")
-}
-
-/// A new server-assigned id: a time-ordered UUID in lowercase hex.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
 }
 
 /// `YYYY-MM-DD`, or today (UTC) when empty.

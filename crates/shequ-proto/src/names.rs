@@ -1,4 +1,5 @@
-//! Resource names: `divisions/{12-digit code}` and `facilities/{id}`.
+//! Resource names: `divisions/{12-digit code}`, `facilities/{id}`, and the `{prefix}{id}` shape
+//! every service's own names share, with the ids a server assigns.
 
 use shequ_domain::{DivisionCode, FieldViolation, excerpt};
 
@@ -39,25 +40,59 @@ pub fn facility_name(id: &str) -> String {
     format!("{FACILITIES}{id}")
 }
 
-/// Parses `facilities/{id}` where the id is 1 to 64 lowercase letters, digits or hyphens.
+/// Parses `facilities/{id}`.
 pub fn parse_facility_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldViolation> {
-    let id = name.strip_prefix(FACILITIES).unwrap_or("");
-    let ok = !id.is_empty()
-        && id.len() <= 64
+    parse_id_name(field, name, FACILITIES)
+}
+
+/// An id of a resource name: 1 to 64 lowercase letters, digits or hyphens.
+pub fn is_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
         && id
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(id)
-    } else {
-        Err(FieldViolation::new(
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Parses `{prefix}{id}` (`prefix` ends with `/`) into the id, an [`is_id`].
+pub fn parse_id_name<'a>(
+    field: &str,
+    name: &'a str,
+    prefix: &str,
+) -> Result<&'a str, FieldViolation> {
+    match name.strip_prefix(prefix) {
+        Some(id) if is_id(id) => Ok(id),
+        _ => Err(FieldViolation::new(
             field,
-            format!(
-                "must look like `{FACILITIES}{{id}}`, got `{}`",
-                excerpt(name)
-            ),
-        ))
+            format!("must look like `{prefix}{{id}}`, got `{}`", excerpt(name)),
+        )),
     }
+}
+
+/// Parses `{parent}{id}{children}{child}` (`rounds/{round}/responses/{response_id}`, with
+/// `parent` = `rounds/` and `children` = `/responses/`) into the two ids: the first an
+/// [`is_id`], the second one `is_child` accepts. A refusal shows the name's `pattern`.
+pub fn parse_nested_name<'a>(
+    field: &str,
+    name: &'a str,
+    (parent, children): (&str, &str),
+    pattern: &str,
+    is_child: fn(&str) -> bool,
+) -> Result<(&'a str, &'a str), FieldViolation> {
+    let ids = name
+        .strip_prefix(parent)
+        .and_then(|rest| rest.split_once(children));
+    match ids {
+        Some((id, child)) if is_id(id) && is_child(child) => Ok((id, child)),
+        _ => Err(FieldViolation::new(
+            field,
+            format!("must look like `{pattern}`, got `{}`", excerpt(name)),
+        )),
+    }
+}
+
+/// A new server-assigned id: a time-ordered UUID in lowercase hex.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 #[cfg(test)]

@@ -2,38 +2,22 @@
 //! `rounds/{id}/responses/{id}`) and timestamps on the wire.
 
 use prost_types::Timestamp;
-use shequ_domain::{FieldViolation, excerpt};
+use shequ_domain::FieldViolation;
 
-pub use shequ_proto::names::{division_name, parse_division_name};
+pub use shequ_proto::names::{division_name, new_id, parse_division_name};
+use shequ_proto::names::{parse_id_name, parse_nested_name};
 
 use crate::model::is_response_id;
 
 pub const QUESTIONNAIRES: &str = "questionnaires/";
 pub const ROUNDS: &str = "rounds/";
 
-fn is_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn parse<'a>(field: &str, name: &'a str, prefix: &str) -> Result<&'a str, FieldViolation> {
-    match name.strip_prefix(prefix) {
-        Some(id) if is_id(id) => Ok(id),
-        _ => Err(FieldViolation::new(
-            field,
-            format!("must look like `{prefix}{{id}}`, got `{}`", excerpt(name)),
-        )),
-    }
-}
-
 pub fn parse_questionnaire_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldViolation> {
-    parse(field, name, QUESTIONNAIRES)
+    parse_id_name(field, name, QUESTIONNAIRES)
 }
 
 pub fn parse_round_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldViolation> {
-    parse(field, name, ROUNDS)
+    parse_id_name(field, name, ROUNDS)
 }
 
 /// `rounds/{round}/responses/{response_id}` → `(round, response_id)`.
@@ -41,22 +25,13 @@ pub fn parse_response_name<'a>(
     field: &str,
     name: &'a str,
 ) -> Result<(&'a str, &'a str), FieldViolation> {
-    let bad = || {
-        FieldViolation::new(
-            field,
-            format!(
-                "must look like `rounds/{{round}}/responses/{{response_id}}`, got `{}`",
-                excerpt(name)
-            ),
-        )
-    };
-    let rest = name.strip_prefix(ROUNDS).ok_or_else(bad)?;
-    let (round, response) = rest.split_once("/responses/").ok_or_else(bad)?;
-    if is_id(round) && is_response_id(response) {
-        Ok((round, response))
-    } else {
-        Err(bad())
-    }
+    parse_nested_name(
+        field,
+        name,
+        (ROUNDS, "/responses/"),
+        "rounds/{round}/responses/{response_id}",
+        is_response_id,
+    )
 }
 
 pub fn questionnaire_name(id: &str) -> String {
@@ -69,11 +44,6 @@ pub fn round_name(id: &str) -> String {
 
 pub fn response_name(round: &str, response_id: &str) -> String {
     format!("{ROUNDS}{round}/responses/{response_id}")
-}
-
-/// A new server-assigned id: a time-ordered UUID in lowercase hex.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
 }
 
 /// Microseconds since the epoch, or `None` for an out-of-range timestamp.
