@@ -33,8 +33,16 @@ use tonic::service::Routes;
 pub use crate::config::MonitoringConfig;
 pub use crate::service::Monitoring;
 
-/// Service name used in logs, traces and the schema-migration table.
+/// Service name used in logs, traces, statuses and the schema-migration table.
 pub const SERVICE: &str = "monitoring";
+
+/// Plan monitoring as the platform names it in statuses.
+#[derive(Debug)]
+pub enum MonitoringSpec {}
+
+impl shequ_platform::error::ServiceName for MonitoringSpec {
+    const NAME: &'static str = SERVICE;
+}
 
 /// Runs the `shequ-monitoring` command line.
 pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {

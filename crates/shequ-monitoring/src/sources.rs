@@ -48,10 +48,10 @@ fn failure(what: &'static str, status: Status) -> MonitoringError {
             },
             status.message().to_owned(),
         ),
-        _ => MonitoringError::SourceUnavailable {
+        _ => MonitoringError::dependency_unavailable(
             what,
-            cause: format!("{}: {}", status.code(), status.message()),
-        },
+            format!("{}: {}", status.code(), status.message()),
+        ),
     }
 }
 
@@ -103,20 +103,20 @@ impl Sources {
             Ok(r) => r.into_inner().ancestors,
             Err(s) if s.code() == Code::NotFound => return Ok(None),
             Err(s) => {
-                return Err(MonitoringError::SourceUnavailable {
-                    what: WHAT,
-                    cause: format!("{}: {}", s.code(), s.message()),
-                });
+                return Err(MonitoringError::dependency_unavailable(
+                    WHAT,
+                    format!("{}: {}", s.code(), s.message()),
+                ));
             }
         };
         ancestors
             .iter()
             .map(|d| {
                 DivisionCode::parse(&d.code).ok().ok_or_else(|| {
-                    MonitoringError::SourceUnavailable {
-                        what: WHAT,
-                        cause: format!("ancestor code `{}` is not a division code", d.code),
-                    }
+                    MonitoringError::dependency_unavailable(
+                        WHAT,
+                        format!("ancestor code `{}` is not a division code", d.code),
+                    )
                 })
             })
             .collect::<Result<Vec<_>>>()

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod database;
+pub mod error;
 pub mod page;
 pub mod rpc;
 pub mod server;

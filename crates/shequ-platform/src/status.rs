@@ -1,8 +1,9 @@
 //! Building `tonic::Status` values the same way in every service: field violations travel as
-//! `google.rpc.BadRequest` details, internal causes are logged and never sent to the client.
+//! `google.rpc.BadRequest` details, a machine-readable reason as `google.rpc.ErrorInfo`, internal
+//! causes are logged and never sent to the client.
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation as PbFieldViolation, StatusExt};
+use tonic_types::{ErrorDetails, ErrorInfo, FieldViolation as PbFieldViolation, StatusExt};
 
 pub use shequ_domain::{FieldViolation, Violations};
 
@@ -20,6 +21,13 @@ pub fn with_violations(code: Code, message: &str, violations: &Violations) -> St
             .collect::<Vec<_>>(),
     );
     Status::with_error_details(code, message, details)
+}
+
+/// `status` with `info` added to its details, beside the field violations it carries.
+pub fn with_error_info(status: Status, info: ErrorInfo) -> Status {
+    let mut details = status.get_error_details();
+    details.set_error_info(info.reason, info.domain, info.metadata);
+    Status::with_error_details(status.code(), status.message(), details)
 }
 
 /// The first few violations in words; all of them travel in the details. Headers carry both, and

@@ -24,8 +24,16 @@ use tonic::service::Routes;
 pub use crate::config::RegistryConfig;
 pub use crate::service::Registry;
 
-/// Service name used in logs, traces and the schema-migration table.
+/// Service name used in logs, traces, statuses and the schema-migration table.
 pub const SERVICE: &str = "registry";
+
+/// The registry as the platform names it in statuses.
+#[derive(Debug)]
+pub enum RegistrySpec {}
+
+impl shequ_platform::error::ServiceName for RegistrySpec {
+    const NAME: &'static str = SERVICE;
+}
 
 /// Runs the `shequ-registry` command line.
 pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {

@@ -30,8 +30,16 @@ use tonic::service::Routes;
 pub use crate::config::SurveyConfig;
 pub use crate::service::Survey;
 
-/// Service name used in logs, traces and the schema-migration table.
+/// Service name used in logs, traces, statuses and the schema-migration table.
 pub const SERVICE: &str = "survey";
+
+/// Survey collection as the platform names it in statuses.
+#[derive(Debug)]
+pub enum SurveySpec {}
+
+impl shequ_platform::error::ServiceName for SurveySpec {
+    const NAME: &'static str = SERVICE;
+}
 
 /// Runs the `shequ-survey` command line.
 pub async fn run_cli(cli: ServiceCli) -> anyhow::Result<()> {

@@ -3,8 +3,8 @@
 //! `StreamLeafUnitFacts(parent = region)`; a code missing from it is looked up with `GetDivision`
 //! and `ListDivisionAncestors`, and remembered once the registry confirms it as a leaf unit of the
 //! region (a refusal is not remembered: the registry may import the unit later). A registry that
-//! cannot be reached is `RegistryUnavailable`, one that refuses the survey's own credentials
-//! `RegistryRefused`; neither is ever a verdict on the unit. Every call carries the trace context
+//! cannot be reached, or that refuses the survey's own credentials, is a failure of the
+//! dependency [`REGISTRY`], never a verdict on the unit. Every call carries the trace context
 //! and, when `[client]` names a token file, the survey's bearer token, so the registry sees a
 //! `service` principal.
 
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use shequ_domain::{DivisionCode, DivisionLevel};
 use shequ_platform::client::{ClientConfig, ServiceChannel};
+use shequ_platform::error::DependencyFailure;
 use shequ_proto::common::v1 as common;
 use shequ_proto::names::division_name;
 use shequ_proto::registry::v1 as registry;
@@ -23,6 +24,9 @@ use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 
 use crate::error::{Result, SurveyError};
+
+/// The survey's one dependency, as its statuses name it.
+pub const REGISTRY: &str = "the facility registry";
 
 /// A leaf unit's ancestors, from the registry's parent links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +103,10 @@ pub struct RegistryLink {
 fn registry_failure(status: Status) -> SurveyError {
     let cause = format!("{}: {}", status.code(), status.message());
     match status.code() {
-        Code::Unauthenticated | Code::PermissionDenied => SurveyError::RegistryRefused(cause),
-        _ => SurveyError::RegistryUnavailable(cause),
+        Code::Unauthenticated | Code::PermissionDenied => {
+            SurveyError::dependency_refused(REGISTRY, cause)
+        }
+        _ => SurveyError::dependency_unavailable(REGISTRY, cause),
     }
 }
 
@@ -263,15 +269,19 @@ pub enum RegionFailure {
 impl RegionFailure {
     pub fn of(err: &SurveyError) -> Self {
         match err {
-            SurveyError::RegistryRefused(cause) => Self::Refused(cause.clone()),
+            SurveyError::Dependency {
+                failure: DependencyFailure::Refused,
+                cause,
+                ..
+            } => Self::Refused(cause.clone()),
             other => Self::Unavailable(other.to_string()),
         }
     }
 
     pub fn error(self) -> SurveyError {
         match self {
-            Self::Unavailable(cause) => SurveyError::RegistryUnavailable(cause),
-            Self::Refused(cause) => SurveyError::RegistryRefused(cause),
+            Self::Unavailable(cause) => SurveyError::dependency_unavailable(REGISTRY, cause),
+            Self::Refused(cause) => SurveyError::dependency_refused(REGISTRY, cause),
         }
     }
 }

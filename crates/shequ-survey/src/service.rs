@@ -180,8 +180,9 @@ impl Survey {
         self.region_map_within(ctx, REGION_WAIT)
             .await?
             .ok_or_else(|| {
-                SurveyError::RegistryUnavailable(
-                    "the round's region is still loading from the registry; retry shortly".into(),
+                SurveyError::dependency_unavailable(
+                    crate::region::REGISTRY,
+                    "the round's region is still loading from the registry; retry shortly",
                 )
             })
     }

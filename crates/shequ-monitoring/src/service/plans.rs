@@ -70,7 +70,7 @@ impl Monitoring {
         def.create_time = now_micros();
         let txn = self.begin_write().await?;
         if !Store::on(&*txn).insert_plan(&def).await? {
-            return Err(MonitoringError::AlreadyExists(format!(
+            return Err(MonitoringError::already_exists(format!(
                 "plan `plans/{}` exists; a plan never changes, create another id",
                 def.id
             )));
@@ -104,7 +104,7 @@ impl Monitoring {
             .create_plan(principal, LOAD_NATIONAL_PLAN, national_plan().into())
             .await
         {
-            Err(MonitoringError::AlreadyExists(_)) => self.get_plan(NATIONAL_PLAN_ID).await,
+            Err(MonitoringError::AlreadyExists { .. }) => self.get_plan(NATIONAL_PLAN_ID).await,
             other => other,
         }
     }

@@ -64,11 +64,7 @@ impl Survey {
                 Err(e) => Err(e),
             };
             match checked {
-                Err(
-                    e @ (SurveyError::RegistryUnavailable(_)
-                    | SurveyError::RegistryRefused(_)
-                    | SurveyError::Unavailable),
-                ) => {
+                Err(e @ (SurveyError::Dependency { .. } | SurveyError::Unavailable)) => {
                     return Err(e);
                 }
                 other => prepared.push(other),
