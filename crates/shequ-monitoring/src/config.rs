@@ -2,12 +2,10 @@
 //! `[client]` for its own calls to the sources, and its own `[monitoring]` section (source
 //! endpoints and the schedule).
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 use shequ_platform::client::ClientConfig;
-use shequ_platform::config::{self, ConfigError};
 use shequ_platform::{AuthConfig, DatabaseConfig, ServerConfig, TelemetryConfig};
 
 /// Compiled-in defaults: port 50053, `monitoring.sqlite`, the registry on 50051, the survey on 50052.
@@ -90,12 +88,7 @@ impl MonitoringSettings {
     }
 }
 
-impl MonitoringConfig {
-    /// Defaults, then `file`, then `SHEQU__*` environment variables, then `overrides`.
-    pub fn load(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        config::load(DEFAULTS, file, overrides)
-    }
-}
+shequ_platform::service_config!(MonitoringConfig, DEFAULTS);
 
 #[cfg(test)]
 mod tests {

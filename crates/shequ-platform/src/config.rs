@@ -11,6 +11,8 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::auth::AuthConfig;
+
 /// Settings common to the platform; each service adds its own section next to these.
 pub const PLATFORM_DEFAULTS: &str = include_str!("../config/platform.toml");
 
@@ -51,6 +53,61 @@ pub fn load_with_env<T: DeserializeOwned>(
         builder = builder.set_override(*key, value.clone())?;
     }
     Ok(builder.build()?.try_deserialize()?)
+}
+
+/// A service's whole configuration: the platform's sections beside the service's own.
+pub trait ServiceConfig: DeserializeOwned + Send + Sync + 'static {
+    /// The service's compiled-in defaults over [`PLATFORM_DEFAULTS`]: its port, its database
+    /// file and its own section.
+    const DEFAULTS: &'static str;
+
+    /// The sections the platform reads to serve the service.
+    fn sections(&self) -> Sections<'_>;
+
+    /// Defaults, then `file`, then `SHEQU__*` environment variables, then `overrides`.
+    fn load(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
+        load(Self::DEFAULTS, file, overrides)
+    }
+}
+
+/// The platform's sections of a service's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Sections<'a> {
+    pub server: &'a ServerConfig,
+    pub database: &'a DatabaseConfig,
+    pub telemetry: &'a TelemetryConfig,
+    pub auth: &'a AuthConfig,
+}
+
+/// Makes a service's configuration (a struct with `server`, `database`, `telemetry` and `auth`
+/// fields beside its own section) a [`ServiceConfig`] over its `defaults`, with an inherent `load`
+/// for callers that do not name the trait: `service_config!(RegistryConfig, DEFAULTS);`.
+#[macro_export]
+macro_rules! service_config {
+    ($config:ty, $defaults:expr) => {
+        impl $crate::config::ServiceConfig for $config {
+            const DEFAULTS: &'static str = $defaults;
+
+            fn sections(&self) -> $crate::config::Sections<'_> {
+                $crate::config::Sections {
+                    server: &self.server,
+                    database: &self.database,
+                    telemetry: &self.telemetry,
+                    auth: &self.auth,
+                }
+            }
+        }
+
+        impl $config {
+            /// Defaults, then `file`, then `SHEQU__*` environment variables, then `overrides`.
+            pub fn load(
+                file: Option<&::std::path::Path>,
+                overrides: &[(&str, String)],
+            ) -> Result<Self, $crate::config::ConfigError> {
+                <Self as $crate::config::ServiceConfig>::load(file, overrides)
+            }
+        }
+    };
 }
 
 #[derive(Debug, Clone, Deserialize)]

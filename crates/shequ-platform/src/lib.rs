@@ -1,7 +1,8 @@
-//! What every Shequ service gets by calling it: layered configuration, logs and OpenTelemetry,
-//! the gRPC server with health, readiness, reflection, TLS, checks of the wire, authentication,
-//! role checks and graceful shutdown, the audit trail, the database connection with versioned
-//! migrations, and the mapping of failures to gRPC statuses.
+//! What every Shequ service gets by calling it: the skeleton that loads its configuration and
+//! serves it, layered configuration, logs and OpenTelemetry, the gRPC server with health,
+//! readiness, reflection, TLS, checks of the wire, authentication, role checks and graceful
+//! shutdown, the audit trail, the database connection with versioned migrations, and the error
+//! core with its one mapping of failures to gRPC statuses.
 
 pub mod audit;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod page;
 pub mod rpc;
 pub mod server;
+pub mod service;
 pub mod sql;
 pub mod status;
 pub mod telemetry;

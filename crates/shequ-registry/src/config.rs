@@ -1,10 +1,8 @@
 //! Configuration of the registry: the platform sections and its own `[registry]` section.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
-use shequ_platform::config::{self, ConfigError};
 use shequ_platform::{AuthConfig, DatabaseConfig, ServerConfig, TelemetryConfig};
 
 /// Compiled-in defaults: port 50051 and `registry.sqlite`.
@@ -36,9 +34,4 @@ impl RegistrySettings {
     }
 }
 
-impl RegistryConfig {
-    /// Defaults, then `file`, then `SHEQU__*` environment variables, then `overrides`.
-    pub fn load(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        config::load(DEFAULTS, file, overrides)
-    }
-}
+shequ_platform::service_config!(RegistryConfig, DEFAULTS);

@@ -1,12 +1,10 @@
 //! Configuration of the survey service: the platform sections, `[auth]` (how its callers are
 //! authenticated), `[client]` (how it authenticates to the registry) and its own `[survey]`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 use shequ_platform::client::ClientConfig;
-use shequ_platform::config::{self, ConfigError};
 use shequ_platform::{AuthConfig, DatabaseConfig, ServerConfig, TelemetryConfig};
 
 /// Compiled-in defaults: port 50052, `survey.sqlite` and a registry on 127.0.0.1:50051.
@@ -41,12 +39,7 @@ impl SurveySettings {
     }
 }
 
-impl SurveyConfig {
-    /// Defaults, then `file`, then `SHEQU__*` environment variables, then `overrides`.
-    pub fn load(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        config::load(DEFAULTS, file, overrides)
-    }
-}
+shequ_platform::service_config!(SurveyConfig, DEFAULTS);
 
 #[cfg(test)]
 mod tests {
