@@ -44,7 +44,7 @@ pub struct Prepared {
 
 impl Survey {
     /// Checks one response against its round; fields are relative to the response. A leaf unit
-    /// whose place cannot be learnt from the registry is `RegistryUnavailable`.
+    /// whose place cannot be learnt from the registry is a dependency failure of the registry.
     pub async fn prepare(&self, ctx: &Arc<RoundContext>, r: &impl Submission) -> Result<Prepared> {
         let mut v = Violations::new();
         if !is_response_id(r.response_id()) {
