@@ -1,13 +1,15 @@
 //! Test support shared by every crate's tests and the benchmarks: any service on 127.0.0.1:0
 //! with a fresh database (SQLite, or PostgreSQL when `SHEQU_TEST_DATABASE_URL` names an admin
 //! database) through one harness, [`TestService`]; the committed division slices, a valid
-//! facility template, a TCP proxy that can cut a connection, a fake OTLP collector, and a token
-//! issuer with the services that trust it ([`AuthWorld`]).
+//! facility template, a TCP proxy that can cut a connection, a fake OTLP collector, a token
+//! issuer with the services that trust it ([`AuthWorld`]), and the checks of a service's
+//! migration list.
 
 pub mod binary;
 mod database;
 pub mod fixtures;
 mod issuer;
+pub mod migrations;
 mod monitoring;
 pub mod otlp;
 pub mod proxy;
