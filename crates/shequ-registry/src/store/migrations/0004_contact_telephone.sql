@@ -1,0 +1,1 @@
+ALTER TABLE registry_facilities ADD COLUMN contact_telephone TEXT NOT NULL DEFAULT '';
