@@ -1,78 +1,52 @@
-//! Versioned schema of the monitoring service. Tables carry the `monitoring_` prefix; no other
-//! service reads them. Times are microseconds since the epoch, so both backends share every query.
-//! An evaluation's results are one row per (evaluation, division) holding every indicator's
-//! result as JSON, so one division is one primary-key lookup and its children one indexed range.
-//! Every write is also recorded with its principal in `monitoring_audit_records`.
+//! The monitoring service's schema: its migrations in order, each one file under `migrations/`.
+//! Tables carry the `monitoring_` prefix; no other service reads them. Times are microseconds
+//! since the epoch, so both backends share every query. An evaluation's results are one row per
+//! (evaluation, division) holding every indicator's result as JSON, so one division is one
+//! primary-key lookup and its children one indexed range. Every write is also recorded with its
+//! principal in `monitoring_audit_records`.
+//!
+//! A migration is `NNNN_short_name.sql` when SQLite and PostgreSQL run the same text, otherwise
+//! `NNNN_short_name.sqlite.sql` and `NNNN_short_name.postgres.sql`; the audit trail's comes from
+//! `shequ_platform::audit_migration!`. A new migration is a new file and a new entry at the end,
+//! one version past the last. Never renumber a migration or edit one once released: databases
+//! that ran it will not run it again, so a change belongs in a new migration. The tests below
+//! pin every migration's text.
 
 use shequ_platform::Migration;
-
-const SCHEMA: &str = r#"
-CREATE TABLE monitoring_plans (
-    id TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL,
-    level INTEGER NOT NULL,
-    scope_code BIGINT NOT NULL,
-    parent_id TEXT,
-    start_year INTEGER NOT NULL,
-    end_year INTEGER NOT NULL,
-    survey_round TEXT NOT NULL,
-    body TEXT NOT NULL,
-    create_time BIGINT NOT NULL
-);
-
-CREATE TABLE monitoring_reported_values (
-    indicator TEXT NOT NULL,
-    division_code BIGINT NOT NULL,
-    period TEXT NOT NULL,
-    period_start INTEGER NOT NULL,
-    revision BIGINT NOT NULL,
-    value DOUBLE PRECISION NOT NULL,
-    actor TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    change_time BIGINT NOT NULL,
-    PRIMARY KEY (indicator, division_code, revision)
-);
-CREATE INDEX monitoring_reported_values_period ON monitoring_reported_values (indicator, period_start);
-
-CREATE TABLE monitoring_evaluations (
-    id TEXT PRIMARY KEY,
-    plan_id TEXT NOT NULL REFERENCES monitoring_plans (id),
-    evaluation_date TEXT NOT NULL,
-    create_time BIGINT NOT NULL,
-    trigger_kind TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    registry_cursor TEXT NOT NULL,
-    registry_vintage TEXT NOT NULL,
-    survey_round TEXT NOT NULL,
-    divisions BIGINT NOT NULL,
-    leaf_units BIGINT NOT NULL,
-    indicators TEXT NOT NULL
-);
-CREATE INDEX monitoring_evaluations_plan ON monitoring_evaluations (plan_id, create_time);
-
-CREATE TABLE monitoring_evaluation_results (
-    evaluation_id TEXT NOT NULL,
-    division_code BIGINT NOT NULL,
-    level INTEGER NOT NULL,
-    parent_code BIGINT,
-    results TEXT NOT NULL,
-    PRIMARY KEY (evaluation_id, division_code)
-);
-CREATE INDEX monitoring_evaluation_results_parent ON monitoring_evaluation_results (evaluation_id, parent_code);
-
-CREATE TABLE monitoring_leases (
-    name TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expire_time BIGINT NOT NULL
-);
-"#;
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "plans, reported values, evaluations, results and leases",
-        sqlite: SCHEMA,
-        postgres: SCHEMA,
+        sqlite: include_str!("migrations/0001_plans_evaluations_leases.sql"),
+        postgres: include_str!("migrations/0001_plans_evaluations_leases.sql"),
     },
     shequ_platform::audit_migration!(2, "monitoring_audit_records"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use shequ_testkit::migrations::{
+        assert_pinned, assert_sql_for_both_backends, assert_versions_count_from_one,
+    };
+
+    use super::MIGRATIONS;
+
+    /// Each migration's fingerprint, pinned when it was written.
+    const PINNED: &[(i64, &str)] = &[(1, "d67d8fb0cc914a8d"), (2, "07c15308503ef025")];
+
+    #[test]
+    fn versions_count_up_from_one() {
+        assert_versions_count_from_one(MIGRATIONS);
+    }
+
+    #[test]
+    fn every_migration_runs_sql_on_both_backends() {
+        assert_sql_for_both_backends(MIGRATIONS, &[]);
+    }
+
+    #[test]
+    fn no_migration_differs_from_its_pin() {
+        assert_pinned(MIGRATIONS, PINNED);
+    }
+}
