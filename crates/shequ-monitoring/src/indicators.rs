@@ -72,16 +72,41 @@ pub struct IndicatorDef {
     pub unit_kind: UnitFilter,
     pub unit: String,
     pub direction: Better,
+    /// A reported ratio's value is numerator / denominator × `factor`; 1 elsewhere.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub factor: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(f: &f64) -> bool {
+    *f == 1.0
 }
 
 impl IndicatorDef {
     /// How a parent's value is made from its children's.
     pub fn rollup(&self) -> &'static str {
         match (self.source, self.kind) {
-            (Source::Reported, _) | (_, Kind::Sum | Kind::Count) => "sum of parts",
+            (_, Kind::Sum | Kind::Count) => "sum of parts",
+            (Source::Reported, _) if !self.has_parts() => "none",
             (Source::Survey, Kind::Mean) => "mean of responses",
             _ => "ratio of sums",
         }
+    }
+
+    /// A reported ratio, share or mean that names the reported sums it divides (`field` over
+    /// `denominator_field`); without them it is a figure reported as is.
+    pub fn has_parts(&self) -> bool {
+        self.source == Source::Reported
+            && matches!(self.kind, Kind::Ratio | Kind::Share | Kind::Mean)
+            && !(self.field.is_empty() && self.denominator_field.is_empty())
+    }
+
+    /// A reported sum: what a reported ratio may name as its numerator or denominator.
+    pub fn is_reported_sum(&self) -> bool {
+        self.source == Source::Reported && self.kind == Kind::Sum
     }
 
     /// Whether values are shares, so targets must lie in 0..=1.
@@ -102,22 +127,62 @@ impl IndicatorDef {
         }
         // As sent: `IndicatorSpec::validate` stores it trimmed.
         TextRule::required_unbounded().check(&mut v, "display_name", &self.display_name);
+        let with_parts = self.has_parts();
         let fields = match self.source {
             Source::Registry => REGISTRY_FIELDS,
             Source::Survey => SURVEY_FIELDS,
+            // The parts' codes are checked against the plan's indicators (`PlanSpec::validate`).
             Source::Reported => {
-                if !self.field.is_empty() {
-                    v.push("field", "must be empty for a reported indicator");
-                }
-                if self.kind != Kind::Sum {
-                    v.push(
+                match self.kind {
+                    Kind::Count => v.push(
                         "kind",
-                        "a reported indicator is summed up the hierarchy: use sum",
-                    );
+                        "a reported indicator is a sum, or a ratio, share or mean of two sums",
+                    ),
+                    Kind::Sum => {
+                        if !self.field.is_empty() {
+                            v.push("field", "must be empty for a reported sum");
+                        }
+                        if !self.denominator_field.is_empty() {
+                            v.push("denominator_field", "must be empty for a reported sum");
+                        }
+                    }
+                    Kind::Ratio | Kind::Share | Kind::Mean if with_parts => {
+                        for (name, code) in [
+                            ("field", &self.field),
+                            ("denominator_field", &self.denominator_field),
+                        ] {
+                            if code.is_empty() {
+                                v.push(
+                                    name,
+                                    "names a reported sum indicator when the other part does",
+                                );
+                            }
+                        }
+                    }
+                    Kind::Ratio | Kind::Share | Kind::Mean => {}
                 }
-                return v;
+                &[]
             }
         };
+        if self.source != Source::Reported {
+            self.check_fields(&mut v, fields);
+        }
+        if self.kind == Kind::Share && self.unit != "share" {
+            v.push("unit", "a share indicator has the unit `share`");
+        }
+        if !self.factor.is_finite() || self.factor <= 0.0 {
+            v.push("factor", "must be a finite number above 0");
+        } else if self.factor != 1.0 && !with_parts {
+            v.push(
+                "factor",
+                "is only for a reported ratio, share or mean with a numerator and a denominator",
+            );
+        }
+        v
+    }
+
+    /// Checks `field` and `denominator_field` of a registry or survey indicator against `fields`.
+    fn check_fields(&self, v: &mut Violations, fields: &[&str]) {
         if !fields.contains(&self.field.as_str()) {
             v.push("field", format!("must be one of {}", fields.join(", ")));
         }
@@ -130,10 +195,6 @@ impl IndicatorDef {
         } else if !needs_denominator && !self.denominator_field.is_empty() {
             v.push("denominator_field", "is only for ratio and mean indicators");
         }
-        if self.kind == Kind::Share && self.unit != "share" {
-            v.push("unit", "a share indicator has the unit `share`");
-        }
-        v
     }
 }
 
@@ -166,6 +227,7 @@ fn def(
         unit_kind,
         unit: unit.to_owned(),
         direction: Better::Higher,
+        factor: 1.0,
     }
 }
 
@@ -343,8 +405,18 @@ pub enum Formula {
         numerator: usize,
         presence: usize,
     },
-    /// Index into the rollup's reported indicators.
+    /// A reported sum: index into the rollup's reported indicators.
     Reported(usize),
+    /// A reported ratio of two reported sums (indices into the reported indicators), `ratio`
+    /// indexing the rollup's pairs: numerator / denominator × `factor`.
+    ReportedRatio {
+        ratio: usize,
+        numerator: usize,
+        denominator: usize,
+        factor: f64,
+    },
+    /// A figure reported as is (index into the reported indicators): only where reported.
+    ReportedAsIs(usize),
 }
 
 /// The distinct measures of a set of indicators and each indicator's formula over them.
@@ -352,8 +424,11 @@ pub enum Formula {
 pub struct Compiled {
     pub measures: Vec<Measure>,
     pub formulas: Vec<Formula>,
-    /// Codes of the reported indicators, in `Formula::Reported` order.
+    /// Codes of the reported indicators whose values are read, in index order.
     pub reported: Vec<String>,
+    /// Per reported ratio (`Formula::ReportedRatio::ratio`): its numerator's and denominator's
+    /// indices into `reported`.
+    pub ratios: Vec<(usize, usize)>,
 }
 
 impl Compiled {
@@ -361,10 +436,21 @@ impl Compiled {
         let mut out = Self::default();
         for d in defs {
             let formula = match d.source {
-                Source::Reported => {
-                    out.reported.push(d.code.clone());
-                    Formula::Reported(out.reported.len() - 1)
+                Source::Reported if d.has_parts() => {
+                    let numerator = out.reported_index(&d.field);
+                    let denominator = out.reported_index(&d.denominator_field);
+                    out.ratios.push((numerator, denominator));
+                    Formula::ReportedRatio {
+                        ratio: out.ratios.len() - 1,
+                        numerator,
+                        denominator,
+                        factor: d.factor,
+                    }
                 }
+                Source::Reported if d.kind == Kind::Sum => {
+                    Formula::Reported(out.reported_index(&d.code))
+                }
+                Source::Reported => Formula::ReportedAsIs(out.reported_index(&d.code)),
                 source => {
                     let units = Measure {
                         fact: Fact::of(source, "leaf_units"),
@@ -399,6 +485,16 @@ impl Compiled {
             out.formulas.push(formula);
         }
         out
+    }
+
+    /// The index of the reported indicator `code`, added when new: a ratio and its parts read
+    /// the same values.
+    fn reported_index(&mut self, code: &str) -> usize {
+        if let Some(i) = self.reported.iter().position(|c| c == code) {
+            return i;
+        }
+        self.reported.push(code.to_owned());
+        self.reported.len() - 1
     }
 
     fn measure(&mut self, m: Measure) -> usize {

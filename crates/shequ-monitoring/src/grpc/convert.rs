@@ -104,6 +104,7 @@ impl From<&pb::Indicator> for IndicatorSpec {
             },
             unit: i.unit.clone(),
             direction: direction_from_pb(i.direction),
+            factor: i.factor,
         }
     }
 }
@@ -158,6 +159,7 @@ pub fn indicator_to_pb(d: &IndicatorDef) -> pb::Indicator {
         direction: direction_to_pb(d.direction) as i32,
         rollup: d.rollup().to_owned(),
         plan: String::new(),
+        factor: (d.factor != 1.0).then_some(d.factor),
     }
 }
 
@@ -291,6 +293,7 @@ pub fn division_result_to_pb(eval: &LoadedEvaluation, row: &DivisionRow) -> pb::
             .enumerate()
             .map(|(i, c)| {
                 let j = eval.judge(row, i);
+                let behind = eval.behind(row, i);
                 pb::IndicatorResult {
                     indicator: indicator_name(&c.code),
                     value: j.value,
@@ -299,6 +302,15 @@ pub fn division_result_to_pb(eval: &LoadedEvaluation, row: &DivisionRow) -> pb::
                     status: status_to_pb(j.status) as i32,
                     reported_value: row.values.r.get(i).copied().flatten(),
                     children_sum: row.values.c.get(i).copied().flatten(),
+                    numerator: behind.numerator,
+                    denominator: behind.denominator,
+                    as_of: behind.as_of.map(timestamp),
+                    periods: behind.periods,
+                    method: if c.target.is_some() {
+                        pb::StatusMethod::Linear
+                    } else {
+                        pb::StatusMethod::Unspecified
+                    } as i32,
                 }
             })
             .collect(),

@@ -81,6 +81,8 @@ struct IndicatorFile {
     unit: String,
     #[serde(default = "higher")]
     direction: String,
+    /// A reported ratio's multiplier; 1 when left out.
+    factor: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +213,7 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
             unit_kind: Ok(unit_kind.unwrap_or_default()),
             unit: i.unit,
             direction: direction.flatten(),
+            factor: i.factor,
         });
     }
     // A baseline is a value and its year: half of one is refused, never read as year 0.

@@ -46,6 +46,8 @@ pub struct IndicatorSpec {
     pub unit: String,
     /// `None` when none (or none the contract knows) was given.
     pub direction: Option<Better>,
+    /// `None`: 1.
+    pub factor: Option<f64>,
 }
 
 /// A target as sent.
@@ -167,6 +169,7 @@ impl PlanSpec {
                 Err(e) => v.extend(e.prefixed(&format!("indicators[{n}]"))),
             }
         }
+        validate_parts(&mut v, &indicators);
         let targets = validate_targets(&mut v, self.targets, &indicators);
         let def = PlanDef {
             id,
@@ -184,6 +187,32 @@ impl PlanSpec {
             create_time: 0,
         };
         v.prefixed("plan").into_result(def)
+    }
+}
+
+/// Checks that every reported ratio of the plan divides two reported sums, built in or the plan's
+/// own.
+fn validate_parts(v: &mut Violations, indicators: &[IndicatorDef]) {
+    for (n, d) in indicators.iter().enumerate() {
+        if !d.has_parts() {
+            continue;
+        }
+        for (name, code) in [
+            ("field", &d.field),
+            ("denominator_field", &d.denominator_field),
+        ] {
+            let known = builtin(code)
+                .or_else(|| indicators.iter().find(|i| &i.code == code).cloned())
+                .is_some_and(|i| i.is_reported_sum());
+            if !code.is_empty() && !known {
+                v.push(
+                    format!("indicators[{n}].{name}"),
+                    format!(
+                        "`{code}` is not a reported sum indicator of the plan (built in or its own)"
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -291,6 +320,7 @@ impl IndicatorSpec {
             unit_kind,
             unit: self.unit,
             direction,
+            factor: self.factor.unwrap_or(1.0),
         };
         if v.is_empty() {
             v.extend(def.validate());
@@ -329,6 +359,7 @@ impl From<PlanDef> for PlanSpec {
                     unit_kind: Ok(i.unit_kind),
                     unit: i.unit,
                     direction: Some(i.direction),
+                    factor: Some(i.factor),
                 })
                 .collect(),
             targets: p

@@ -14,6 +14,7 @@ use crate::indicators::{Better, Compiled, Formula, Source};
 use crate::plan::TargetDef;
 use crate::rollup::{Rollup, rollup};
 use crate::service::Monitoring;
+use crate::service::reported::rollup_input;
 use crate::store::rows::{EvaluationRecord, ResultRecord};
 use crate::store::{Store, now_micros};
 
@@ -33,6 +34,14 @@ pub struct Column {
 pub struct Columns {
     pub start_year: i32,
     pub columns: Vec<Column>,
+    /// When the evaluation read the registry's and the survey's facts, in microseconds since
+    /// the epoch; `None` for evaluations stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts_time: Option<i64>,
+    /// The periods of the reported values used, sorted: the table the rows' period bits
+    /// (`StoredValues::p`) index (see `rollup::periods_of`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<String>,
 }
 
 /// One division's values, aligned with the columns (`monitoring_evaluation_results.results`).
@@ -45,6 +54,17 @@ pub struct StoredValues {
     /// Sum of the children's values; empty when nothing is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub c: Vec<Option<f64>>,
+    /// Numerator and denominator behind each quotient; empty when no column has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub n: Vec<Option<f64>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub d: Vec<Option<f64>>,
+    /// For reported columns: the latest entry time of the values used (microseconds since the
+    /// epoch) and their periods as bits of `Columns::periods`; empty when nothing is reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub t: Vec<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub p: Vec<u64>,
 }
 
 /// How an evaluation was started.
@@ -75,6 +95,8 @@ fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
         .enumerate()
         .filter_map(|(i, f)| match f {
             Formula::Reported(j) => Some((i, r.reported_at(node, *j), r.children_sum_at(node, *j))),
+            // Reported as is: nothing is summed below it.
+            Formula::ReportedAsIs(j) => Some((i, r.reported_at(node, *j), None)),
             _ => None,
         })
         .collect();
@@ -85,6 +107,19 @@ fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
             out.r[i] = a;
             out.c[i] = b;
         }
+    }
+    let parts: Vec<Option<(f64, f64)>> = (0..k).map(|i| r.parts(node, i)).collect();
+    if parts.iter().any(Option::is_some) {
+        out.n = parts.iter().map(|p| p.map(|p| p.0)).collect();
+        out.d = parts.iter().map(|p| p.map(|p| p.1)).collect();
+    }
+    let provenance: Vec<_> = (0..k).map(|i| r.provenance(node, i)).collect();
+    if provenance.iter().any(Option::is_some) {
+        out.t = provenance.iter().map(|p| p.map(|p| p.time)).collect();
+        out.p = provenance
+            .iter()
+            .map(|p| p.map_or(0, |p| p.periods))
+            .collect();
     }
     out
 }
@@ -126,10 +161,12 @@ impl Monitoring {
             }
         }
         let fetched = started.elapsed();
-        let mut reported = Vec::with_capacity(compiled.reported.len());
+        let facts_time = now_micros();
+        let mut used = Vec::with_capacity(compiled.reported.len());
         for code in &compiled.reported {
-            reported.push(self.reported_as_of(code, date).await?);
+            used.push(self.reported_as_of(code, date).await?);
         }
+        let (reported, periods) = rollup_input(&used);
         let root = plan.scope_code();
         let leaves = std::mem::take(&mut facts.leaves);
         let compiled_for_rollup = compiled.clone();
@@ -156,6 +193,8 @@ impl Monitoring {
                     target: plan.target(&d.code).cloned(),
                 })
                 .collect(),
+            facts_time: Some(facts_time),
+            periods,
         };
         let record = EvaluationRecord {
             id: crate::names::new_id(),

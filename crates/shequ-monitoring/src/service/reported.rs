@@ -11,6 +11,7 @@ use shequ_platform::audit::AuditEntry;
 use crate::error::{MonitoringError, Result, Sent};
 use crate::indicators::{Source, builtin};
 use crate::names::{day_number, division_name, indicator_name, parse_period};
+use crate::rollup::{ReportedEntry, period_bit};
 use crate::service::Monitoring;
 use crate::store::rows::ReportedRecord;
 use crate::store::{Store, now_micros};
@@ -127,32 +128,63 @@ impl Monitoring {
             .await
     }
 
-    /// The value each division reported for `indicator` as of `date`: of the periods begun by
-    /// then, the latest to begin; of its revisions, the latest.
+    /// The revision each division reported for `indicator` as of `date`: of the periods begun
+    /// by then, the latest to begin; of its revisions, the latest.
     pub(crate) async fn reported_as_of(
         &self,
         indicator: &str,
         date: NaiveDate,
-    ) -> Result<HashMap<i64, f64>> {
+    ) -> Result<HashMap<i64, ReportedRecord>> {
         let rows = self
             .store()
             .reported_begun_by(indicator, day_number(date))
             .await?;
-        let mut best: HashMap<i64, (i32, i64, f64)> = HashMap::new();
+        let mut best: HashMap<i64, ReportedRecord> = HashMap::new();
         for r in rows {
-            let key = (r.period_start, r.revision, r.value);
-            best.entry(r.division_code)
-                .and_modify(|b| {
-                    if (key.0, key.1) > (b.0, b.1) {
-                        *b = key;
-                    }
-                })
-                .or_insert(key);
+            match best.get_mut(&r.division_code) {
+                Some(b) if (r.period_start, r.revision) <= (b.period_start, b.revision) => {}
+                Some(b) => *b = r,
+                None => {
+                    best.insert(r.division_code, r);
+                }
+            }
         }
-        Ok(best.into_iter().map(|(k, (_, _, v))| (k, v)).collect())
+        Ok(best)
     }
 
     pub(crate) fn no_indicator(code: &str) -> MonitoringError {
         MonitoringError::NotFound(format!("indicator `indicators/{code}` not found"))
     }
+}
+
+/// The rollup's input from the values each reported indicator uses (one map per indicator): each
+/// value with its entry time and its period's bit in the evaluation's period table, which is
+/// returned sorted.
+pub(crate) fn rollup_input(
+    reported: &[HashMap<i64, ReportedRecord>],
+) -> (Vec<HashMap<i64, ReportedEntry>>, Vec<String>) {
+    let mut periods: Vec<String> = reported
+        .iter()
+        .flat_map(|m| m.values().map(|r| r.period.clone()))
+        .collect();
+    periods.sort_unstable();
+    periods.dedup();
+    let n = periods.len();
+    let input = reported
+        .iter()
+        .map(|m| {
+            m.iter()
+                .map(|(code, r)| {
+                    let j = periods.binary_search(&r.period).unwrap_or_default();
+                    let entry = ReportedEntry {
+                        value: r.value,
+                        time: r.change_time,
+                        period: period_bit(j, n),
+                    };
+                    (*code, entry)
+                })
+                .collect()
+        })
+        .collect();
+    (input, periods)
 }

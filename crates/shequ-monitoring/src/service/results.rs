@@ -10,6 +10,7 @@ use shequ_platform::page;
 use crate::error::{MonitoringError, Result};
 use crate::indicators::Better;
 use crate::names::division_name;
+use crate::rollup::periods_of;
 use crate::service::Monitoring;
 use crate::service::evaluations::{Column, Columns, StoredValues};
 use crate::store::rows::{EvaluationRecord, ResultRecord};
@@ -41,6 +42,19 @@ pub struct Judged {
     pub target: Option<f64>,
     /// `None`: the plan sets no target.
     pub status: Option<Status>,
+}
+
+/// What lies behind one indicator's figure for one division.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Behind {
+    /// The summed parts of a ratio, share or mean.
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    /// The data's time, in microseconds since the epoch: when the facts were read, or the
+    /// latest entry time of the reported values used.
+    pub as_of: Option<i64>,
+    /// The periods of the reported values used, sorted.
+    pub periods: Vec<String>,
 }
 
 impl Column {
@@ -131,6 +145,28 @@ impl LoadedEvaluation {
             self.date,
             row.values.v.get(column).copied().flatten(),
         )
+    }
+
+    /// What lies behind `row`'s figure for `column`; all unset for rows stored before it was
+    /// kept.
+    pub fn behind(&self, row: &DivisionRow, column: usize) -> Behind {
+        let at = |v: &[Option<f64>]| v.get(column).copied().flatten();
+        let reported = self.columns.columns[column].reported;
+        Behind {
+            numerator: at(&row.values.n),
+            denominator: at(&row.values.d),
+            as_of: if reported {
+                row.values.t.get(column).copied().flatten()
+            } else {
+                self.columns.facts_time
+            },
+            periods: row
+                .values
+                .p
+                .get(column)
+                .map(|mask| periods_of(*mask, &self.columns.periods))
+                .unwrap_or_default(),
+        }
     }
 
     pub fn column(&self, code: &str) -> Option<usize> {
