@@ -7,6 +7,7 @@ mod evaluations;
 mod failures;
 mod fuzz;
 mod plans;
+mod ratios;
 mod report_html;
 mod reported;
 mod schedule;
