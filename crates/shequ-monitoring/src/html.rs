@@ -42,6 +42,13 @@ pub struct IndicatorPanel {
     pub target: Option<f64>,
     /// `None`: the plan sets no target.
     pub status: Option<Status>,
+    /// The summed parts behind a ratio, share or mean.
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    /// The data's time (UTC, to the minute); empty when unknown.
+    pub as_of: String,
+    /// The periods of the reported values used.
+    pub periods: Vec<String>,
     /// Regions one level down, by code.
     pub regions: Vec<RegionValue>,
 }
@@ -354,9 +361,9 @@ impl IndicatorPanel {
                 );
             }
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "<div class=\"meta\"><span class=\"chip\">{label}</span> 期望值 {} · 目标 {}{}</div></div>",
+            "<div class=\"meta\"><span class=\"chip\">{label}</span> 期望值 {} · 目标 {}{}</div>",
             format_value(self.expected, &self.unit),
             format_value(self.target, &self.unit),
             if self.lower_is_better {
@@ -365,6 +372,27 @@ impl IndicatorPanel {
                 ""
             },
         );
+        if let (Some(n), Some(d)) = (self.numerator, self.denominator) {
+            let _ = write!(
+                out,
+                "<div class=\"meta parts\">分子 {} / 分母 {}</div>",
+                format_value(Some(n), ""),
+                format_value(Some(d), ""),
+            );
+        }
+        if !self.as_of.is_empty() {
+            let periods = if self.periods.is_empty() {
+                String::new()
+            } else {
+                format!(" · 报告期 {}", escape(&self.periods.join(", ")))
+            };
+            let _ = write!(
+                out,
+                "<div class=\"meta as-of\">数据截至 {}{periods}</div>",
+                escape(&self.as_of),
+            );
+        }
+        out.push_str("</div>\n");
     }
 
     fn chart_section(&self, out: &mut String) {
@@ -587,6 +615,10 @@ mod tests {
                 expected: Some(0.8),
                 target: Some(1.0),
                 status: Some(Status::OffTrack),
+                numerator: Some(2.0),
+                denominator: Some(5.0),
+                as_of: "2025-06-30 08:00".into(),
+                periods: vec!["2025-Q2<".into()],
                 regions: vec![
                     RegionValue {
                         name: "杜湖街道".into(),
@@ -701,6 +733,13 @@ mod tests {
         assert_eq!(label_x(100.0, 40.0, &[120.0]), 126.0);
         // Past the first line the label would cross the second one too.
         assert_eq!(label_x(100.0, 40.0, &[150.0, 120.0]), 156.0);
+    }
+
+    #[test]
+    fn a_card_shows_the_parts_the_time_and_the_periods() {
+        let html = report("x").render();
+        assert!(html.contains("分子 2 / 分母 5"), "{html}");
+        assert!(html.contains("数据截至 2025-06-30 08:00 · 报告期 2025-Q2&lt;"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::indicators::Better;
 use crate::names::{evaluation_name, round_name};
 use crate::service::Monitoring;
 use crate::service::evaluations::Column;
-use crate::service::results::{DivisionRow, LoadedEvaluation, code_name};
+use crate::service::results::{Behind, DivisionRow, LoadedEvaluation, code_name};
 
 /// The language of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl Monitoring {
                 .take(worst)
                 .map(|c| (c.code, c.values.v.get(i).copied().flatten()))
                 .collect();
-            lines.push((col, j, worst_regions));
+            lines.push((col, j, worst_regions, eval.behind(&row, i)));
         }
         let fmt = |v: Option<f64>, col: &Column| match v {
             None => "—".to_owned(),
@@ -91,14 +91,19 @@ impl Monitoring {
                     "target_value",
                     "status",
                     "worst_regions",
+                    "numerator",
+                    "denominator",
+                    "as_of",
+                    "periods",
                 ])
                 .map_err(csv_err)?;
                 let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-                for (col, j, worst) in &lines {
+                for (col, j, worst, behind) in &lines {
                     let worst: Vec<String> = worst
                         .iter()
                         .map(|(c, v)| format!("{}={}", region(*c), num(*v)))
                         .collect();
+                    let as_of = behind.as_of.map(rfc3339).unwrap_or_default();
                     w.write_record([
                         title.as_str(),
                         col.code.as_str(),
@@ -109,6 +114,10 @@ impl Monitoring {
                         &num(j.target),
                         status_word(j.status),
                         &worst.join(";"),
+                        &num(behind.numerator),
+                        &num(behind.denominator),
+                        &as_of,
+                        &behind.periods.join(";"),
                     ])
                     .map_err(csv_err)?;
                 }
@@ -120,7 +129,7 @@ impl Monitoring {
             ReportFormat::Json => {
                 let indicators: Vec<serde_json::Value> = lines
                     .iter()
-                    .map(|(col, j, worst)| {
+                    .map(|(col, j, worst, behind)| {
                         serde_json::json!({
                             "indicator": col.code,
                             "name": col.display_name,
@@ -133,6 +142,11 @@ impl Monitoring {
                                 "division": code_name(*c),
                                 "value": v,
                             })).collect::<Vec<_>>(),
+                            "numerator": behind.numerator,
+                            "denominator": behind.denominator,
+                            "as_of": behind.as_of.map(rfc3339),
+                            "periods": behind.periods,
+                            "method": if col.target.is_some() { "linear" } else { "none" },
                         })
                     })
                     .collect();
@@ -165,10 +179,12 @@ impl Monitoring {
                     "expected",
                     "target",
                     "status",
+                    "parts",
+                    "as of",
                     "worst regions",
                 ];
-                let mut table: Vec<[String; 6]> = vec![header.map(str::to_owned)];
-                for (col, j, worst) in &lines {
+                let mut table: Vec<[String; 8]> = vec![header.map(str::to_owned)];
+                for (col, j, worst, behind) in &lines {
                     let worst: Vec<String> = worst
                         .iter()
                         .map(|(c, v)| format!("{} {}", region(*c), fmt(*v, col)))
@@ -179,10 +195,12 @@ impl Monitoring {
                         fmt(j.expected, col),
                         fmt(j.target, col),
                         status_word(j.status).to_owned(),
+                        parts_text(behind.numerator, behind.denominator),
+                        as_of_text(behind),
                         worst.join(", "),
                     ]);
                 }
-                let widths: Vec<usize> = (0..6)
+                let widths: Vec<usize> = (0..8)
                     .map(|c| {
                         table
                             .iter()
@@ -267,6 +285,7 @@ fn html_report(
         .enumerate()
         .map(|(i, col)| {
             let j = eval.judge(row, i);
+            let behind = eval.behind(row, i);
             HtmlIndicator {
                 code: col.code.clone(),
                 name: col.display_name.clone(),
@@ -277,6 +296,14 @@ fn html_report(
                 expected: j.expected,
                 target: j.target,
                 status: j.status,
+                numerator: behind.numerator,
+                denominator: behind.denominator,
+                as_of: behind
+                    .as_of
+                    .and_then(chrono::DateTime::from_timestamp_micros)
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                periods: behind.periods,
                 regions: children
                     .iter()
                     .map(|c| {
@@ -319,6 +346,35 @@ fn html_report(
         },
         worst,
         indicators,
+    }
+}
+
+/// A quotient's parts as `numerator / denominator`; empty for sums and counts.
+fn parts_text(numerator: Option<f64>, denominator: Option<f64>) -> String {
+    let n = |v: f64| {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    match (numerator, denominator) {
+        (Some(a), Some(b)) => format!("{} / {}", n(a), n(b)),
+        _ => String::new(),
+    }
+}
+
+/// The data's time (UTC, to the minute) and, for reported values, their periods.
+fn as_of_text(behind: &Behind) -> String {
+    let time = behind
+        .as_of
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    if behind.periods.is_empty() {
+        time
+    } else {
+        format!("{time} ({})", behind.periods.join(", "))
     }
 }
 
