@@ -442,6 +442,32 @@ targets:
     }
 
     #[test]
+    fn a_ratio_of_reported_sums_names_its_parts_and_factor() {
+        let ratio = |den: &str, factor: &str| {
+            let text = format!(
+                "id = \"p\"\ndisplay_name = \"p\"\nlevel = \"provincial\"\nscope = \"42\"\nparent = \"n\"\n\
+                 start_year = 2021\nend_year = 2025\n[[indicators]]\ncode = \"per_1000\"\n\
+                 display_name = \"每千人\"\nkind = \"ratio\"\nsource = \"reported\"\n\
+                 field = \"community_workers\"\ndenominator_field = \"{den}\"\n\
+                 factor = {factor}\nunit = \"per 1000\"\n"
+            );
+            parse_plan_file(&text, PlanFileFormat::Toml)
+                .unwrap()
+                .validate()
+        };
+        let plan = ratio("social_workers", "1000").unwrap();
+        assert_eq!(plan.body.indicators[0].factor, 1000.0);
+        assert_eq!(
+            fields(ratio("per_1000", "-1").unwrap_err()),
+            ["plan.indicators[0].factor"]
+        );
+        assert_eq!(
+            fields(ratio("per_1000", "2").unwrap_err()),
+            ["plan.indicators[0].denominator_field"]
+        );
+    }
+
+    #[test]
     fn yaml_plan_files_report_the_same_field_violations() {
         let bad = YAML
             .replace("level: provincial", "level: regional")
