@@ -113,7 +113,12 @@ fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
         out.n = parts.iter().map(|p| p.map(|p| p.0)).collect();
         out.d = parts.iter().map(|p| p.map(|p| p.1)).collect();
     }
-    let provenance: Vec<_> = (0..k).map(|i| r.provenance(node, i)).collect();
+    // Nothing reported anywhere: no reported figure has a time or periods.
+    let provenance: Vec<_> = if r.reported.width > 0 {
+        (0..k).map(|i| r.provenance(node, i)).collect()
+    } else {
+        Vec::new()
+    };
     if provenance.iter().any(Option::is_some) {
         out.t = provenance.iter().map(|p| p.map(|p| p.time)).collect();
         out.p = provenance
