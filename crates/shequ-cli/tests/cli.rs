@@ -502,9 +502,19 @@ async fn a_round_is_collected_evaluated_and_reported() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.starts_with("division,indicator,"), "{run:?}");
     assert!(run.stdout.contains("satisfaction_index"), "{run:?}");
+    // What lies behind each figure: its parts, the data's time and the reported periods.
+    let header = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.ends_with(",numerator,denominator,as_of,periods"),
+        "{run:?}"
+    );
     let run = run_with(flags(&["report", &evaluation])).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("indicator"), "{run:?}");
+    assert!(
+        run.stdout.contains("parts") && run.stdout.contains("as of"),
+        "{run:?}"
+    );
 
     // HTML: a file whose path is printed, or (while the monitor refuses the format) a clear
     // error and no file.
