@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod database;
 pub mod error;
+pub mod idempotency;
 pub mod page;
 pub mod rpc;
 pub mod server;

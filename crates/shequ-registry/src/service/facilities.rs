@@ -16,6 +16,7 @@ use shequ_domain::{DivisionCode, FieldViolation, Violations};
 
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
+use shequ_platform::idempotency;
 use shequ_platform::methods::registry::facility_service;
 
 use super::Registry;
@@ -52,8 +53,7 @@ impl WriteContext {
     /// new key and says nothing about what it made. In development mode every caller is the
     /// development principal, so keys are shared as before.
     pub fn request_owner(&self) -> String {
-        let principal = self.principal();
-        format!("{}:{}", principal.kind.as_str(), principal.subject)
+        idempotency::request_owner(&self.principal())
     }
 }
 
@@ -69,9 +69,7 @@ pub struct RevisionPage {
     pub next_page_token: String,
 }
 
-pub fn etag(revision: i64) -> String {
-    format!("\"r{revision}\"")
-}
+pub use shequ_platform::idempotency::etag;
 
 fn prefixed(v: Violations) -> RegistryError {
     RegistryError::Invalid(v.prefixed("facility"))
@@ -158,7 +156,7 @@ impl Registry {
     }
 
     fn check_etag(current: &FacilityRecord, given: &str) -> Result<()> {
-        if !given.is_empty() && given != etag(current.revision) {
+        if !idempotency::etag_matches(given, current.revision) {
             return Err(RegistryError::Aborted(format!(
                 "etag `{}` is stale: `facilities/{}` is now at {}; read it again and retry",
                 shequ_domain::excerpt(given),

@@ -2,30 +2,12 @@
 //! the fingerprint of its body, a batch of creates, and the update an update mask makes.
 
 use shequ_domain::{FacilitySpec, Violations};
+use shequ_platform::idempotency::{check_request_id, request_fingerprint};
 use shequ_proto::registry::v1 as pb;
 
 use super::facility::{facility_spec_from_pb, parse_facility};
 use crate::error::RegistryError;
 use crate::service::facilities::{Creation, FacilityPatch, MAX_BATCH_CREATE, NewFacility};
-
-/// Longest request id accepted, in characters.
-const MAX_REQUEST_ID: usize = 128;
-
-/// A fingerprint of a create request as sent (the facility's wire encoding and the reason), kept
-/// with its request id.
-fn request_hash(facility: &pb::Facility, reason: &str) -> String {
-    use prost::Message;
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(facility.encode_to_vec());
-    hasher.update([0]);
-    hasher.update(reason.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The facility a CreateFacility request states, with its request id; every bad field is named
 /// under `facility`.
@@ -34,18 +16,13 @@ pub fn new_facility(
     request_id: &str,
     reason: &str,
 ) -> Result<NewFacility, RegistryError> {
-    if request_id.chars().count() > MAX_REQUEST_ID {
-        return Err(RegistryError::invalid(
-            "request_id",
-            "must be at most 128 characters",
-        ));
-    }
+    check_request_id("request_id", request_id).map_err(|v| RegistryError::Invalid(v.into()))?;
     let spec = facility_spec_from_pb(facility)
         .map_err(|v| RegistryError::Invalid(v.prefixed("facility")))?;
     Ok(NewFacility {
         spec,
         request_id: request_id.to_owned(),
-        request_hash: request_hash(facility, reason),
+        request_hash: request_fingerprint(facility, reason),
     })
 }
 
@@ -71,11 +48,8 @@ pub fn creations(requests: &[pb::CreateFacilityRequest]) -> Result<Vec<Creation>
     let mut specs = Vec::with_capacity(requests.len());
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, r) in requests.iter().enumerate() {
-        if r.request_id.chars().count() > MAX_REQUEST_ID {
-            bad.push(
-                format!("requests[{i}].request_id"),
-                "must be at most 128 characters",
-            );
+        if let Err(v) = check_request_id(format!("requests[{i}].request_id"), &r.request_id) {
+            bad.push(v.field, v.description);
         } else if !r.request_id.is_empty()
             && let Some(first) = seen.insert(r.request_id.as_str(), i)
         {
@@ -102,7 +76,7 @@ pub fn creations(requests: &[pb::CreateFacilityRequest]) -> Result<Vec<Creation>
             facility: NewFacility {
                 spec,
                 request_id: r.request_id.clone(),
-                request_hash: request_hash(
+                request_hash: request_fingerprint(
                     r.facility.as_ref().unwrap_or(&pb::Facility::default()),
                     &r.reason,
                 ),
