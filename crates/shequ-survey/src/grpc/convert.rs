@@ -7,10 +7,12 @@ use shequ_proto::names::parse_optional_division_name;
 use shequ_proto::survey::v1 as pb;
 use tonic::Status;
 
+mod questions;
+
+pub use questions::{answers_from_pb, answers_to_pb, questions_from_pb, questions_to_pb};
+
 use crate::error::SurveyError;
-use crate::model::{
-    Answers, QuestionDef, answers_from_pb, answers_to_pb, questions_from_pb, questions_to_pb,
-};
+use crate::model::{Answers, QuestionDef};
 use crate::names::{
     division_name, micros, parse_questionnaire_name, questionnaire_name, response_name, round_name,
     timestamp,

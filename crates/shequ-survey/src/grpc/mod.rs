@@ -16,7 +16,7 @@ use crate::error::SurveyError;
 use crate::names::{parse_questionnaire_name, parse_response_name, parse_round_name};
 use crate::service::Survey;
 
-mod convert;
+pub mod convert;
 use crate::service::access::Need;
 use convert::{
     coverage_to_pb, draft_from_pb, facts_to_pb, new_round_from_pb, published_filter,

@@ -13,10 +13,10 @@ use prost_types::Timestamp;
 use shequ_proto::codec::text_violations;
 use shequ_proto::names::parse_division_name;
 use shequ_proto::survey::v1 as pb;
+use shequ_survey::grpc::convert::{answers_from_pb, questions_from_pb, questions_to_pb};
 use shequ_survey::mask::{MASK, fold, mask_identity_numbers};
 use shequ_survey::model::{
-    MAX_OPTIONS, QuestionDef, QuestionKind, answers_from_pb, is_response_id, is_token,
-    questions_from_pb, questions_to_pb, satisfaction_score,
+    MAX_OPTIONS, QuestionDef, QuestionKind, is_response_id, is_token, satisfaction_score,
 };
 use shequ_survey::names::{
     micros, parse_questionnaire_name, parse_response_name, parse_round_name, response_name,
