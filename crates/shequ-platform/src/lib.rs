@@ -1,7 +1,7 @@
 //! What every Shequ service gets by calling it: the skeleton that loads its configuration and
 //! serves it, layered configuration, logs and OpenTelemetry, the gRPC server with health,
 //! readiness, reflection, TLS, checks of the wire, authentication, role checks and graceful
-//! shutdown, the audit trail, the database connection with versioned migrations, and the error
+//! shutdown, the audit trail, the registry client with its ancestry cache, the database connection with versioned migrations, and the error
 //! core with its one mapping of failures to gRPC statuses.
 
 pub mod audit;
@@ -13,6 +13,7 @@ pub mod database;
 pub mod error;
 pub mod idempotency;
 pub mod page;
+pub mod registry;
 pub mod rpc;
 pub mod server;
 pub mod service;
