@@ -46,7 +46,6 @@ pub struct Monitoring {
     pub(crate) audit: AuditLog,
     /// The monitor itself, as the principal of the writes it makes on its own (the schedule).
     pub(crate) itself: Arc<Principal>,
-    pub(crate) ancestry: Arc<access::AncestryCache>,
 }
 
 impl Monitoring {
@@ -81,7 +80,6 @@ impl Monitoring {
             sources,
             holder: uuid::Uuid::new_v4().simple().to_string(),
             itself: Arc::new(itself),
-            ancestry: Arc::default(),
         })
     }
 

@@ -1,19 +1,17 @@
 //! The source services, reached only through their generated gRPC clients with trace context and
 //! the monitor's own credentials (`[client]`: a service token, or a client certificate), so the
 //! sources see the `service` principal whoever asked the monitor: the registry's
-//! `StreamLeafUnitFacts` and the survey's `StreamRoundFacts`. Any failure of a source, including
-//! one mid-stream, fails the whole read.
+//! `StreamLeafUnitFacts` (through the platform's [`RegistryClient`], which also answers the
+//! hierarchy's ancestries and names) and the survey's `StreamRoundFacts`. Any failure of a source,
+//! including one mid-stream, fails the whole read.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use shequ_domain::DivisionCode;
 use shequ_platform::client::{ClientConfig, ServiceChannel};
+use shequ_platform::registry::{REGISTRY, RegistryClient};
 use shequ_proto::common::v1 as common;
-use shequ_proto::names::division_name;
-use shequ_proto::registry::v1 as registry;
-use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
-use shequ_proto::registry::v1::facility_service_client::FacilityServiceClient;
 use shequ_proto::survey::v1 as survey;
 use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
 use tokio_stream::StreamExt;
@@ -33,8 +31,7 @@ pub struct RegistryFacts {
 
 #[derive(Clone)]
 pub struct Sources {
-    divisions: DivisionServiceClient<ServiceChannel>,
-    facilities: FacilityServiceClient<ServiceChannel>,
+    registry: RegistryClient,
     rounds: RoundServiceClient<ServiceChannel>,
 }
 
@@ -65,76 +62,29 @@ impl Sources {
         survey_endpoint: &str,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let interceptor = client.interceptor()?;
-        let registry_channel = client.channel(registry_endpoint, timeout)?;
         Ok(Self {
-            divisions: DivisionServiceClient::with_interceptor(
-                registry_channel.clone(),
-                interceptor.clone(),
-            ),
-            facilities: FacilityServiceClient::with_interceptor(
-                registry_channel,
-                interceptor.clone(),
-            )
-            .max_decoding_message_size(64 << 20),
+            registry: RegistryClient::new(client, registry_endpoint, timeout)?,
             rounds: RoundServiceClient::with_interceptor(
                 client.channel(survey_endpoint, timeout)?,
-                interceptor,
+                client.interceptor()?,
             )
             .max_decoding_message_size(64 << 20),
         })
     }
 
-    /// The ancestors of `division` by the registry's parent links (province first); `None` when
-    /// the registry does not know it.
-    pub async fn division_ancestors(
-        &self,
-        division: DivisionCode,
-    ) -> Result<Option<Vec<DivisionCode>>> {
-        const WHAT: &str = "the facility registry";
-        let answer = self
-            .divisions
-            .clone()
-            .list_division_ancestors(registry::ListDivisionAncestorsRequest {
-                name: division_name(division),
-            })
-            .await;
-        let ancestors = match answer {
-            Ok(r) => r.into_inner().ancestors,
-            Err(s) if s.code() == Code::NotFound => return Ok(None),
-            Err(s) => {
-                return Err(MonitoringError::dependency_unavailable(
-                    WHAT,
-                    format!("{}: {}", s.code(), s.message()),
-                ));
-            }
-        };
-        ancestors
-            .iter()
-            .map(|d| {
-                DivisionCode::parse(&d.code).ok().ok_or_else(|| {
-                    MonitoringError::dependency_unavailable(
-                        WHAT,
-                        format!("ancestor code `{}` is not a division code", d.code),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+    /// The registry, with the ancestries it gave.
+    pub fn registry(&self) -> &RegistryClient {
+        &self.registry
     }
 
     /// Every leaf unit under `scope` (the country when `None`).
     pub async fn registry_facts(&self, scope: Option<DivisionCode>) -> Result<RegistryFacts> {
-        const WHAT: &str = "the facility registry";
+        const WHAT: &str = REGISTRY;
         let mut stream = self
-            .facilities
-            .clone()
-            .stream_leaf_unit_facts(registry::StreamLeafUnitFactsRequest {
-                parent: scope.map(division_name).unwrap_or_default(),
-            })
+            .registry
+            .leaf_unit_facts(scope)
             .await
-            .map_err(|s| failure(WHAT, s))?
-            .into_inner();
+            .map_err(|s| failure(WHAT, s))?;
         let mut out = RegistryFacts::default();
         let mut first = true;
         while let Some(message) = stream.next().await {
@@ -173,53 +123,6 @@ impl Sources {
             }
         }
         Ok(out)
-    }
-
-    /// The official names of `division` (the country when `None`) and of its children, by code,
-    /// from the registry's `GetDivision` and `ListDivisions`.
-    pub async fn division_names(
-        &self,
-        division: Option<DivisionCode>,
-    ) -> Result<HashMap<i64, String>> {
-        const WHAT: &str = "the facility registry";
-        let mut client = self.divisions.clone();
-        let mut names = HashMap::new();
-        let parent = division.map(division_name).unwrap_or_default();
-        if let Some(code) = division {
-            let d = client
-                .get_division(registry::GetDivisionRequest {
-                    name: parent.clone(),
-                })
-                .await
-                .map_err(|s| failure(WHAT, s))?
-                .into_inner()
-                .division
-                .unwrap_or_default();
-            names.insert(code.as_i64(), d.display_name);
-        }
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .list_divisions(registry::ListDivisionsRequest {
-                    parent: parent.clone(),
-                    page_size: 1000,
-                    page_token,
-                    show_retired: true,
-                })
-                .await
-                .map_err(|s| failure(WHAT, s))?
-                .into_inner();
-            for d in page.divisions {
-                if let Ok(code) = d.code.parse::<i64>() {
-                    names.insert(code, d.display_name);
-                }
-            }
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
-        }
-        Ok(names)
     }
 
     /// Every leaf unit of the round's region, by code, with its survey facts.

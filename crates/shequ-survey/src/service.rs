@@ -20,12 +20,13 @@ use shequ_platform::Database;
 use shequ_platform::audit::AuditLog;
 use shequ_platform::client::ClientConfig;
 use shequ_platform::database::WriteTxn;
+use shequ_platform::registry::{REGISTRY, RegistryClient};
 
 use crate::config::SurveySettings;
 use crate::error::{Result, SurveyError};
 use crate::model::QuestionDef;
 use crate::model::tally::Layout;
-use crate::region::{Ancestors, RegionCache, RegionFailure, RegionMap, RegistryLink};
+use crate::region::{Ancestors, RegionCache, RegionMap};
 
 pub use crate::store::audit::AUDIT_TABLE;
 
@@ -41,12 +42,11 @@ const AUDIT_POLL: Duration = Duration::from_secs(1);
 pub struct Survey {
     pub(crate) db: Database,
     pub(crate) settings: SurveySettings,
-    pub(crate) registry: RegistryLink,
+    /// The registry, with the ancestries it gave.
+    pub(crate) registry: RegistryClient,
     pub(crate) audit: AuditLog,
     /// The fixed part of each round seen, with what is known of its region.
     rounds: Arc<std::sync::Mutex<HashMap<String, Arc<RoundContext>>>>,
-    /// Divisions' ancestries (the division and its ancestors) learnt from the registry.
-    pub(crate) ancestries: access::AncestryCache,
 }
 
 /// What never changes about a round once created: its questionnaire version, region (`None`: the
@@ -99,7 +99,7 @@ impl Survey {
         settings: SurveySettings,
         client: &ClientConfig,
     ) -> anyhow::Result<Self> {
-        let registry = RegistryLink::new(
+        let registry = RegistryClient::new(
             client,
             &settings.registry_endpoint,
             settings.registry_timeout(),
@@ -111,7 +111,6 @@ impl Survey {
             registry,
             audit,
             rounds: Arc::default(),
-            ancestries: access::AncestryCache::default(),
         })
     }
 
@@ -181,7 +180,7 @@ impl Survey {
             .await?
             .ok_or_else(|| {
                 SurveyError::dependency_unavailable(
-                    crate::region::REGISTRY,
+                    REGISTRY,
                     "the round's region is still loading from the registry; retry shortly",
                 )
             })
@@ -206,7 +205,7 @@ impl Survey {
             let ctx = ctx.clone();
             tokio::spawn(async move {
                 let cache = &ctx.region_cache;
-                match survey.registry.load_region(ctx.region).await {
+                match crate::region::load_region(&survey.registry, ctx.region).await {
                     Ok(map) => {
                         tracing::info!(round = %ctx.id, leaf_units = map.units.len(), "round region loaded");
                         let _ = cache.map.set(Arc::new(map));
@@ -214,7 +213,7 @@ impl Survey {
                     }
                     Err(e) => {
                         tracing::warn!(round = %ctx.id, error = %e, "loading the round's region failed");
-                        *cache.failure.lock().expect("not poisoned") = Some(RegionFailure::of(&e));
+                        *cache.failure.lock().expect("not poisoned") = Some(e);
                     }
                 }
                 cache.loading.store(false, Ordering::Release);
@@ -226,7 +225,7 @@ impl Survey {
             return Ok(Some(map.clone()));
         }
         match cache.failure.lock().expect("not poisoned").clone() {
-            Some(failure) if !cache.loading.load(Ordering::Acquire) => Err(failure.error()),
+            Some(failure) if !cache.loading.load(Ordering::Acquire) => Err(failure.into()),
             _ => Ok(None),
         }
     }
@@ -251,10 +250,8 @@ impl Survey {
         {
             return Ok(Ok(*known));
         }
-        let checked = self
-            .registry
-            .check_unit(unit, ctx.region.map(|r| r.0))
-            .await?;
+        let checked =
+            crate::region::check_unit(&self.registry, unit, ctx.region.map(|r| r.0)).await?;
         // Only confirmed units are remembered: a code the registry does not know yet (or holds
         // elsewhere, or retired) may be imported or moved into the region later, and is asked
         // about again rather than refused until a restart.

@@ -8,8 +8,9 @@
 //!   ancestor codes the registry's facts carry, so a division's ancestry in an evaluation is the
 //!   chain of parents up to the evaluation's root;
 //! - any other division (a reported value's, a plan's scope, the principal's own divisions): the
-//!   registry's `ListDivisionAncestors`, called with the monitor's own credentials and remembered
-//!   for a minute.
+//!   registry's `ListDivisionAncestors`, called with the monitor's own credentials through the
+//!   platform's registry client, which remembers an answer for a minute (a code the registry does
+//!   not know, or a failure, is asked about again).
 //!
 //! Plans: writing one (create, load, evaluate) needs a `plan.officer` at its level: its province
 //! in scope for a provincial plan, national scope for the national plan. Reading one (and its
@@ -18,9 +19,7 @@
 //! scope; a division above the scope (the whole evaluation of a plan wider than the scope
 //! included) is refused, since its aggregate covers what lies outside.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
@@ -32,38 +31,8 @@ use crate::plan::PlanDef;
 use crate::service::Monitoring;
 use crate::service::results::LoadedEvaluation;
 
-/// How long an ancestry the registry gave is used before it is asked again.
-const ANCESTRY_TTL: Duration = Duration::from_secs(60);
-
 /// A division itself and its ancestors, or `None` for a code the registry does not know.
-type Ancestry = Option<Vec<DivisionCode>>;
-
-/// Ancestries the registry gave, by division code, with when they were asked for.
-#[derive(Debug, Default)]
-pub struct AncestryCache {
-    entries: Mutex<HashMap<i64, (Instant, Ancestry)>>,
-}
-
-impl AncestryCache {
-    fn get(&self, code: DivisionCode) -> Option<Ancestry> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&code.as_i64())
-            .filter(|(at, _)| at.elapsed() < ANCESTRY_TTL)
-            .map(|(_, a)| a.clone())
-    }
-
-    fn put(&self, code: DivisionCode, ancestry: Ancestry) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= 10_000 {
-            entries.retain(|_, (at, _)| at.elapsed() < ANCESTRY_TTL);
-            if entries.len() >= 10_000 {
-                entries.clear();
-            }
-        }
-        entries.insert(code.as_i64(), (Instant::now(), ancestry));
-    }
-}
+type Ancestry = Option<Arc<[DivisionCode]>>;
 
 pub(crate) fn denied(principal: &Principal, resource: &str) -> MonitoringError {
     MonitoringError::PermissionDenied(format!(
@@ -88,15 +57,7 @@ impl Monitoring {
     /// `code` and its ancestors by the registry's parent links; `None` when the registry does not
     /// know it.
     async fn ancestry(&self, code: DivisionCode) -> Result<Ancestry> {
-        if let Some(known) = self.ancestry.get(code) {
-            return Ok(known);
-        }
-        let ancestry = self.sources.division_ancestors(code).await?.map(|mut a| {
-            a.push(code);
-            a
-        });
-        self.ancestry.put(code, ancestry.clone());
-        Ok(ancestry)
+        Ok(self.sources.registry().ancestry(code).await?)
     }
 
     /// Division `code` must lie in scope. For a regional principal a code the registry does not

@@ -232,8 +232,12 @@ impl Monitoring {
         let division = (code != 0)
             .then(|| DivisionCode::from_u64(code as u64).ok())
             .flatten();
-        let regions = match self.sources.division_names(division).await {
-            Ok(names) => names,
+        let regions = match self.sources.registry().division_names(division).await {
+            Ok(Some(names)) => names,
+            Ok(None) => {
+                tracing::warn!("the registry does not know the report's division, showing codes");
+                HashMap::new()
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "region names unavailable for the report, showing codes");
                 HashMap::new()

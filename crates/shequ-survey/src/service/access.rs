@@ -5,10 +5,10 @@
 //! resource outside its scope is PERMISSION_DENIED whether it exists or not.
 //!
 //! Ancestries come from the round's region map (leaf units) or from the registry's
-//! `ListDivisionAncestors` (any other division), remembered per process.
+//! `ListDivisionAncestors` (any other division), remembered for a minute by the platform's
+//! registry client.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use shequ_domain::DivisionCode;
 use shequ_platform::Principal;
@@ -17,13 +17,6 @@ use shequ_platform::auth::Scope;
 use super::{RoundContext, Survey};
 use crate::error::{Result, SurveyError};
 use crate::names::{division_name, parse_division_name, response_name, round_name};
-
-/// Most ancestries remembered; the cache is emptied when it grows past this.
-const MAX_ANCESTRIES: usize = 100_000;
-
-/// Divisions' ancestries (the division first, then its ancestors) learnt from the registry.
-#[derive(Debug, Clone, Default)]
-pub struct AncestryCache(Arc<Mutex<HashMap<i64, Arc<[DivisionCode]>>>>);
 
 /// How a round's region relates to a principal's scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,26 +56,11 @@ impl Survey {
     /// Division `code` and its ancestors by the registry's parent links; a code the registry
     /// does not know is only itself.
     pub(crate) async fn ancestry(&self, code: DivisionCode) -> Result<Arc<[DivisionCode]>> {
-        if let Some(known) = self
-            .ancestries
-            .0
-            .lock()
-            .expect("not poisoned")
-            .get(&code.as_i64())
-        {
-            return Ok(known.clone());
-        }
-        let codes: Arc<[DivisionCode]> = match self.registry.ancestry(code).await? {
-            Some(codes) => codes.into(),
-            // Not remembered: the registry may learn it later.
-            None => return Ok(Arc::from([code])),
-        };
-        let mut cache = self.ancestries.0.lock().expect("not poisoned");
-        if cache.len() >= MAX_ANCESTRIES {
-            cache.clear();
-        }
-        cache.insert(code.as_i64(), codes.clone());
-        Ok(codes)
+        Ok(self
+            .registry
+            .ancestry(code)
+            .await?
+            .unwrap_or_else(|| Arc::from([code])))
     }
 
     /// How the region `region` (`None`: the whole country) relates to the principal's scope;
