@@ -1,8 +1,9 @@
 //! What every Shequ service gets by calling it: the skeleton that loads its configuration and
 //! serves it, layered configuration, logs and OpenTelemetry, the gRPC server with health,
 //! readiness, reflection, TLS, checks of the wire, authentication, role checks and graceful
-//! shutdown, the audit trail, the registry client with its ancestry cache, the database connection with versioned migrations, and the error
-//! core with its one mapping of failures to gRPC statuses.
+//! shutdown, the audit trail, the database connection with versioned migrations, the error core
+//! with its one mapping of failures to gRPC statuses, and the registry client with its ancestry
+//! cache.
 
 pub mod audit;
 pub mod auth;
