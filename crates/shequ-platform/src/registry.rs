@@ -228,8 +228,11 @@ impl RegistryClient {
 pub struct AncestryCache {
     bound: usize,
     ttl: Duration,
-    entries: Mutex<HashMap<i64, (Instant, Arc<[DivisionCode]>)>>,
+    entries: Mutex<HashMap<i64, Learnt>>,
 }
+
+/// When an ancestry was learnt, and the ancestry.
+type Learnt = (Instant, Arc<[DivisionCode]>);
 
 impl AncestryCache {
     pub fn new(bound: usize, ttl: Duration) -> Self {
