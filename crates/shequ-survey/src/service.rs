@@ -231,7 +231,7 @@ impl Survey {
     }
 
     /// Where a leaf unit lies, if it is one inside the round's region: `Ok(Err(description))`
-    /// when it is not, `RegistryUnavailable` when that cannot be known yet.
+    /// when it is not, a dependency failure of the registry when that cannot be known yet.
     pub(crate) async fn locate_unit(
         &self,
         ctx: &Arc<RoundContext>,
