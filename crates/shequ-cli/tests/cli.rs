@@ -505,7 +505,9 @@ async fn a_round_is_collected_evaluated_and_reported() {
     // What lies behind each figure: its parts, the data's time and the reported periods.
     let header = run.stdout.lines().next().unwrap_or_default();
     assert!(
-        header.ends_with(",numerator,denominator,as_of,periods"),
+        header.ends_with(
+            ",numerator,denominator,as_of,periods,method,growth_ratio,status_note,target_division"
+        ),
         "{run:?}"
     );
     let run = run_with(flags(&["report", &evaluation])).await;

@@ -12,6 +12,7 @@ pub mod indicator;
 pub mod opening_hours;
 pub mod telephone;
 pub mod text;
+pub mod trajectory;
 pub mod uscc;
 pub mod violation;
 
@@ -20,8 +21,9 @@ pub use excerpt::{EXCERPT_CHARS, Excerpt, excerpt};
 pub use facility::{
     ACTIVITY_SHARE_THRESHOLD, Coordinates, FacilitySpec, FacilityStatus, ServiceKind, StaffCounts,
 };
-pub use indicator::{Direction, Status, Trajectory, satisfaction_score};
+pub use indicator::{Direction, Status, satisfaction_score};
 pub use opening_hours::{DayOfWeek, MIN_DAILY_OPEN_MINUTES, OpeningHours, OpeningInterval};
 pub use text::TextRule;
+pub use trajectory::{GrowthThresholds, Judgement, Milestone, Trajectory};
 pub use uscc::{Uscc, UsccError};
 pub use violation::{FieldViolation, Violations};

@@ -49,6 +49,12 @@ pub struct IndicatorPanel {
     pub as_of: String,
     /// The periods of the reported values used.
     pub periods: Vec<String>,
+    /// How the status was judged, as the page says it (empty without a target), and why it is
+    /// undetermined or that the value moved away from the target (empty otherwise).
+    pub method: String,
+    pub note: String,
+    /// The region whose own target is in force (an override); empty for the plan's target.
+    pub target_source: String,
     /// Regions one level down, by code.
     pub regions: Vec<RegionValue>,
 }
@@ -62,6 +68,8 @@ pub struct RegionValue {
     /// How far the value falls short of the expected value (larger is worse); `None` for no
     /// data.
     pub gap: Option<f64>,
+    /// The region's target, drawn on its own row where it differs from the panel's.
+    pub target: Option<f64>,
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -88,6 +96,7 @@ fn status_look(s: Option<Status>) -> (&'static str, &'static str) {
         Some(Status::Lagging) => ("lagging", "滞后"),
         Some(Status::OffTrack) => ("off_track", "严重滞后"),
         Some(Status::NoData) => ("no_data", "无数据"),
+        Some(Status::Undetermined) => ("undetermined", "无法判定"),
         None => ("no_target", "未设目标"),
     }
 }
@@ -156,7 +165,7 @@ h2{font-size:18px;margin:28px 0 12px;font-weight:600}
 .progress span{position:absolute;left:0;top:0;bottom:0;border-radius:3px;background:var(--c)}
 .progress i{position:absolute;top:-3px;bottom:-3px;width:2px;background:var(--ink)}
 .achieved{--c:var(--achieved)}.on_track{--c:var(--on_track)}.lagging{--c:var(--lagging)}
-.off_track{--c:var(--off_track)}.no_data{--c:var(--no_data)}.no_target{--c:var(--no_target)}
+.off_track{--c:var(--off_track)}.no_data{--c:var(--no_data)}.no_target{--c:var(--no_target)}.undetermined{--c:var(--no_target)}
 section.ind{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px;margin:0 0 14px;break-inside:avoid}
 section.ind h3{margin:0;font-size:16px;display:flex;flex-wrap:wrap;align-items:center;gap:10px}
 section.ind .facts{color:var(--muted);font-size:12.5px;margin:2px 0 8px}
@@ -372,6 +381,21 @@ impl IndicatorPanel {
                 ""
             },
         );
+        if !self.method.is_empty() || !self.target_source.is_empty() {
+            let source = if self.target_source.is_empty() {
+                String::new()
+            } else {
+                format!(" · 本地区目标({})", escape(&self.target_source))
+            };
+            let _ = write!(
+                out,
+                "<div class=\"meta method\">{}{source}</div>",
+                escape(&self.method)
+            );
+        }
+        if !self.note.is_empty() {
+            let _ = write!(out, "<div class=\"meta note\">{}</div>", escape(&self.note));
+        }
         if let (Some(n), Some(d)) = (self.numerator, self.denominator) {
             let _ = write!(
                 out,
@@ -456,6 +480,7 @@ impl IndicatorPanel {
             .regions
             .iter()
             .filter_map(|r| r.value)
+            .chain(self.regions.iter().filter_map(|r| r.target))
             .chain(self.target)
             .chain(self.expected)
             .fold(0.0_f64, f64::max);
@@ -505,6 +530,23 @@ impl IndicatorPanel {
                 ty = y + 15.0,
                 short = escape(&truncate(&r.name, 14)),
             );
+            // A region with a target of its own gets it drawn across its row.
+            let own = r.target.filter(|t| Some(*t) != self.target);
+            let mut row_lines = lines.clone();
+            if let Some(t) = own {
+                let tx = x(t);
+                row_lines.push(tx);
+                let _ = write!(
+                    out,
+                    "<line class=\"own-target\" x1=\"{tx:.1}\" y1=\"{:.1}\" x2=\"{tx:.1}\" \
+                     y2=\"{:.1}\" stroke=\"#1f2328\" stroke-width=\"2\" stroke-dasharray=\"3 2\">\
+                     <title>本地区目标 {}</title></line>",
+                    y + 1.0,
+                    y + 20.0,
+                    format_value(Some(t), &self.unit)
+                );
+            }
+            let lines = &row_lines;
             match r.value {
                 Some(v) => {
                     let w = (x(v) - LABEL).max(if v > 0.0 { 1.5 } else { 0.0 });
@@ -514,7 +556,7 @@ impl IndicatorPanel {
                         "<rect x=\"{LABEL}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"15\" rx=\"2\" \
                          style=\"fill:var(--c)\"/><text x=\"{:.1}\" y=\"{:.1}\">{text}</text>",
                         y + 3.0,
-                        label_x(LABEL + w + 6.0, label_width(&text), &lines),
+                        label_x(LABEL + w + 6.0, label_width(&text), lines),
                         y + 15.0,
                     );
                 }
@@ -522,7 +564,7 @@ impl IndicatorPanel {
                     let _ = write!(
                         out,
                         "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\">无数据</text>",
-                        label_x(LABEL + 6.0, label_width("无数据"), &lines),
+                        label_x(LABEL + 6.0, label_width("无数据"), lines),
                         y + 15.0
                     );
                 }
@@ -619,6 +661,9 @@ mod tests {
                 denominator: Some(5.0),
                 as_of: "2025-06-30 08:00".into(),
                 periods: vec!["2025-Q2<".into()],
+                method: "线性".into(),
+                note: "moved <away>".into(),
+                target_source: "仙桃市".into(),
                 regions: vec![
                     RegionValue {
                         name: "杜湖街道".into(),
@@ -626,6 +671,7 @@ mod tests {
                         value: Some(0.4),
                         status: Some(Status::OffTrack),
                         gap: Some(0.4),
+                        target: Some(0.5),
                     },
                     RegionValue {
                         name: "\"><script>alert(1)</script>".into(),
@@ -633,6 +679,7 @@ mod tests {
                         value: Some(0.0),
                         status: Some(Status::OffTrack),
                         gap: Some(0.8),
+                        target: None,
                     },
                     RegionValue {
                         name: "沔城".into(),
@@ -640,6 +687,7 @@ mod tests {
                         value: None,
                         status: Some(Status::NoData),
                         gap: None,
+                        target: None,
                     },
                 ],
             }],
@@ -683,6 +731,18 @@ mod tests {
             .collect()
     }
 
+    /// A region with a target of its own has it drawn across its row, and the card names the
+    /// method, the override in force and the note, escaped.
+    #[test]
+    fn own_targets_methods_and_notes_are_shown() {
+        let html = report("p").render();
+        let own = 190.0 + 0.5 * 760.0;
+        assert!(html.contains(&format!("<line class=\"own-target\" x1=\"{own:.1}\"")));
+        assert_eq!(html.matches("class=\"own-target\"").count(), 1);
+        assert!(html.contains("线性 · 本地区目标(仙桃市)"));
+        assert!(html.contains("moved &lt;away&gt;"));
+    }
+
     /// Labels of bars ending near the target (dashed) or the expected value (solid) are placed
     /// clear of both lines, never across them.
     #[test]
@@ -701,6 +761,7 @@ mod tests {
                 value: Some(v),
                 status: Some(Status::OnTrack),
                 gap: Some(0.0),
+                target: None,
             })
             .collect();
         let html = r.render();

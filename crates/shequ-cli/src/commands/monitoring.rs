@@ -182,37 +182,79 @@ fn level_word(level: i32) -> &'static str {
     }
 }
 
-/// A plan as one row per target.
+/// A plan as one row per target, then one per target override below it (naming its division).
 fn plan_rows(plan: &pb::Plan) -> Rows {
     let mut rows = Rows::new(&[
         "plan",
         "display_name",
         "indicator",
+        "division",
         "baseline_value",
         "baseline_year",
         "target_value",
         "target_year",
+        "milestones",
+        "method",
     ]);
+    let milestones = |m: &[pb::Milestone]| -> Cell {
+        m.iter()
+            .map(|m| format!("{}:{}", m.year, m.value))
+            .collect::<Vec<_>>()
+            .join(";")
+            .into()
+    };
+    let baseline = |has: bool, value: f64, year: i32| -> [Cell; 2] {
+        if has {
+            [value.into(), year.into()]
+        } else {
+            [Cell::Empty, Cell::Empty]
+        }
+    };
     for t in &plan.targets {
+        let indicator = t.indicator.trim_start_matches("indicators/");
+        let method = method_word(t);
+        let [bv, by] = baseline(t.has_baseline, t.baseline_value, t.baseline_year);
         rows.push(vec![
             plan.name.clone().into(),
             plan.display_name.clone().into(),
-            t.indicator.trim_start_matches("indicators/").into(),
-            if t.has_baseline {
-                t.baseline_value.into()
-            } else {
-                Cell::Empty
-            },
-            if t.has_baseline {
-                t.baseline_year.into()
-            } else {
-                Cell::Empty
-            },
+            indicator.into(),
+            Cell::Empty,
+            bv,
+            by,
             t.target_value.into(),
             t.target_year.into(),
+            milestones(&t.milestones),
+            method.clone().into(),
         ]);
+        for o in &t.overrides {
+            let [bv, by] = baseline(o.has_baseline, o.baseline_value, o.baseline_year);
+            rows.push(vec![
+                plan.name.clone().into(),
+                plan.display_name.clone().into(),
+                indicator.into(),
+                o.division.trim_start_matches("divisions/").into(),
+                bv,
+                by,
+                o.target_value.into(),
+                o.target_year.into(),
+                milestones(&o.milestones),
+                method.clone().into(),
+            ]);
+        }
     }
     rows
+}
+
+/// A target's status method, with the growth-rate thresholds.
+fn method_word(t: &pb::Target) -> String {
+    match pb::StatusMethod::try_from(t.method) {
+        Ok(pb::StatusMethod::GrowthRate) => format!(
+            "growth_rate {}/{}",
+            t.on_track_ratio.unwrap_or(0.95),
+            t.lagging_ratio.unwrap_or(0.6)
+        ),
+        _ => "linear".to_owned(),
+    }
 }
 
 pub async fn evaluate(clients: &Clients, format: Format, args: EvaluateArgs) -> anyhow::Result<()> {
@@ -401,6 +443,7 @@ fn indicator_status_word(status: i32) -> &'static str {
         Ok(pb::IndicatorStatus::OffTrack) => "off_track",
         Ok(pb::IndicatorStatus::NoData) => "no_data",
         Ok(pb::IndicatorStatus::NoTarget) => "no_target",
+        Ok(pb::IndicatorStatus::Undetermined) => "undetermined",
         Ok(pb::IndicatorStatus::Unspecified) | Err(_) => "unspecified",
     }
 }

@@ -3,7 +3,7 @@
 //! service returns, in its wire form.
 
 use prost_types::Timestamp;
-use shequ_domain::{DivisionCode, FieldViolation, Status, Violations};
+use shequ_domain::{DivisionCode, FieldViolation, Milestone, Status, Violations};
 use shequ_proto::monitoring::v1 as pb;
 
 use crate::indicators::{Better, IndicatorDef, Kind, Source, UnitFilter};
@@ -13,7 +13,8 @@ use crate::names::{
     round_name,
 };
 use crate::plan::{
-    Alignment, IndicatorSpec, Misalignment, PlanDef, PlanLevel, PlanSpec, TargetDef, TargetSpec,
+    Alignment, IndicatorSpec, Method, MethodSpec, Misalignment, OverrideSpec, PlanDef, PlanLevel,
+    PlanSpec, TargetDef, TargetOverride, TargetSpec,
 };
 use crate::service::plans::ListedIndicator;
 use crate::service::report::ReportFormat;
@@ -127,6 +128,32 @@ impl From<&pb::Target> for TargetSpec {
                     format!("`{}` is not a direction", t.direction),
                 )),
             },
+            milestones: t.milestones.iter().map(milestone_from_pb).collect(),
+            method: match pb::StatusMethod::try_from(t.method) {
+                Ok(pb::StatusMethod::Unspecified) => Ok(None),
+                Ok(pb::StatusMethod::Linear) => Ok(Some(MethodSpec::Linear)),
+                Ok(pb::StatusMethod::GrowthRate) => Ok(Some(MethodSpec::GrowthRate {
+                    on_track: t.on_track_ratio,
+                    lagging: t.lagging_ratio,
+                })),
+                Err(_) => Err(FieldViolation::new(
+                    "method",
+                    format!("`{}` is not a status method", t.method),
+                )),
+            },
+            overrides: t
+                .overrides
+                .iter()
+                .map(|o| OverrideSpec {
+                    division: parse_division_name("division", &o.division),
+                    baseline: o
+                        .has_baseline
+                        .then_some((o.baseline_value, o.baseline_year)),
+                    target_value: o.target_value,
+                    target_year: o.target_year,
+                    milestones: o.milestones.iter().map(milestone_from_pb).collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -171,8 +198,39 @@ pub fn listed_indicator_to_pb(i: &ListedIndicator) -> pb::Indicator {
     }
 }
 
+fn milestone_from_pb(m: &pb::Milestone) -> Milestone {
+    Milestone {
+        year: m.year,
+        value: m.value,
+    }
+}
+
+fn milestone_to_pb(m: &Milestone) -> pb::Milestone {
+    pb::Milestone {
+        year: m.year,
+        value: m.value,
+    }
+}
+
+fn override_to_pb(o: &TargetOverride) -> pb::TargetOverride {
+    let (baseline_value, baseline_year) = o.baseline.unwrap_or_default();
+    pb::TargetOverride {
+        division: code_name(o.division as i64),
+        has_baseline: o.baseline.is_some(),
+        baseline_value,
+        baseline_year,
+        target_value: o.target_value,
+        target_year: o.target_year,
+        milestones: o.milestones.iter().map(milestone_to_pb).collect(),
+    }
+}
+
 pub fn target_to_pb(t: &TargetDef) -> pb::Target {
     let (baseline_value, baseline_year) = t.baseline.unwrap_or_default();
+    let (method, thresholds) = match t.method {
+        Method::Linear => (pb::StatusMethod::Linear, None),
+        Method::GrowthRate(th) => (pb::StatusMethod::GrowthRate, Some(th)),
+    };
     pb::Target {
         indicator: indicator_name(&t.indicator),
         has_baseline: t.baseline.is_some(),
@@ -181,6 +239,11 @@ pub fn target_to_pb(t: &TargetDef) -> pb::Target {
         target_value: t.target_value,
         target_year: t.target_year,
         direction: direction_to_pb(t.direction) as i32,
+        milestones: t.milestones.iter().map(milestone_to_pb).collect(),
+        method: method as i32,
+        on_track_ratio: thresholds.map(|th| th.on_track),
+        lagging_ratio: thresholds.map(|th| th.lagging),
+        overrides: t.overrides.iter().map(override_to_pb).collect(),
     }
 }
 
@@ -277,6 +340,15 @@ pub fn status_to_pb(s: Option<Status>) -> pb::IndicatorStatus {
         Some(Status::Lagging) => pb::IndicatorStatus::Lagging,
         Some(Status::OffTrack) => pb::IndicatorStatus::OffTrack,
         Some(Status::NoData) => pb::IndicatorStatus::NoData,
+        Some(Status::Undetermined) => pb::IndicatorStatus::Undetermined,
+    }
+}
+
+fn method_to_pb(m: Option<Method>) -> pb::StatusMethod {
+    match m {
+        None => pb::StatusMethod::Unspecified,
+        Some(Method::Linear) => pb::StatusMethod::Linear,
+        Some(Method::GrowthRate(_)) => pb::StatusMethod::GrowthRate,
     }
 }
 
@@ -306,11 +378,13 @@ pub fn division_result_to_pb(eval: &LoadedEvaluation, row: &DivisionRow) -> pb::
                     denominator: behind.denominator,
                     as_of: behind.as_of.map(timestamp),
                     periods: behind.periods,
-                    method: if c.target.is_some() {
-                        pb::StatusMethod::Linear
-                    } else {
-                        pb::StatusMethod::Unspecified
-                    } as i32,
+                    method: method_to_pb(j.method) as i32,
+                    status_note: j.note.unwrap_or_default(),
+                    growth_ratio: j.growth_ratio,
+                    target_division: j
+                        .target_division
+                        .map(|code| code_name(code as i64))
+                        .unwrap_or_default(),
                 }
             })
             .collect(),

@@ -2,7 +2,7 @@
 //! and targets, the built-in national plan, and alignment with the parent plan.
 
 use serde::{Deserialize, Serialize};
-use shequ_domain::{DivisionCode, Trajectory};
+use shequ_domain::{DivisionCode, GrowthThresholds, Milestone, Trajectory};
 
 use crate::indicators::{Better, IndicatorDef, catalogue};
 
@@ -19,8 +19,25 @@ pub enum PlanLevel {
     Provincial = 2,
 }
 
+/// How a target judges a value: the straight trajectory (with its milestones), or compound
+/// annual growth with its thresholds (DOMAIN.md §6, §9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    #[default]
+    Linear,
+    GrowthRate(GrowthThresholds),
+}
+
+impl Method {
+    pub fn is_linear(&self) -> bool {
+        *self == Self::Linear
+    }
+}
+
 /// A target; without a baseline the target is a floor: the trajectory starts at the target, so
-/// a value short of it is off track (DOMAIN.md's "—" baselines).
+/// a value short of it is off track (DOMAIN.md's "—" baselines). `overrides` set other targets
+/// for divisions below the plan's scope, each for its subtree unless overridden again below.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetDef {
     pub indicator: String,
@@ -28,9 +45,40 @@ pub struct TargetDef {
     pub target_value: f64,
     pub target_year: i32,
     pub direction: Better,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
+    #[serde(default, skip_serializing_if = "Method::is_linear")]
+    pub method: Method,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<TargetOverride>,
 }
 
-impl TargetDef {
+/// A target for one division and its subtree: its own baseline, target and milestones; the
+/// indicator, direction and method are the plan target's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetOverride {
+    /// The division's 12-digit code.
+    pub division: u64,
+    pub baseline: Option<(f64, i32)>,
+    pub target_value: f64,
+    pub target_year: i32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
+}
+
+/// The target in force for one division: the plan's own (`division` is `None`) or an override.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetFor<'a> {
+    pub division: Option<u64>,
+    pub baseline: Option<(f64, i32)>,
+    pub target_value: f64,
+    pub target_year: i32,
+    pub milestones: &'a [Milestone],
+    pub direction: Better,
+    pub method: Method,
+}
+
+impl TargetFor<'_> {
     pub fn trajectory(&self, start_year: i32) -> Trajectory {
         let (baseline_value, baseline_year) =
             self.baseline.unwrap_or((self.target_value, start_year - 1));
@@ -40,7 +88,47 @@ impl TargetDef {
             target_value: self.target_value,
             target_year: self.target_year,
             direction: self.direction.into(),
+            milestones: self.milestones.to_vec(),
         }
+    }
+}
+
+impl TargetDef {
+    pub fn trajectory(&self, start_year: i32) -> Trajectory {
+        self.variant(0).trajectory(start_year)
+    }
+
+    /// Variant 0 is the plan's own target, `k` > 0 the `k`-th override; an index past the
+    /// overrides (none is stored so) reads as the plan's own.
+    pub fn variant(&self, k: usize) -> TargetFor<'_> {
+        match k.checked_sub(1).and_then(|i| self.overrides.get(i)) {
+            Some(o) => TargetFor {
+                division: Some(o.division),
+                baseline: o.baseline,
+                target_value: o.target_value,
+                target_year: o.target_year,
+                milestones: &o.milestones,
+                direction: self.direction,
+                method: self.method,
+            },
+            None => TargetFor {
+                division: None,
+                baseline: self.baseline,
+                target_value: self.target_value,
+                target_year: self.target_year,
+                milestones: &self.milestones,
+                direction: self.direction,
+                method: self.method,
+            },
+        }
+    }
+
+    /// The variant whose division is `code`: 1 + the override's index, or `None`.
+    pub fn override_of(&self, code: u64) -> Option<usize> {
+        self.overrides
+            .iter()
+            .position(|o| o.division == code)
+            .map(|i| i + 1)
     }
 }
 
@@ -95,6 +183,9 @@ pub fn national_plan() -> PlanDef {
         target_value: target,
         target_year: 2025,
         direction: Better::Higher,
+        milestones: Vec::new(),
+        method: Method::Linear,
+        overrides: Vec::new(),
     };
     PlanDef {
         id: NATIONAL_PLAN_ID.to_owned(),

@@ -4,14 +4,15 @@
 //! plan as sent (`PlanSpec`), checked like any plan.
 
 use serde::Deserialize;
-use shequ_domain::{FieldViolation, Violations};
+use shequ_domain::{FieldViolation, Milestone, Violations};
 
 use super::def::PlanLevel;
-use super::validate::{IndicatorSpec, PlanSpec, TargetSpec};
+use super::targets::{MethodSpec, OverrideSpec, TargetSpec};
+use super::validate::{IndicatorSpec, PlanSpec};
 use crate::indicators::{Better, Kind, Source, UnitFilter};
 use crate::names::{
-    DIVISIONS, INDICATORS, PLANS, ROUNDS, indicator_name, is_id, parse_optional_division_name,
-    parse_optional_round_name, parse_plan_name,
+    DIVISIONS, INDICATORS, PLANS, ROUNDS, indicator_name, is_id, parse_division_name,
+    parse_optional_division_name, parse_optional_round_name, parse_plan_name,
 };
 
 /// The language of a plan file.
@@ -95,6 +96,60 @@ struct TargetFile {
     target_year: i32,
     #[serde(default)]
     direction: String,
+    #[serde(default)]
+    milestones: Vec<MilestoneFile>,
+    /// `linear` (the default) or `growth_rate`.
+    #[serde(default)]
+    method: String,
+    on_track_ratio: Option<f64>,
+    lagging_ratio: Option<f64>,
+    #[serde(default)]
+    overrides: Vec<OverrideFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MilestoneFile {
+    year: i32,
+    value: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideFile {
+    division: String,
+    baseline_value: Option<f64>,
+    baseline_year: Option<i32>,
+    target_value: f64,
+    /// Left out: the target's year.
+    #[serde(default)]
+    target_year: i32,
+    #[serde(default)]
+    milestones: Vec<MilestoneFile>,
+}
+
+fn milestones(m: Vec<MilestoneFile>) -> Vec<Milestone> {
+    m.into_iter()
+        .map(|m| Milestone {
+            year: m.year,
+            value: m.value,
+        })
+        .collect()
+}
+
+/// Reports half a baseline (a value without its year or a year without its value) at `prefix`.
+fn check_baseline(v: &mut Violations, prefix: &str, value: Option<f64>, year: Option<i32>) {
+    match (value, year) {
+        (Some(_), None) => v.push(
+            format!("{prefix}.baseline_year"),
+            "is required with `baseline_value`",
+        ),
+        (None, Some(_)) => v.push(
+            format!("{prefix}.baseline_value"),
+            "is required with `baseline_year`",
+        ),
+        _ => {}
+    }
 }
 
 fn higher() -> String {
@@ -218,16 +273,11 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
     }
     // A baseline is a value and its year: half of one is refused, never read as year 0.
     for (n, t) in file.targets.iter().enumerate() {
-        match (t.baseline_value, t.baseline_year) {
-            (Some(_), None) => v.push(
-                format!("content.targets[{n}].baseline_year"),
-                "is required with `baseline_value`",
-            ),
-            (None, Some(_)) => v.push(
-                format!("content.targets[{n}].baseline_value"),
-                "is required with `baseline_year`",
-            ),
-            _ => {}
+        let prefix = format!("content.targets[{n}]");
+        check_baseline(&mut v, &prefix, t.baseline_value, t.baseline_year);
+        for (k, o) in t.overrides.iter().enumerate() {
+            let prefix = format!("{prefix}.overrides[{k}]");
+            check_baseline(&mut v, &prefix, o.baseline_value, o.baseline_year);
         }
     }
     let targets = file
@@ -241,6 +291,16 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
                 &t.direction,
                 DIRECTIONS,
             );
+            let method = word(
+                &mut v,
+                &format!("content.targets[{n}].method"),
+                &t.method,
+                &[
+                    ("", None),
+                    ("linear", Some(false)),
+                    ("growth_rate", Some(true)),
+                ],
+            );
             TargetSpec {
                 indicator: if t.indicator.starts_with(INDICATORS) {
                     t.indicator
@@ -251,6 +311,28 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
                 target_value: t.target_value,
                 target_year: t.target_year,
                 direction: Ok(direction.flatten()),
+                milestones: milestones(t.milestones),
+                method: Ok(method.flatten().map(|growth| {
+                    if growth {
+                        MethodSpec::GrowthRate {
+                            on_track: t.on_track_ratio,
+                            lagging: t.lagging_ratio,
+                        }
+                    } else {
+                        MethodSpec::Linear
+                    }
+                })),
+                overrides: t
+                    .overrides
+                    .into_iter()
+                    .map(|o| OverrideSpec {
+                        division: parse_division_name("division", &named(DIVISIONS, &o.division)),
+                        baseline: o.baseline_value.zip(o.baseline_year),
+                        target_value: o.target_value,
+                        target_year: o.target_year,
+                        milestones: milestones(o.milestones),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -282,207 +364,4 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::{misalignments, national_plan, violated_fields as fields};
-
-    /// Plan files (TOML and YAML) are held to the same years, and a baseline value without its
-    /// year is refused rather than read as year 0.
-    #[test]
-    fn plan_file_years_are_checked_in_both_languages() {
-        let toml = |baseline: &str, target_year: &str| {
-            format!(
-                "display_name = \"湖北\"\nlevel = \"provincial\"\nscope = \"42\"\n\
-                 parent = \"national-14th-fyp\"\nstart_year = 2021\nend_year = 2025\n\
-                 [[targets]]\nindicator = \"rural_facility_coverage\"\n{baseline}\
-                 target_value = 0.8\ntarget_year = {target_year}\n"
-            )
-        };
-        let yaml = |baseline: &str, target_year: &str| {
-            let baseline = baseline.replace(" = ", ": ").replace("\n", "\n    ");
-            format!(
-                "display_name: 湖北\nlevel: provincial\nscope: \"42\"\n\
-                 parent: national-14th-fyp\nstart_year: 2021\nend_year: 2025\ntargets:\n  \
-                 - indicator: rural_facility_coverage\n    {baseline}\
-                 target_value: 0.8\n    target_year: {target_year}\n"
-            )
-        };
-        let load = |text: String, format: PlanFileFormat| {
-            assert_eq!(PlanFileFormat::detect(&text), format, "{text}");
-            parse_plan_file(&text, format).and_then(|p| p.validate().map(|_| ()))
-        };
-        for (file, format) in [
-            (&toml as &dyn Fn(&str, &str) -> String, PlanFileFormat::Toml),
-            (&yaml, PlanFileFormat::Yaml),
-        ] {
-            for (year, valid) in [
-                (0, false),
-                (1948, false),
-                (1949, true),
-                (2100, true),
-                (2101, false),
-            ] {
-                let baseline = format!("baseline_value = 0.7\nbaseline_year = {year}\n");
-                match load(file(&baseline, "2100"), format) {
-                    Ok(()) => assert!(valid, "{format:?}: baseline year {year} accepted"),
-                    Err(v) => assert_eq!(
-                        (valid, fields(v)),
-                        (false, vec!["plan.targets[0].baseline_year".to_owned()]),
-                        "{format:?}: baseline year {year}"
-                    ),
-                }
-                match load(file("", &year.to_string()), format) {
-                    Ok(()) => assert!(valid, "{format:?}: target year {year} accepted"),
-                    Err(v) => assert_eq!(
-                        (valid, fields(v)),
-                        (false, vec!["plan.targets[0].target_year".to_owned()]),
-                        "{format:?}: target year {year}"
-                    ),
-                }
-            }
-            let half = load(file("baseline_value = 0.7\n", "2025"), format).unwrap_err();
-            assert_eq!(fields(half), ["content.targets[0].baseline_year"]);
-            let half = load(file("baseline_year = 2020\n", "2025"), format).unwrap_err();
-            assert_eq!(fields(half), ["content.targets[0].baseline_value"]);
-        }
-    }
-
-    #[test]
-    fn plan_files_parse_into_plans() {
-        let text = r#"
-id = "hubei-14th"
-display_name = "湖北省城乡社区服务体系建设规划"
-level = "provincial"
-scope = "42"
-parent = "national-14th-fyp"
-start_year = 2021
-end_year = 2025
-
-[[indicators]]
-code = "parking_spaces"
-display_name = "停车位"
-kind = "sum"
-source = "reported"
-unit = "spaces"
-
-[[targets]]
-indicator = "rural_facility_coverage"
-baseline_value = 0.7
-baseline_year = 2020
-target_value = 0.75
-target_year = 2025
-"#;
-        assert_eq!(PlanFileFormat::detect(text), PlanFileFormat::Toml);
-        let plan = parse_plan_file(text, PlanFileFormat::Toml)
-            .unwrap()
-            .validate()
-            .unwrap();
-        assert_eq!(plan.level, PlanLevel::Provincial);
-        assert_eq!(plan.scope.unwrap().short_form(), "42");
-        assert_eq!(plan.body.indicators[0].code, "parking_spaces");
-        let national = national_plan();
-        let m = misalignments(&plan, &national);
-        assert_eq!(m.len(), 1);
-        assert_eq!(m[0].target.indicator, "rural_facility_coverage");
-        assert!(parse_plan_file("level = 3", PlanFileFormat::Toml).is_err());
-    }
-
-    const YAML: &str = r#"
-# 湖北省
-id: hubei-14th
-display_name: 湖北省城乡社区服务体系建设规划
-level: provincial
-scope: "42"
-parent: national-14th-fyp
-start_year: 2021
-end_year: 2025
-indicators:
-  - code: parking_spaces
-    display_name: 停车位
-    kind: sum
-    source: reported
-    unit: spaces
-targets:
-  - indicator: rural_facility_coverage
-    baseline_value: 0.7
-    baseline_year: 2020
-    target_value: 0.75
-    target_year: 2025
-  - indicator: parking_spaces
-    target_value: 100
-    target_year: 2025
-"#;
-
-    #[test]
-    fn yaml_plan_files_parse_like_toml() {
-        assert_eq!(PlanFileFormat::detect(YAML), PlanFileFormat::Yaml);
-        assert_eq!(
-            PlanFileFormat::detect("[[targets]]\nindicator = \"x\""),
-            PlanFileFormat::Toml
-        );
-        assert_eq!(
-            PlanFileFormat::detect("display_name = \"a: b\""),
-            PlanFileFormat::Toml
-        );
-        assert_eq!(
-            PlanFileFormat::detect("---\ndisplay_name: a = b"),
-            PlanFileFormat::Yaml
-        );
-        let spec = parse_plan_file(YAML, PlanFileFormat::Yaml).unwrap();
-        assert_eq!(spec.id, Ok(Some("hubei-14th".to_owned())));
-        assert_eq!(spec.scope.clone().unwrap().unwrap().short_form(), "42");
-        assert_eq!(spec.parent, Some(Ok("national-14th-fyp".to_owned())));
-        assert_eq!(spec.indicators[0].kind, Some(Kind::Sum));
-        assert!(spec.targets[0].baseline.is_some());
-        assert!(spec.targets[1].baseline.is_none());
-        assert_eq!(spec.targets[1].indicator, "indicators/parking_spaces");
-        let plan = spec.validate().unwrap();
-        assert_eq!(plan.level, PlanLevel::Provincial);
-        assert_eq!(plan.body.targets.len(), 2);
-    }
-
-    #[test]
-    fn a_ratio_of_reported_sums_names_its_parts_and_factor() {
-        let ratio = |den: &str, factor: &str| {
-            let text = format!(
-                "id = \"p\"\ndisplay_name = \"p\"\nlevel = \"provincial\"\nscope = \"42\"\nparent = \"n\"\n\
-                 start_year = 2021\nend_year = 2025\n[[indicators]]\ncode = \"per_1000\"\n\
-                 display_name = \"每千人\"\nkind = \"ratio\"\nsource = \"reported\"\n\
-                 field = \"community_workers\"\ndenominator_field = \"{den}\"\n\
-                 factor = {factor}\nunit = \"per 1000\"\n"
-            );
-            parse_plan_file(&text, PlanFileFormat::Toml)
-                .unwrap()
-                .validate()
-        };
-        let plan = ratio("social_workers", "1000").unwrap();
-        assert_eq!(plan.body.indicators[0].factor, 1000.0);
-        assert_eq!(
-            fields(ratio("per_1000", "-1").unwrap_err()),
-            ["plan.indicators[0].factor"]
-        );
-        assert_eq!(
-            fields(ratio("per_1000", "2").unwrap_err()),
-            ["plan.indicators[0].denominator_field"]
-        );
-    }
-
-    #[test]
-    fn yaml_plan_files_report_the_same_field_violations() {
-        let bad = YAML
-            .replace("level: provincial", "level: regional")
-            .replace("kind: sum", "kind: median")
-            .replace("id: hubei-14th", "id: Hubei_14th");
-        assert_eq!(
-            fields(parse_plan_file(&bad, PlanFileFormat::Yaml).unwrap_err()),
-            ["content.level", "content.indicators[0].kind", "content.id"]
-        );
-        let unknown = YAML.replace("end_year: 2025", "end_year: 2025\nbudget: 3");
-        let err = parse_plan_file(&unknown, PlanFileFormat::Yaml).unwrap_err();
-        let v = err.into_vec();
-        assert_eq!(v[0].field, "content");
-        assert!(v[0].description.contains("budget"), "{}", v[0].description);
-        assert!(v[0].description.contains("line"), "{}", v[0].description);
-        assert!(parse_plan_file("level: [", PlanFileFormat::Yaml).is_err());
-    }
-}
+mod tests;

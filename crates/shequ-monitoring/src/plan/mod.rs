@@ -1,17 +1,20 @@
 //! Plans: scope, period, plan-defined indicators and targets as the monitor keeps them, the
 //! built-in national plan and alignment with the parent plan (`def`); a plan as a caller sends
-//! it and the checks that make it one (`validate`); plan files in TOML or YAML (`file`).
+//! it and the checks that make it one (`validate`, with the targets' in `targets`); plan files in
+//! TOML or YAML (`file`).
 
 mod def;
 mod file;
+mod targets;
 mod validate;
 
 pub use def::{
-    Alignment, Misalignment, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, TargetDef, YEARS,
-    misalignments, national_plan,
+    Alignment, Method, Misalignment, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, TargetDef,
+    TargetFor, TargetOverride, YEARS, misalignments, national_plan,
 };
 pub use file::{PlanFileFormat, parse_plan_file};
-pub use validate::{IndicatorSpec, PlanSpec, TargetSpec};
+pub use targets::{MethodSpec, OverrideSpec, TargetSpec};
+pub use validate::{IndicatorSpec, PlanSpec};
 
 /// The field paths of `violations`, in order: what the tests of plans compare.
 #[cfg(test)]

@@ -5,10 +5,11 @@
 use shequ_domain::text::{self, TextRule};
 use shequ_domain::{DivisionCode, FieldViolation, Violations};
 
-use super::def::{PlanBody, PlanDef, PlanLevel, TargetDef, YEARS};
+use super::def::{Method, PlanBody, PlanDef, PlanLevel, YEARS};
+use super::targets::{MethodSpec, OverrideSpec, Period, TargetSpec, validate_targets};
 use crate::error::Sent;
 use crate::indicators::{Better, IndicatorDef, Kind, Source, UnitFilter, builtin};
-use crate::names::{INDICATORS, indicator_name, new_id};
+use crate::names::{indicator_name, new_id};
 
 /// A plan as a caller asks for it, before it is checked. A field that could not be read is named
 /// relative to the plan, or to its indicator or target.
@@ -50,21 +51,8 @@ pub struct IndicatorSpec {
     pub factor: Option<f64>,
 }
 
-/// A target as sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetSpec {
-    /// The indicator as named: `indicators/{code}`, or the bare code.
-    pub indicator: String,
-    /// Value and year; `None` for a target without baseline (a floor).
-    pub baseline: Option<(f64, i32)>,
-    pub target_value: f64,
-    pub target_year: i32,
-    /// `None`: the indicator's own direction.
-    pub direction: Sent<Option<Better>>,
-}
-
 /// Reports `field` unless `year` lies in [`YEARS`].
-fn check_year(v: &mut Violations, field: String, year: i32) {
+pub(super) fn check_year(v: &mut Violations, field: String, year: i32) {
     if !YEARS.contains(&year) {
         v.push(
             field,
@@ -78,7 +66,7 @@ fn check_year(v: &mut Violations, field: String, year: i32) {
 }
 
 /// Reports a field that could not be read, below `prefix` (empty for the plan itself).
-fn unread(v: &mut Violations, prefix: &str, violation: FieldViolation) {
+pub(super) fn unread(v: &mut Violations, prefix: &str, violation: FieldViolation) {
     let violation = Violations::from(violation);
     v.extend(if prefix.is_empty() {
         violation
@@ -170,7 +158,11 @@ impl PlanSpec {
             }
         }
         validate_parts(&mut v, &indicators);
-        let targets = validate_targets(&mut v, self.targets, &indicators);
+        let period = Period {
+            start_year: self.start_year,
+            end_year: self.end_year,
+        };
+        let targets = validate_targets(&mut v, self.targets, &indicators, period, scope);
         let def = PlanDef {
             id,
             display_name,
@@ -214,80 +206,6 @@ fn validate_parts(v: &mut Violations, indicators: &[IndicatorDef]) {
             }
         }
     }
-}
-
-/// Checks the targets against the catalogue and the plan's own `indicators`.
-fn validate_targets(
-    v: &mut Violations,
-    sent: Vec<TargetSpec>,
-    indicators: &[IndicatorDef],
-) -> Vec<TargetDef> {
-    let mut targets: Vec<TargetDef> = Vec::new();
-    for (n, t) in sent.into_iter().enumerate() {
-        let field = |f: &str| format!("targets[{n}].{f}");
-        let code = t.indicator.strip_prefix(INDICATORS).unwrap_or(&t.indicator);
-        let def = builtin(code).or_else(|| indicators.iter().find(|d| d.code == code).cloned());
-        let Some(def) = def else {
-            v.push(
-                field("indicator"),
-                format!("unknown indicator `{}`", t.indicator),
-            );
-            continue;
-        };
-        if targets.iter().any(|x| x.indicator == code) {
-            v.push(field("indicator"), "has a target already");
-        }
-        // Without a baseline its year is not read (the trajectory starts before `start_year`).
-        if let Some((_, baseline_year)) = t.baseline {
-            check_year(v, field("baseline_year"), baseline_year);
-        }
-        check_year(v, field("target_year"), t.target_year);
-        if let Some((_, baseline_year)) = t.baseline
-            && YEARS.contains(&baseline_year)
-            && YEARS.contains(&t.target_year)
-            && t.target_year < baseline_year
-        {
-            v.push(field("target_year"), "must not be before `baseline_year`");
-        }
-        let values = [
-            ("target_value", Some(t.target_value)),
-            ("baseline_value", t.baseline.map(|(value, _)| value)),
-        ];
-        for (name, value) in values {
-            let Some(value) = value else {
-                continue;
-            };
-            if !value.is_finite() {
-                v.push(field(name), "must be a finite number");
-            } else if def.is_share() && !(0.0..=1.0).contains(&value) {
-                v.push(
-                    field(name),
-                    format!("`{code}` is a share: must lie in 0 to 1"),
-                );
-            } else if def.unit == "score" && !(0.0..=100.0).contains(&value) {
-                v.push(
-                    field(name),
-                    format!("`{code}` is a score: must lie in 0 to 100"),
-                );
-            }
-        }
-        // None takes the indicator's own direction.
-        let direction = match t.direction {
-            Ok(direction) => direction.unwrap_or(def.direction),
-            Err(e) => {
-                unread(v, &format!("targets[{n}]"), e);
-                def.direction
-            }
-        };
-        targets.push(TargetDef {
-            indicator: code.to_owned(),
-            baseline: t.baseline,
-            target_value: t.target_value,
-            target_year: t.target_year,
-            direction,
-        });
-    }
-    targets
 }
 
 impl IndicatorSpec {
@@ -372,6 +290,26 @@ impl From<PlanDef> for PlanSpec {
                     target_value: t.target_value,
                     target_year: t.target_year,
                     direction: Ok(Some(t.direction)),
+                    milestones: t.milestones,
+                    method: Ok(Some(match t.method {
+                        Method::Linear => MethodSpec::Linear,
+                        Method::GrowthRate(th) => MethodSpec::GrowthRate {
+                            on_track: Some(th.on_track),
+                            lagging: Some(th.lagging),
+                        },
+                    })),
+                    overrides: t
+                        .overrides
+                        .into_iter()
+                        .map(|o| OverrideSpec {
+                            division: DivisionCode::from_u64(o.division)
+                                .map_err(|e| FieldViolation::new("division", e.to_string())),
+                            baseline: o.baseline,
+                            target_value: o.target_value,
+                            target_year: o.target_year,
+                            milestones: o.milestones,
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -405,6 +343,9 @@ mod tests {
             target_value: 1.0,
             target_year: 2025,
             direction: Ok(None),
+            milestones: Vec::new(),
+            method: Ok(None),
+            overrides: Vec::new(),
         });
         assert_eq!(
             fields(p.validate().unwrap_err()),

@@ -32,7 +32,7 @@ use crate::service::Monitoring;
 use crate::service::results::LoadedEvaluation;
 
 /// A division itself and its ancestors, or `None` for a code the registry does not know.
-type Ancestry = Option<Arc<[DivisionCode]>>;
+pub(crate) type Ancestry = Option<Arc<[DivisionCode]>>;
 
 pub(crate) fn denied(principal: &Principal, resource: &str) -> MonitoringError {
     MonitoringError::PermissionDenied(format!(
@@ -56,7 +56,7 @@ impl Monitoring {
 
     /// `code` and its ancestors by the registry's parent links; `None` when the registry does not
     /// know it.
-    async fn ancestry(&self, code: DivisionCode) -> Result<Ancestry> {
+    pub(crate) async fn ancestry(&self, code: DivisionCode) -> Result<Ancestry> {
         Ok(self.sources.registry().ancestry(code).await?)
     }
 

@@ -65,6 +65,59 @@ pub struct StoredValues {
     pub t: Vec<Option<i64>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub p: Vec<u64>,
+    /// For each column, the target variant in force (`TargetDef::variant`: 0 for the plan's own
+    /// target, `k` for its `k`-th override); empty when the plan's own is in force everywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub g: Vec<u32>,
+}
+
+impl StoredValues {
+    /// The target variant in force for `column`.
+    pub fn variant(&self, column: usize) -> usize {
+        self.g.get(column).map_or(0, |&k| k as usize)
+    }
+}
+
+/// For every node, the target variant in force for each column: the node's own override, else
+/// its parent's variant (the nearest ancestor's override, or the plan's own target). Empty rows
+/// when no target has overrides.
+fn target_variants(r: &Rollup, columns: &[Column]) -> Vec<Vec<u32>> {
+    let targets: Vec<Option<&TargetDef>> = columns
+        .iter()
+        .map(|c| c.target.as_ref().filter(|t| !t.overrides.is_empty()))
+        .collect();
+    if targets.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    let nodes = &r.nodes;
+    let mut out: Vec<Option<Vec<u32>>> = vec![None; nodes.len()];
+    for start in 0..nodes.len() {
+        // Walk up to the nearest resolved node (or past the root), then resolve back down.
+        let mut chain = Vec::new();
+        let mut n = start;
+        while out[n].is_none() {
+            chain.push(n);
+            match nodes[n].parent {
+                Some(p) => n = p as usize,
+                None => break,
+            }
+        }
+        for &n in chain.iter().rev() {
+            let inherited = nodes[n].parent.and_then(|p| out[p as usize].clone());
+            let resolved = targets
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, t)| match t.and_then(|t| t.override_of(nodes[n].code as u64)) {
+                        Some(k) => k as u32,
+                        None => inherited.as_ref().map_or(0, |g| g[i]),
+                    },
+                )
+                .collect();
+            out[n] = Some(resolved);
+        }
+    }
+    out.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 /// How an evaluation was started.
@@ -83,12 +136,15 @@ impl Trigger {
     }
 }
 
-fn stored_values(r: &Rollup, compiled: &Compiled, node: usize) -> StoredValues {
+fn stored_values(r: &Rollup, compiled: &Compiled, variants: &[u32], node: usize) -> StoredValues {
     let k = r.indicators;
     let mut out = StoredValues {
         v: (0..k).map(|i| r.value(node, i)).collect(),
         ..Default::default()
     };
+    if variants.iter().any(|&g| g != 0) {
+        out.g = variants.to_vec();
+    }
     let own: Vec<(usize, Option<f64>, Option<f64>)> = compiled
         .formulas
         .iter()
@@ -216,8 +272,11 @@ impl Monitoring {
             indicators: serde_json::to_string(&columns)
                 .map_err(|e| MonitoringError::Internal(e.to_string()))?,
         };
-        self.store_evaluation(principal, plan.scope, &record, &rolled, &compiled)
-            .await?;
+        let variants = Arc::new(target_variants(&rolled, &columns.columns));
+        self.store_evaluation(
+            principal, plan.scope, &record, &rolled, &compiled, &variants,
+        )
+        .await?;
         tracing::info!(
             plan = %plan.id,
             evaluation = %record.id,
@@ -237,6 +296,7 @@ impl Monitoring {
         record: &EvaluationRecord,
         rolled: &Arc<Rollup>,
         compiled: &Compiled,
+        variants: &Arc<Vec<Vec<u32>>>,
     ) -> Result<()> {
         let keep = self.settings.keep_evaluations as usize;
         // Writers take turns (one advisory lock on PostgreSQL), so with retention exactly the
@@ -251,14 +311,17 @@ impl Monitoring {
         let encoder = {
             let rolled = rolled.clone();
             let compiled = compiled.clone();
+            let variants = variants.clone();
             tokio::task::spawn_blocking(move || {
                 let nodes = &rolled.nodes;
                 for start in (0..nodes.len()).step_by(batch) {
                     let end = (start + batch).min(nodes.len());
                     let mut rows: Vec<ResultRecord> = Vec::with_capacity(end - start);
                     for (n, node) in nodes.iter().enumerate().take(end).skip(start) {
+                        let own = variants.get(n).map_or(&[][..], Vec::as_slice);
                         let json =
-                            match serde_json::to_string(&stored_values(&rolled, &compiled, n)) {
+                            match serde_json::to_string(&stored_values(&rolled, &compiled, own, n))
+                            {
                                 Ok(json) => json,
                                 Err(e) => {
                                     let _ = tx.blocking_send(Err(MonitoringError::Internal(

@@ -7,13 +7,14 @@ use shequ_platform::page;
 
 use crate::error::{MonitoringError, Result};
 use crate::indicators::{IndicatorDef, catalogue};
-use crate::names::plan_name;
+use crate::names::{division_name, plan_name};
 use crate::plan::{
     Alignment, NATIONAL_PLAN_ID, PlanDef, PlanFileFormat, PlanSpec, misalignments, national_plan,
     parse_plan_file,
 };
 use crate::service::Monitoring;
 use crate::store::{Store, now_micros};
+use shequ_domain::{DivisionCode, Violations};
 
 /// The plan-writing RPCs, as the audit trail names them.
 pub use shequ_platform::methods::monitoring::plan_service::{
@@ -67,6 +68,7 @@ impl Monitoring {
                 ));
             }
         }
+        self.check_overrides_in_scope(&def).await?;
         def.create_time = now_micros();
         let txn = self.begin_write().await?;
         if !Store::on(&*txn).insert_plan(&def).await? {
@@ -92,6 +94,43 @@ impl Monitoring {
         self.audit.committed();
         tracing::info!(plan = %def.id, "plan created");
         Ok(def)
+    }
+
+    /// Every target override's division must be known to the registry and lie below the plan's
+    /// scope; every offending override is named.
+    async fn check_overrides_in_scope(&self, def: &PlanDef) -> Result<()> {
+        let mut v = Violations::new();
+        for (n, t) in def.body.targets.iter().enumerate() {
+            for (k, o) in t.overrides.iter().enumerate() {
+                let field = format!("plan.targets[{n}].overrides[{k}].division");
+                let code = DivisionCode::from_u64(o.division)
+                    .map_err(|e| MonitoringError::Internal(e.to_string()))?;
+                match self.ancestry(code).await? {
+                    None => v.push(
+                        field,
+                        format!(
+                            "division `{}` is not known to the registry",
+                            division_name(code)
+                        ),
+                    ),
+                    Some(ancestry) => {
+                        if let Some(scope) = def.scope
+                            && !ancestry.contains(&scope)
+                        {
+                            v.push(
+                                field,
+                                format!(
+                                    "`{}` lies outside the plan's scope `{}`",
+                                    division_name(code),
+                                    division_name(scope)
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Ok(v.into_result(())?)
     }
 
     /// The built-in national plan, stored on first call (by a national officer).

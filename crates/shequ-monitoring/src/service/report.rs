@@ -11,6 +11,7 @@ use crate::error::{MonitoringError, Result};
 use crate::html::{HtmlReport, IndicatorPanel as HtmlIndicator, RegionValue};
 use crate::indicators::Better;
 use crate::names::{evaluation_name, round_name};
+use crate::plan::Method;
 use crate::service::Monitoring;
 use crate::service::evaluations::Column;
 use crate::service::results::{Behind, DivisionRow, LoadedEvaluation, code_name};
@@ -95,6 +96,10 @@ impl Monitoring {
                     "denominator",
                     "as_of",
                     "periods",
+                    "method",
+                    "growth_ratio",
+                    "status_note",
+                    "target_division",
                 ])
                 .map_err(csv_err)?;
                 let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -118,6 +123,10 @@ impl Monitoring {
                         &num(behind.denominator),
                         &as_of,
                         &behind.periods.join(";"),
+                        method_word(j.method),
+                        &num(j.growth_ratio),
+                        j.note.as_deref().unwrap_or_default(),
+                        &target_division(j.target_division),
                     ])
                     .map_err(csv_err)?;
                 }
@@ -146,7 +155,10 @@ impl Monitoring {
                             "denominator": behind.denominator,
                             "as_of": behind.as_of.map(rfc3339),
                             "periods": behind.periods,
-                            "method": if col.target.is_some() { "linear" } else { "none" },
+                            "method": method_word(j.method),
+                            "growth_ratio": j.growth_ratio,
+                            "status_note": j.note,
+                            "target_division": j.target_division.map(|c| code_name(c as i64)),
                         })
                     })
                     .collect();
@@ -184,17 +196,29 @@ impl Monitoring {
                     "worst regions",
                 ];
                 let mut table: Vec<[String; 8]> = vec![header.map(str::to_owned)];
+                let mut notes = Vec::new();
                 for (col, j, worst, behind) in &lines {
                     let worst: Vec<String> = worst
                         .iter()
                         .map(|(c, v)| format!("{} {}", region(*c), fmt(*v, col)))
                         .collect();
+                    if let Some(note) = &j.note {
+                        notes.push(format!("{}: {note}", col.code));
+                    }
+                    let target = match j.target_division {
+                        Some(code) => format!("{} ({})", fmt(j.target, col), region(code as i64)),
+                        None => fmt(j.target, col),
+                    };
+                    let status = match j.growth_ratio {
+                        Some(r) => format!("{} (growth {r:.2})", status_word(j.status)),
+                        None => status_word(j.status).to_owned(),
+                    };
                     table.push([
                         col.code.clone(),
                         fmt(j.value, col),
                         fmt(j.expected, col),
-                        fmt(j.target, col),
-                        status_word(j.status).to_owned(),
+                        target,
+                        status,
                         parts_text(behind.numerator, behind.denominator),
                         as_of_text(behind),
                         worst.join(", "),
@@ -216,6 +240,9 @@ impl Monitoring {
                         .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
                         .collect();
                     let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+                }
+                for note in notes {
+                    let _ = writeln!(out, "note: {note}");
                 }
                 ("text/plain", out)
             }
@@ -253,6 +280,19 @@ impl Monitoring {
 
 fn status_word(s: Option<Status>) -> &'static str {
     s.map_or("no_target", Status::as_str)
+}
+
+fn method_word(m: Option<Method>) -> &'static str {
+    match m {
+        None => "none",
+        Some(Method::Linear) => "linear",
+        Some(Method::GrowthRate(_)) => "growth_rate",
+    }
+}
+
+/// `divisions/{code}` of the override in force; empty for the plan's own target.
+fn target_division(code: Option<u64>) -> String {
+    code.map(|c| code_name(c as i64)).unwrap_or_default()
 }
 
 /// Names the HTML report shows beside codes.
@@ -308,6 +348,17 @@ fn html_report(
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_default(),
                 periods: behind.periods,
+                method: match (j.method, j.growth_ratio) {
+                    (None, _) => String::new(),
+                    (Some(Method::Linear), _) => "线性".to_owned(),
+                    (Some(Method::GrowthRate(_)), Some(r)) => format!("增长率法 r = {r:.2}"),
+                    (Some(Method::GrowthRate(_)), None) => "增长率法".to_owned(),
+                },
+                note: j.note.clone().unwrap_or_default(),
+                target_source: j
+                    .target_division
+                    .map(|c| name_of(c as i64))
+                    .unwrap_or_default(),
                 regions: children
                     .iter()
                     .map(|c| {
@@ -318,6 +369,7 @@ fn html_report(
                             value: judged.value,
                             status: judged.status,
                             gap: eval.gap(c, i),
+                            target: judged.target,
                         }
                     })
                     .collect(),

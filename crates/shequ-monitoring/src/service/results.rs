@@ -4,12 +4,13 @@
 //! the evaluation date and the targets the evaluation recorded.
 
 use chrono::NaiveDate;
-use shequ_domain::{DivisionCode, Status};
+use shequ_domain::{DivisionCode, Judgement, Status};
 use shequ_platform::page;
 
 use crate::error::{MonitoringError, Result};
 use crate::indicators::Better;
 use crate::names::division_name;
+use crate::plan::Method;
 use crate::rollup::periods_of;
 use crate::service::Monitoring;
 use crate::service::evaluations::{Column, Columns, StoredValues};
@@ -42,6 +43,14 @@ pub struct Judged {
     pub target: Option<f64>,
     /// `None`: the plan sets no target.
     pub status: Option<Status>,
+    /// How the status was judged; `None` without a target.
+    pub method: Option<Method>,
+    /// Why the status is undetermined, or that the value moved away from the target.
+    pub note: Option<String>,
+    /// The growth-rate method's ratio of observed to required growth.
+    pub growth_ratio: Option<f64>,
+    /// The division whose target override is in force; `None` for the plan's own target.
+    pub target_division: Option<u64>,
 }
 
 /// What lies behind one indicator's figure for one division.
@@ -58,15 +67,38 @@ pub struct Behind {
 }
 
 impl Column {
-    pub fn judge(&self, start_year: i32, date: NaiveDate, value: Option<f64>) -> Judged {
+    /// Judges `value` against the target's `variant` (0 for the plan's own target, see
+    /// `TargetDef::variant`).
+    pub fn judge(
+        &self,
+        start_year: i32,
+        date: NaiveDate,
+        value: Option<f64>,
+        variant: usize,
+    ) -> Judged {
         match &self.target {
             Some(t) => {
-                let trajectory = t.trajectory(start_year);
+                let target = t.variant(variant);
+                let trajectory = target.trajectory(start_year);
+                let judgement = match target.method {
+                    Method::Linear => Judgement {
+                        status: trajectory.status(value, date),
+                        growth_ratio: None,
+                        note: None,
+                    },
+                    Method::GrowthRate(thresholds) => {
+                        trajectory.growth_status(value, date, thresholds)
+                    }
+                };
                 Judged {
                     value,
                     expected: Some(trajectory.expected(date)),
-                    target: Some(t.target_value),
-                    status: Some(trajectory.status(value, date)),
+                    target: Some(target.target_value),
+                    status: Some(judgement.status),
+                    method: Some(target.method),
+                    note: judgement.note,
+                    growth_ratio: judgement.growth_ratio,
+                    target_division: target.division,
                 }
             }
             None => Judged {
@@ -74,22 +106,31 @@ impl Column {
                 expected: None,
                 target: None,
                 status: value.is_none().then_some(Status::NoData),
+                method: None,
+                note: None,
+                growth_ratio: None,
+                target_division: None,
             },
         }
     }
 
     /// How far `value` falls short of the expected value (of nothing, without a target), in the
     /// direction that is worse: larger is more lagging; `None` for no data.
-    pub fn gap(&self, start_year: i32, date: NaiveDate, value: Option<f64>) -> Option<f64> {
+    pub fn gap(
+        &self,
+        start_year: i32,
+        date: NaiveDate,
+        value: Option<f64>,
+        variant: usize,
+    ) -> Option<f64> {
         let v = value?;
         let sign = match self.target.as_ref().map_or(self.direction, |t| t.direction) {
             Better::Higher => 1.0,
             Better::Lower => -1.0,
         };
-        let expected = self
-            .target
-            .as_ref()
-            .map_or(0.0, |t| t.trajectory(start_year).expected(date));
+        let expected = self.target.as_ref().map_or(0.0, |t| {
+            t.variant(variant).trajectory(start_year).expected(date)
+        });
         Some(sign * (expected - v))
     }
 }
@@ -144,6 +185,7 @@ impl LoadedEvaluation {
             self.columns.start_year,
             self.date,
             row.values.v.get(column).copied().flatten(),
+            row.values.variant(column),
         )
     }
 
@@ -178,6 +220,7 @@ impl LoadedEvaluation {
             self.columns.start_year,
             self.date,
             row.values.v.get(column).copied().flatten(),
+            row.values.variant(column),
         )
     }
 
@@ -373,11 +416,11 @@ impl Monitoring {
                 let bi = base.column(&col.code);
                 let bj = match (&b, bi) {
                     (Some(row), Some(i)) => base.judge(row, i),
-                    _ => col.judge(base.columns.start_year, base.date, None),
+                    _ => col.judge(base.columns.start_year, base.date, None, 0),
                 };
                 let oj = match &o {
                     Some(row) => other.judge(row, oi),
-                    None => col.judge(other.columns.start_year, other.date, None),
+                    None => col.judge(other.columns.start_year, other.date, None, 0),
                 };
                 let moved = match (bj.value, oj.value) {
                     (Some(x), Some(y)) => (x - y).abs() > 1e-12,
@@ -420,18 +463,24 @@ mod tests {
                 target_value: 10.0,
                 target_year: 2022,
                 direction: Better::Lower,
+                milestones: Vec::new(),
+                method: Method::Linear,
+                overrides: Vec::new(),
             }),
         };
         let date = NaiveDate::from_ymd_opt(2021, 12, 31).unwrap();
-        let status = |v| column.judge(2021, date, Some(v)).status.unwrap();
+        let status = |v| column.judge(2021, date, Some(v), 0).status.unwrap();
         assert_eq!(status(10.0), Status::Achieved);
         assert_eq!(status(20.0), Status::OnTrack);
         assert_eq!(status(25.0), Status::Lagging);
         assert_eq!(status(25.1), Status::OffTrack);
         assert!(
-            column.gap(2021, date, Some(25.0)).unwrap()
-                > column.gap(2021, date, Some(20.0)).unwrap()
+            column.gap(2021, date, Some(25.0), 0).unwrap()
+                > column.gap(2021, date, Some(20.0), 0).unwrap()
         );
-        assert_eq!(column.judge(2021, date, None).status, Some(Status::NoData));
+        assert_eq!(
+            column.judge(2021, date, None, 0).status,
+            Some(Status::NoData)
+        );
     }
 }

@@ -163,6 +163,9 @@ fn target() -> impl Strategy<Value = pb::Target> {
         value(),
         year(),
         -1..4i32,
+        -1..4i32,
+        prop::collection::vec((year(), value()), 0..3),
+        prop::option::of(value()),
     )
         .prop_map(
             |(
@@ -173,6 +176,9 @@ fn target() -> impl Strategy<Value = pb::Target> {
                 target_value,
                 target_year,
                 direction,
+                method,
+                milestones,
+                lagging_ratio,
             )| {
                 pb::Target {
                     indicator,
@@ -182,6 +188,13 @@ fn target() -> impl Strategy<Value = pb::Target> {
                     target_value,
                     target_year,
                     direction,
+                    method,
+                    milestones: milestones
+                        .into_iter()
+                        .map(|(year, value)| pb::Milestone { year, value })
+                        .collect(),
+                    lagging_ratio,
+                    ..Default::default()
                 }
             },
         )

@@ -12,6 +12,7 @@ mod report_html;
 mod reported;
 mod schedule;
 mod server;
+mod targets;
 mod values;
 
 use std::collections::HashMap;

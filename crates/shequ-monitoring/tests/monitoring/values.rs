@@ -58,6 +58,7 @@ async fn coverage_compliance_and_survey_values_roll_up_the_hierarchy() {
         target_value: 0.8,
         target_year: 2025,
         direction: Direction::HigherIsBetter,
+        milestones: Vec::new(),
     };
     let date = chrono::NaiveDate::from_ymd_opt(2023, 12, 31).unwrap();
     approx(
@@ -109,6 +110,7 @@ async fn every_status_boundary_is_judged_as_the_domain_says() {
                     target_value: 200.0,
                     target_year: 2022,
                     direction: pb::Direction::HigherIsBetter as i32,
+                    ..Default::default()
                 }],
                 ..Default::default()
             }),
