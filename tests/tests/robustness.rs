@@ -1599,6 +1599,52 @@ fn create_plan(_: &Seed) -> Cases {
             }),
             "plan.targets[0].direction",
         )
+        .invalid(
+            "an out-of-range status method",
+            &change(|p| {
+                p.targets = vec![plan::Target {
+                    indicator: "indicators/terminals".into(),
+                    target_value: 1.0,
+                    target_year: 2025,
+                    method: 99,
+                    ..Default::default()
+                }];
+            }),
+            "plan.targets[0].method",
+        )
+        .invalid(
+            "a milestone outside the plan's period",
+            &change(|p| {
+                p.targets = vec![plan::Target {
+                    indicator: "indicators/terminals".into(),
+                    target_value: 1.0,
+                    target_year: 2025,
+                    milestones: vec![plan::Milestone {
+                        year: 2030,
+                        value: 0.5,
+                    }],
+                    ..Default::default()
+                }];
+            }),
+            "plan.targets[0].milestones[0].year",
+        )
+        .invalid(
+            "a target override outside the plan's scope",
+            &change(|p| {
+                p.targets = vec![plan::Target {
+                    indicator: "indicators/terminals".into(),
+                    target_value: 1.0,
+                    target_year: 2025,
+                    overrides: vec![plan::TargetOverride {
+                        division: XIANTAO.into(),
+                        target_value: 2.0,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }];
+            }),
+            "plan.targets[0].overrides[0].division",
+        )
         .fails(
             "unknown parent",
             &change(|p| p.parent = UNKNOWN_PLAN.into()),
