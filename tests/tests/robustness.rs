@@ -1550,6 +1550,19 @@ fn create_plan(_: &Seed) -> Cases {
             "plan.scope",
         )
         .invalid(
+            "a province as a county plan's scope",
+            &change(|p| p.level = plan::PlanLevel::County as i32),
+            "plan.scope",
+        )
+        .invalid(
+            "a prefectural plan of a county",
+            &change(|p| {
+                p.level = plan::PlanLevel::Prefectural as i32;
+                p.scope = DONGCHENG.into();
+            }),
+            "plan.level",
+        )
+        .invalid(
             "a national plan with a scope",
             &with(&good, |r| {
                 let p = r.plan.as_mut().expect("set");

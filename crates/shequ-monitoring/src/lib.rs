@@ -1,7 +1,7 @@
 //! Plan monitoring: the indicator catalogue and plan-defined indicators, reported values with
-//! history, national and provincial plans with targets and alignment, and immutable evaluations
-//! computed from the registry's and the survey service's facts streams, read by division,
-//! ranked, compared, rendered as reports and run on a schedule.
+//! history, plans of the country or of any division with targets per division and alignment,
+//! and immutable evaluations computed from the registry's and the survey service's facts
+//! streams, read by division, ranked, compared, rendered as reports and run on a schedule.
 
 pub mod config;
 pub mod error;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use shequ_domain::DivisionCode;
+use shequ_domain::{DivisionCode, DivisionLevel};
 use shequ_proto::names::division_name;
 use shequ_proto::registry::v1 as pb;
 use shequ_proto::registry::v1::division_service_client::DivisionServiceClient;
@@ -158,6 +158,25 @@ impl RegistryClient {
             Err(s) if s.code() == Code::NotFound => Ok(None),
             Err(s) => Err(RegistryFailure::of(&s)),
         }
+    }
+
+    /// The level of division `code` as the registry keeps it; `None` when it does not know the
+    /// code.
+    pub async fn division_level(
+        &self,
+        code: DivisionCode,
+    ) -> Result<Option<DivisionLevel>, RegistryFailure> {
+        let Some(division) = self.division(code).await? else {
+            return Ok(None);
+        };
+        DivisionLevel::from_number(i64::from(division.level))
+            .map(Some)
+            .ok_or_else(|| {
+                RegistryFailure::Unavailable(format!(
+                    "division `{}` has no level the contract names ({})",
+                    division.name, division.level
+                ))
+            })
     }
 
     /// The official names of `division` (the country when `None`) and of its children, retired

@@ -151,22 +151,29 @@ pub async fn plans(clients: &Clients, format: Format, command: PlansCommand) -> 
                 .check_plan_alignment(pb::CheckPlanAlignmentRequest { name })
                 .await
                 .call("CheckPlanAlignment")?;
-            let mut rows = Rows::new(&["indicator", "target_value", "parent_target_value"]);
+            let mut rows = Rows::new(&[
+                "indicator",
+                "division",
+                "target_value",
+                "parent_plan",
+                "parent_target_division",
+                "parent_target_value",
+            ]);
             for m in &alignment.misalignments {
                 rows.push(vec![
                     m.indicator.clone().into(),
+                    m.division.trim_start_matches("divisions/").into(),
                     Cell::opt_float(m.target.as_ref().map(|t| t.target_value)),
+                    m.parent_plan.clone().into(),
+                    m.parent_target_division
+                        .trim_start_matches("divisions/")
+                        .into(),
                     Cell::opt_float(m.parent_target.as_ref().map(|t| t.target_value)),
                 ]);
             }
             eprintln!(
-                "{} targets less ambitious than {}",
+                "{} targets less ambitious than their ancestors' plans",
                 alignment.misalignments.len(),
-                if alignment.parent.is_empty() {
-                    "the parent plan (none: a national plan)"
-                } else {
-                    alignment.parent.as_str()
-                }
             );
             return rows.print(format);
         }
@@ -178,6 +185,9 @@ fn level_word(level: i32) -> &'static str {
     match pb::PlanLevel::try_from(level) {
         Ok(pb::PlanLevel::National) => "national",
         Ok(pb::PlanLevel::Provincial) => "provincial",
+        Ok(pb::PlanLevel::Prefectural) => "prefectural",
+        Ok(pb::PlanLevel::County) => "county",
+        Ok(pb::PlanLevel::Township) => "township",
         _ => "unspecified",
     }
 }

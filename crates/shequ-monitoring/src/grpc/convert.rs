@@ -59,9 +59,8 @@ impl From<&pb::Plan> for PlanSpec {
             },
             display_name: p.display_name.clone(),
             level: match pb::PlanLevel::try_from(p.level) {
-                Ok(pb::PlanLevel::National) => Some(PlanLevel::National),
-                Ok(pb::PlanLevel::Provincial) => Some(PlanLevel::Provincial),
-                _ => None,
+                Ok(pb::PlanLevel::Unspecified) | Err(_) => None,
+                Ok(_) => PlanLevel::from_number(p.level),
             },
             scope: parse_optional_division_name("scope", &p.scope),
             parent: (!p.parent.is_empty())
@@ -272,10 +271,14 @@ pub fn plan_to_pb(p: &PlanDef) -> pb::Plan {
 }
 
 fn misalignment_to_pb(m: &Misalignment) -> pb::Misalignment {
+    let division = |code: Option<u64>| code.map(|c| code_name(c as i64)).unwrap_or_default();
     pb::Misalignment {
         indicator: indicator_name(&m.target.indicator),
         target: Some(target_to_pb(&m.target)),
         parent_target: Some(target_to_pb(&m.parent_target)),
+        parent_plan: plan_name(&m.parent_plan),
+        division: division(m.division),
+        parent_target_division: division(m.parent_target_division),
     }
 }
 

@@ -1,8 +1,8 @@
 //! A plan as the monitor keeps it once checked: its columns, its body of plan-defined indicators
-//! and targets, the built-in national plan, and alignment with the parent plan.
+//! and targets (with their overrides per division), and the built-in national plan.
 
 use serde::{Deserialize, Serialize};
-use shequ_domain::{DivisionCode, GrowthThresholds, Milestone, Trajectory};
+use shequ_domain::{DivisionCode, DivisionLevel, GrowthThresholds, Milestone, Trajectory};
 
 use crate::indicators::{Better, IndicatorDef, catalogue};
 
@@ -13,10 +13,45 @@ pub const NATIONAL_PLAN_ID: &str = "national-14th-fyp";
 /// People's Republic to the end of the century; anything else is a typing mistake.
 pub const YEARS: std::ops::RangeInclusive<i32> = 1949..=2100;
 
+/// The level of the division a plan covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanLevel {
     National = 1,
     Provincial = 2,
+    Prefectural = 3,
+    County = 4,
+    Township = 5,
+}
+
+impl PlanLevel {
+    pub const ALL: [PlanLevel; 5] = [
+        Self::National,
+        Self::Provincial,
+        Self::Prefectural,
+        Self::County,
+        Self::Township,
+    ];
+
+    /// The level stored as a number; `None` for a number no level has.
+    pub fn from_number(n: i32) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| *l as i32 == n)
+    }
+
+    /// The registry's level of the plan's scope; `None` for the country.
+    pub fn division_level(self) -> Option<DivisionLevel> {
+        DivisionLevel::from_number(self as i64 - 1)
+    }
+
+    /// As plan files spell it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::National => "national",
+            Self::Provincial => "provincial",
+            Self::Prefectural => "prefectural",
+            Self::County => "county",
+            Self::Township => "township",
+        }
+    }
 }
 
 /// How a target judges a value: the straight trajectory (with its milestones), or compound
@@ -123,6 +158,30 @@ impl TargetDef {
         }
     }
 
+    /// The variant in force for a division whose `chain` (the division, then its ancestors,
+    /// nearest first) is given: the first override met, else the target itself (0).
+    pub fn variant_for(&self, chain: &[u64]) -> usize {
+        chain
+            .iter()
+            .find_map(|&code| self.override_of(code))
+            .unwrap_or(0)
+    }
+
+    /// Variant `k` as a target of its own, without overrides.
+    pub fn resolved(&self, k: usize) -> TargetDef {
+        let v = self.variant(k);
+        TargetDef {
+            indicator: self.indicator.clone(),
+            baseline: v.baseline,
+            target_value: v.target_value,
+            target_year: v.target_year,
+            direction: v.direction,
+            milestones: v.milestones.to_vec(),
+            method: v.method,
+            overrides: Vec::new(),
+        }
+    }
+
     /// The variant whose division is `code`: 1 + the override's index, or `None`.
     pub fn override_of(&self, code: u64) -> Option<usize> {
         self.overrides
@@ -210,36 +269,4 @@ pub fn national_plan() -> PlanDef {
         },
         create_time: 0,
     }
-}
-
-/// A target of a plan less ambitious than its parent plan's target for the same indicator.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Misalignment {
-    pub target: TargetDef,
-    pub parent_target: TargetDef,
-}
-
-/// How a plan's targets compare with its parent plan's.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Alignment {
-    /// The parent plan's id; `None` for a plan without parent (nothing to compare).
-    pub parent: Option<String>,
-    pub misalignments: Vec<Misalignment>,
-}
-
-/// Targets of `plan` less ambitious than `parent`'s target for the same indicator.
-pub fn misalignments(plan: &PlanDef, parent: &PlanDef) -> Vec<Misalignment> {
-    plan.body
-        .targets
-        .iter()
-        .filter_map(|t| {
-            let p = parent.target(&t.indicator)?;
-            t.trajectory(plan.start_year)
-                .is_less_ambitious_than(&p.trajectory(parent.start_year))
-                .then(|| Misalignment {
-                    target: t.clone(),
-                    parent_target: p.clone(),
-                })
-        })
-        .collect()
 }

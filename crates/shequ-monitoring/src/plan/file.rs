@@ -216,10 +216,7 @@ pub fn parse_plan_file(text: &str, format: PlanFileFormat) -> Result<PlanSpec, V
         &mut v,
         "content.level",
         &file.level,
-        &[
-            ("national", PlanLevel::National),
-            ("provincial", PlanLevel::Provincial),
-        ],
+        &PlanLevel::ALL.map(|l| (l.word(), l)),
     );
     let mut indicators = Vec::new();
     for (n, i) in file.indicators.into_iter().enumerate() {

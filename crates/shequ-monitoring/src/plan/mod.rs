@@ -3,14 +3,16 @@
 //! it and the checks that make it one (`validate`, with the targets' in `targets`); plan files in
 //! TOML or YAML (`file`).
 
+mod align;
 mod def;
 mod file;
 mod targets;
 mod validate;
 
+pub use align::{Alignment, Ancestor, Misalignment, align, misalignments};
 pub use def::{
-    Alignment, Method, Misalignment, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, TargetDef,
-    TargetFor, TargetOverride, YEARS, misalignments, national_plan,
+    Method, NATIONAL_PLAN_ID, PlanBody, PlanDef, PlanLevel, TargetDef, TargetFor, TargetOverride,
+    YEARS, national_plan,
 };
 pub use file::{PlanFileFormat, parse_plan_file};
 pub use targets::{MethodSpec, OverrideSpec, TargetSpec};

@@ -125,8 +125,30 @@ impl PlanSpec {
                 }
                 PlanLevel::Provincial
             }
+            // A plan of a division below a province: the registry tells its level, checked by
+            // the caller; the parent is optional.
+            Some(level) => {
+                let word = level.word();
+                if let Ok(None) = &self.scope {
+                    v.push("scope", format!("is required for a {word} plan"));
+                } else if let Some(code) = scope
+                    && code.short_form().len() == 2
+                {
+                    v.push(
+                        "scope",
+                        format!("must lie below a province for a {word} plan"),
+                    );
+                }
+                if let Some(Err(e)) = &self.parent {
+                    unread(&mut v, "", e.clone());
+                }
+                level
+            }
             None => {
-                v.push("level", "is required: national or provincial");
+                v.push(
+                    "level",
+                    "is required: national, provincial, prefectural, county or township",
+                );
                 PlanLevel::National
             }
         };

@@ -12,10 +12,11 @@
 //!   platform's registry client, which remembers an answer for a minute (a code the registry does
 //!   not know, or a failure, is asked about again).
 //!
-//! Plans: writing one (create, load, evaluate) needs a `plan.officer` at its level: its province
-//! in scope for a provincial plan, national scope for the national plan. Reading one (and its
-//! evaluations' list) needs the plan to overlap the scope: the national plan, a province in scope,
-//! or the province some division of the scope lies in. Reading results needs the division in
+//! Plans: writing one (create, load, evaluate) needs a `plan.officer` at its level: its division
+//! in scope (a province, prefecture, county or township), national scope for a national plan.
+//! Reading one (and its evaluations' list) needs the plan to overlap the scope: a national plan,
+//! a plan of a division in scope or below one, or of a division some division of the scope lies
+//! in. Reading results needs the division in
 //! scope; a division above the scope (the whole evaluation of a plan wider than the scope
 //! included) is refused, since its aggregate covers what lies outside.
 
@@ -117,15 +118,23 @@ impl Monitoring {
 
     /// Whether `plan` overlaps the principal's scope (see the module's rules).
     pub async fn plan_readable(&self, principal: &Principal, plan: &PlanDef) -> Result<bool> {
-        let Some(province) = plan.scope else {
+        let Some(scope) = plan.scope else {
             return Ok(true);
         };
-        if principal.scope.contains_any([province]) {
+        if principal.scope.contains_any([scope]) {
             return Ok(true);
         }
-        Ok(match self.readable_plan_scopes(principal).await? {
-            None => true,
-            Some(codes) => codes.contains(&province.as_i64()),
+        let codes = match self.readable_plan_scopes(principal).await? {
+            None => return Ok(true),
+            Some(codes) => codes,
+        };
+        if codes.contains(&scope.as_i64()) {
+            return Ok(true);
+        }
+        // A plan of a division inside the scope (a prefecture's plan, read in its province).
+        Ok(match self.ancestry(scope).await? {
+            Some(ancestry) => principal.scope.contains_any(ancestry.iter().copied()),
+            None => false,
         })
     }
 

@@ -1,6 +1,8 @@
 //! Plans: create (checked, immutable), read, list, the built-in national plan, plan files and
 //! alignment with the parent plan.
 
+use std::collections::HashMap;
+
 use shequ_platform::Principal;
 use shequ_platform::audit::AuditEntry;
 use shequ_platform::page;
@@ -9,8 +11,8 @@ use crate::error::{MonitoringError, Result};
 use crate::indicators::{IndicatorDef, catalogue};
 use crate::names::{division_name, plan_name};
 use crate::plan::{
-    Alignment, NATIONAL_PLAN_ID, PlanDef, PlanFileFormat, PlanSpec, misalignments, national_plan,
-    parse_plan_file,
+    Alignment, Ancestor, NATIONAL_PLAN_ID, PlanDef, PlanFileFormat, PlanLevel, PlanSpec, align,
+    national_plan, parse_plan_file,
 };
 use crate::service::Monitoring;
 use crate::store::{Store, now_micros};
@@ -40,8 +42,9 @@ impl Monitoring {
             .ok_or_else(|| MonitoringError::NotFound(format!("plan `plans/{id}` not found")))
     }
 
-    /// Checks and stores a plan; a provincial plan's parent must exist and cover its scope. Only
-    /// an officer at the plan's level may: its province in scope, or national scope. `method` is
+    /// Checks and stores a plan: its scope at the level it names (the registry's), its parent (if
+    /// named) covering its scope, its overrides inside it. Only an officer at the plan's level
+    /// may: its division in scope, or national scope. `method` is
     /// the RPC recorded in the audit trail.
     pub async fn create_plan(
         &self,
@@ -51,6 +54,40 @@ impl Monitoring {
     ) -> Result<PlanDef> {
         let mut def = plan.validate()?;
         self.authorize_plan_level(principal, def.scope).await?;
+        // Below a province the registry tells the scope's level (the code's digits do not).
+        let ancestry = match def.scope {
+            Some(scope) => match self.ancestry(scope).await? {
+                Some(ancestry) => ancestry.to_vec(),
+                None => {
+                    return Err(MonitoringError::reference_not_found(
+                        "plan.scope",
+                        format!("division `{}` not found", division_name(scope)),
+                    ));
+                }
+            },
+            None => Vec::new(),
+        };
+        if let (Some(scope), Some(want)) = (def.scope, def.level.division_level())
+            && def.level != PlanLevel::Provincial
+        {
+            let level = self
+                .sources
+                .registry()
+                .division_level(scope)
+                .await
+                .map_err(MonitoringError::from)?;
+            if level != Some(want) {
+                return Err(MonitoringError::invalid(
+                    "plan.level",
+                    format!(
+                        "is {}, but `{}` is a division of level {}",
+                        def.level.word(),
+                        division_name(scope),
+                        level.map_or(0, |l| l.number())
+                    ),
+                ));
+            }
+        }
         if let Some(parent_id) = &def.parent {
             let Some(parent) = self.find_plan(parent_id).await? else {
                 return Err(MonitoringError::reference_not_found(
@@ -58,12 +95,14 @@ impl Monitoring {
                     format!("plan `plans/{parent_id}` not found"),
                 ));
             };
-            if parent.scope.is_some() && parent.scope != def.scope {
+            if let Some(above) = parent.scope
+                && !ancestry.contains(&above)
+            {
                 return Err(MonitoringError::invalid(
                     "plan.scope",
                     format!(
-                        "lies outside the parent plan's scope `divisions/{}`",
-                        parent.scope_code()
+                        "lies outside the parent plan's scope `{}`",
+                        division_name(above)
                     ),
                 ));
             }
@@ -164,11 +203,25 @@ impl Monitoring {
     ) -> Result<(Vec<PlanDef>, String)> {
         let size = page::page_size(page_size)?;
         let after = page::decode("plans", page_token)?.unwrap_or_default();
-        let readable = self.readable_plan_scopes(principal).await?;
-        let (plans, more) = self
-            .store()
-            .plans_after(&after, size, readable.as_deref())
-            .await?;
+        let (plans, more) = if principal.scope.is_national() {
+            self.store().plans_after(&after, size).await?
+        } else {
+            // Plans below the scope's divisions are readable too, which only the registry's
+            // ancestries tell: the plans after the token are read and kept if readable.
+            let mut readable = Vec::new();
+            for plan in self.store().plans(None).await? {
+                if plan.id.as_str() > after.as_str() && self.plan_readable(principal, &plan).await?
+                {
+                    readable.push(plan);
+                }
+                if readable.len() as u64 > size {
+                    break;
+                }
+            }
+            let more = readable.len() as u64 > size;
+            readable.truncate(size as usize);
+            (readable, more)
+        };
         let next_page_token = match plans.last() {
             Some(last) if more => page::encode("plans", &last.id),
             _ => String::new(),
@@ -192,8 +245,13 @@ impl Monitoring {
                 Err(e) => return Err(e),
             },
             None => {
-                let readable = self.readable_plan_scopes(principal).await?;
-                self.store().plans(readable.as_deref()).await?
+                let mut readable = Vec::new();
+                for plan in self.store().plans(None).await? {
+                    if self.plan_readable(principal, &plan).await? {
+                        readable.push(plan);
+                    }
+                }
+                readable
             }
         };
         let mut out: Vec<ListedIndicator> = catalogue()
@@ -209,16 +267,77 @@ impl Monitoring {
         Ok(out)
     }
 
-    /// The targets of plan `id` less ambitious than its parent plan's.
+    /// The targets of plan `id` less ambitious than the target in force for the same division in
+    /// the nearest ancestor's plan with the same indicator (see `plan::align`).
     pub async fn check_alignment(&self, principal: &Principal, id: &str) -> Result<Alignment> {
         let plan = self.readable_plan(principal, id).await?;
-        let Some(parent_id) = &plan.parent else {
-            return Ok(Alignment::default());
+        // The scope and its ancestors, province first: the divisions whose plans are compared,
+        // the country (0) above them all.
+        let above: Vec<i64> = match plan.scope {
+            Some(scope) => {
+                let ancestry = self.ancestry(scope).await?;
+                let mut codes: Vec<i64> = ancestry
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .skip(1)
+                    .map(|c| c.as_i64())
+                    .collect();
+                codes.insert(0, 0);
+                codes
+            }
+            None => Vec::new(),
         };
-        let parent = self.get_plan(parent_id).await?;
+        let mut plans = self.store().plans(Some(&above)).await?;
+        // A named parent of the same division (a province's later plan) is the nearest of all.
+        if let Some(parent_id) = &plan.parent
+            && !plans.iter().any(|p| &p.id == parent_id)
+            && let Some(parent) = self.find_plan(parent_id).await?
+        {
+            plans.push(parent);
+        }
+        let ancestors: Vec<Ancestor<'_>> = plans
+            .iter()
+            .filter(|p| p.id != plan.id)
+            .map(|p| Ancestor {
+                plan: p,
+                depth: above
+                    .iter()
+                    .position(|&c| c == p.scope_code())
+                    .unwrap_or(above.len()),
+                named: plan.parent.as_deref() == Some(p.id.as_str()),
+            })
+            .collect();
+        let mut chains: HashMap<u64, Vec<u64>> = HashMap::new();
+        let mut codes: Vec<u64> = plan.scope.iter().map(|c| c.as_u64()).collect();
+        for t in &plan.body.targets {
+            codes.extend(t.overrides.iter().map(|o| o.division));
+        }
+        for code in codes {
+            let Ok(division) = DivisionCode::from_u64(code) else {
+                continue;
+            };
+            let ancestry = self.ancestry(division).await?;
+            // The division, then its ancestors nearest first.
+            let mut chain: Vec<u64> = ancestry
+                .as_deref()
+                .unwrap_or(&[])
+                .iter()
+                .skip(1)
+                .rev()
+                .map(|c| c.as_u64())
+                .collect();
+            chain.insert(0, code);
+            chains.insert(code, chain);
+        }
+        let scope_chain = plan
+            .scope
+            .and_then(|c| chains.get(&c.as_u64()).cloned())
+            .unwrap_or_default();
+        let chain = |code: u64| chains.get(&code).cloned().unwrap_or_else(|| vec![code]);
         Ok(Alignment {
-            parent: Some(parent_id.clone()),
-            misalignments: misalignments(&plan, &parent),
+            parent: plan.parent.clone(),
+            misalignments: align(&plan, &ancestors, &scope_chain, &chain),
         })
     }
 }

@@ -13,14 +13,13 @@ use crate::plan::{PlanBody, PlanDef, PlanLevel};
 fn plan_from_record(r: PlanRecord) -> Result<PlanDef> {
     let body: PlanBody = serde_json::from_str(&r.body)
         .map_err(|e| MonitoringError::Internal(format!("stored plan body: {e}")))?;
+    let level = PlanLevel::from_number(r.level).ok_or_else(|| {
+        MonitoringError::Internal(format!("stored plan `{}` has level {}", r.id, r.level))
+    })?;
     Ok(PlanDef {
         id: r.id,
         display_name: r.display_name,
-        level: if r.level == 2 {
-            PlanLevel::Provincial
-        } else {
-            PlanLevel::National
-        },
+        level,
         scope: (r.scope_code != 0)
             .then(|| DivisionCode::from_u64(r.scope_code as u64))
             .transpose()
@@ -77,30 +76,17 @@ impl<C: ConnectionTrait> Store<'_, C> {
     }
 
     /// One page of plans: at most `size` with ids after `after`, by id, and whether more
-    /// follow; with `scopes`, only plans whose scope code (0 for the country) is one of them.
-    pub async fn plans_after(
-        &self,
-        after: &str,
-        size: u64,
-        scopes: Option<&[i64]>,
-    ) -> Result<(Vec<PlanDef>, bool)> {
-        let mut values: Vec<sea_orm::Value> = vec![after.into(), (size as i64 + 1).into()];
-        let filter = match scopes {
-            None => String::new(),
-            Some(codes) => {
-                let placeholders: Vec<String> =
-                    (0..codes.len()).map(|i| format!("${}", i + 3)).collect();
-                values.extend(codes.iter().map(|&c| c.into()));
-                format!(" AND scope_code IN ({})", placeholders.join(", "))
-            }
-        };
-        let rows = self.all::<PlanRecord>(
-            format!(
-                "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1{filter} ORDER BY id LIMIT $2"
-            ),
-            values,
-        )
-        .await?;
+    /// follow.
+    pub async fn plans_after(&self, after: &str, size: u64) -> Result<(Vec<PlanDef>, bool)> {
+        let values: Vec<sea_orm::Value> = vec![after.into(), (size as i64 + 1).into()];
+        let rows = self
+            .all::<PlanRecord>(
+                format!(
+                    "SELECT {PLAN_COLUMNS} FROM monitoring_plans WHERE id > $1 ORDER BY id LIMIT $2"
+                ),
+                values,
+            )
+            .await?;
         let more = rows.len() as u64 > size;
         let plans = rows
             .into_iter()

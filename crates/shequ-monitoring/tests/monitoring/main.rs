@@ -6,6 +6,7 @@ mod auth;
 mod evaluations;
 mod failures;
 mod fuzz;
+mod local_plans;
 mod plans;
 mod ratios;
 mod report_html;
