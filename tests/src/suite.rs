@@ -652,7 +652,7 @@ pub fn response(id: &str, leaf_unit: &str) -> survey::Response {
 }
 
 /// A provincial plan over 北京市 under the national plan, with an indicator of its own (listed
-/// under the plan's name).
+/// under the plan's name) and a target for it.
 pub fn beijing_plan(name: &str) -> plan::Plan {
     plan::Plan {
         name: name.into(),
@@ -672,6 +672,23 @@ pub fn beijing_plan(name: &str) -> plan::Plan {
             direction: plan::Direction::HigherIsBetter as i32,
             ..Default::default()
         }],
+        targets: vec![plan::Target {
+            indicator: "indicators/terminals".into(),
+            target_value: 10.0,
+            target_year: 2025,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A mid-term revision of [`beijing_plan`]'s target.
+pub fn terminals_revision() -> plan::TargetRevision {
+    plan::TargetRevision {
+        indicator: "indicators/terminals".into(),
+        effective_date: "2023-06-30".into(),
+        target_value: 12.0,
+        reason: "中期评估".into(),
         ..Default::default()
     }
 }

@@ -293,6 +293,18 @@ const ROWS: &[Row] = &[
             name: BEIJING_PLAN.into(),
         })
     }),
+    ("PlanService/ReviseTarget", |_| {
+        Probe::one(&plan::ReviseTargetRequest {
+            plan: BEIJING_PLAN.into(),
+            revision: Some(terminals_revision()),
+        })
+    }),
+    ("PlanService/ListTargetRevisions", |_| {
+        Probe::one(&plan::ListTargetRevisionsRequest {
+            plan: BEIJING_PLAN.into(),
+            ..Default::default()
+        })
+    }),
     ("EvaluationService/EvaluatePlan", |_| {
         Probe::one(&evaluate(BEIJING_PLAN))
     }),

@@ -99,6 +99,8 @@ const TABLE: &[Entry] = &[
     ("PlanService/LoadNationalPlan", load_national_plan),
     ("PlanService/LoadPlanFile", load_plan_file),
     ("PlanService/CheckPlanAlignment", check_plan_alignment),
+    ("PlanService/ReviseTarget", revise_target),
+    ("PlanService/ListTargetRevisions", list_target_revisions),
     ("EvaluationService/EvaluatePlan", evaluate_plan),
     ("EvaluationService/GetEvaluation", get_evaluation),
     ("EvaluationService/ListEvaluations", list_evaluations),
@@ -1734,6 +1736,93 @@ fn check_plan_alignment(_: &Seed) -> Cases {
         .valid(&check(NATIONAL_PLAN))
         .invalid("empty name", &check(""), "name")
         .fails("unknown plan", &check(UNKNOWN_PLAN), Code::NotFound)
+}
+
+fn revise_target(_: &Seed) -> Cases {
+    let good = plan::ReviseTargetRequest {
+        plan: BEIJING_PLAN.into(),
+        revision: Some(terminals_revision()),
+    };
+    let change = |change: fn(&mut plan::TargetRevision)| {
+        with(&good, |r| change(r.revision.as_mut().expect("set")))
+    };
+    Cases::new()
+        .valid(&good)
+        .writes()
+        .invalid(
+            "no revision",
+            &with(&good, |r| r.revision = None),
+            "revision",
+        )
+        .invalid("empty plan", &with(&good, |r| r.plan.clear()), "plan")
+        .invalid(
+            "an indicator without a target",
+            &change(|r| r.indicator = "indicators/urban_facility_coverage".into()),
+            "revision.indicator",
+        )
+        .invalid(
+            "malformed date",
+            &change(|r| r.effective_date = "2023-02-30".into()),
+            "revision.effective_date",
+        )
+        .invalid(
+            "a date outside the plan's years",
+            &change(|r| r.effective_date = "2030-01-01".into()),
+            "revision.effective_date",
+        )
+        .invalid(
+            "a reason of white space",
+            &change(|r| r.reason = "  ".into()),
+            "revision.reason",
+        )
+        .invalid(
+            "malformed division",
+            &change(|r| r.division = "divisions/1x".into()),
+            "revision.division",
+        )
+        .invalid(
+            "a division outside the plan's scope",
+            &change(|r| r.division = XIANTAO.into()),
+            "revision.division",
+        )
+        .invalid(
+            "a milestone outside the plan's period",
+            &change(|r| {
+                r.milestones = vec![plan::Milestone {
+                    year: 2030,
+                    value: 11.0,
+                }]
+            }),
+            "revision.milestones[0].year",
+        )
+        .fails(
+            "unknown plan",
+            &with(&good, |r| r.plan = UNKNOWN_PLAN.into()),
+            Code::NotFound,
+        )
+}
+
+fn list_target_revisions(_: &Seed) -> Cases {
+    let list = |plan: &str, page_size: i32, page_token: &str| plan::ListTargetRevisionsRequest {
+        plan: plan.into(),
+        page_size,
+        page_token: page_token.into(),
+    };
+    Cases::new()
+        .valid(&list(BEIJING_PLAN, 10, ""))
+        .valid(&list(NATIONAL_PLAN, i32::MAX, ""))
+        .invalid("empty plan", &list("", 10, ""), "plan")
+        .invalid(
+            "negative page size",
+            &list(BEIJING_PLAN, -1, ""),
+            "page_size",
+        )
+        .invalid(
+            "garbage page token",
+            &list(BEIJING_PLAN, 10, "garbage"),
+            "page_token",
+        )
+        .fails("unknown plan", &list(UNKNOWN_PLAN, 10, ""), Code::NotFound)
 }
 
 fn evaluate_plan(_: &Seed) -> Cases {

@@ -3,9 +3,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::client::{Clients, Endpoints};
-use crate::commands::monitoring::{
-    self, EvaluateArgs, EvaluationsCommand, PlansCommand, ReportArgs,
-};
+use crate::commands::monitoring::{self, EvaluateArgs, EvaluationsCommand, ReportArgs};
+use crate::commands::plans::{self, PlansCommand};
 use crate::commands::registry::{self, DivisionsCommand, FacilitiesCommand};
 use crate::commands::survey::{self, QuestionnairesCommand, ResponsesCommand, RoundsCommand};
 use crate::demo::{self, DemoOptions};
@@ -102,7 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Questionnaires(c) => survey::questionnaires(&clients, format, c).await,
         Command::Rounds(c) => survey::rounds(&clients, format, c).await,
         Command::Responses(c) => survey::responses(&clients, format, c).await,
-        Command::Plans(c) => monitoring::plans(&clients, format, c).await,
+        Command::Plans(c) => plans::plans(&clients, format, c).await,
         Command::Evaluate(args) => monitoring::evaluate(&clients, format, args).await,
         Command::Evaluations(c) => monitoring::evaluations(&clients, format, c).await,
         Command::Report(args) => monitoring::report(&clients, format, args).await,

@@ -473,6 +473,40 @@ async fn a_round_is_collected_evaluated_and_reported() {
     assert!(run.stdout.contains("plans/national-14th-fyp"), "{run:?}");
     assert!(run.stdout.contains("rural_facility_coverage"), "{run:?}");
 
+    // A mid-term revision from 2025 on, after the evaluation below, and the history.
+    let run = run_with(flags(&[
+        "plans",
+        "revise",
+        "plans/national-14th-fyp",
+        "--indicator",
+        "rural_facility_coverage",
+        "--date",
+        "2025-01-01",
+        "--target",
+        "0.85",
+        "--reason",
+        "中期评估",
+        "-o",
+        "csv",
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("plans/national-14th-fyp/revisions/1,rural_facility_coverage,,2025-01-01,0.85,2025,中期评估"),
+        "{run:?}"
+    );
+    let run = run_with(flags(&[
+        "plans",
+        "revisions",
+        "plans/national-14th-fyp",
+        "-o",
+        "csv",
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
+
     let run = run_with(flags(&[
         "evaluate",
         "plans/national-14th-fyp",

@@ -7,6 +7,7 @@ pub mod plans;
 pub mod report;
 pub mod reported;
 pub mod results;
+pub mod revisions;
 pub mod schedule;
 
 use std::collections::BTreeSet;

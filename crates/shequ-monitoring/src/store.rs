@@ -8,6 +8,7 @@ pub mod migrations;
 pub mod plans;
 pub mod reported;
 pub mod results;
+pub mod revisions;
 pub mod rows;
 
 use sea_orm::{ConnectionTrait, ExecResult, FromQueryResult, Statement, Value};

@@ -14,12 +14,13 @@ use crate::names::{
 };
 use crate::plan::{
     Alignment, IndicatorSpec, Method, MethodSpec, Misalignment, OverrideSpec, PlanDef, PlanLevel,
-    PlanSpec, TargetDef, TargetOverride, TargetSpec,
+    PlanSpec, RevisionDef, RevisionSpec, TargetDef, TargetOverride, TargetSpec,
 };
 use crate::service::plans::ListedIndicator;
 use crate::service::report::ReportFormat;
 use crate::service::reported::ReportedValueSpec;
 use crate::service::results::{DivisionRow, IndicatorChange, LoadedEvaluation, code_name};
+use crate::service::revisions::revision_name;
 use crate::store::rows::{EvaluationRecord, ReportedRecord};
 
 pub fn timestamp(micros: i64) -> Timestamp {
@@ -221,6 +222,42 @@ fn override_to_pb(o: &TargetOverride) -> pb::TargetOverride {
         target_value: o.target_value,
         target_year: o.target_year,
         milestones: o.milestones.iter().map(milestone_to_pb).collect(),
+    }
+}
+
+impl From<&pb::TargetRevision> for RevisionSpec {
+    fn from(r: &pb::TargetRevision) -> Self {
+        Self {
+            indicator: r.indicator.clone(),
+            division: parse_optional_division_name("division", &r.division),
+            effective_date: r.effective_date.clone(),
+            baseline: r
+                .has_baseline
+                .then_some((r.baseline_value, r.baseline_year)),
+            target_value: r.target_value,
+            target_year: r.target_year,
+            milestones: r.milestones.iter().map(milestone_from_pb).collect(),
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+pub fn revision_to_pb(plan_id: &str, r: &RevisionDef) -> pb::TargetRevision {
+    let (baseline_value, baseline_year) = r.path.baseline.unwrap_or_default();
+    pb::TargetRevision {
+        name: revision_name(plan_id, r.number),
+        indicator: indicator_name(&r.indicator),
+        division: r.division.map(|c| code_name(c as i64)).unwrap_or_default(),
+        effective_date: r.effective_date.format("%Y-%m-%d").to_string(),
+        has_baseline: r.path.baseline.is_some(),
+        baseline_value,
+        baseline_year,
+        target_value: r.path.target_value,
+        target_year: r.path.target_year,
+        milestones: r.path.milestones.iter().map(milestone_to_pb).collect(),
+        reason: r.reason.clone(),
+        actor: r.actor.clone(),
+        create_time: Some(timestamp(r.create_time)),
     }
 }
 

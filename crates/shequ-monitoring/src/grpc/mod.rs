@@ -16,7 +16,7 @@ use crate::names::{
     parse_date, parse_evaluation_name, parse_indicator_name, parse_optional_round_name,
     parse_plan_name,
 };
-use crate::plan::PlanSpec;
+use crate::plan::{PlanSpec, RevisionSpec};
 use crate::service::Monitoring;
 use crate::service::evaluations::Trigger;
 use crate::service::reported::ReportedValueSpec;
@@ -26,7 +26,7 @@ pub mod convert;
 
 use convert::{
     alignment_to_pb, change_to_pb, division_result_to_pb, evaluation_to_pb, indicator_to_pb,
-    listed_indicator_to_pb, plan_to_pb, report_format_from_pb, reported_to_pb,
+    listed_indicator_to_pb, plan_to_pb, report_format_from_pb, reported_to_pb, revision_to_pb,
 };
 
 pub use shequ_platform::rpc::ACTOR_HEADER;
@@ -186,6 +186,43 @@ impl PlanService for PlanApi {
         let id = field(parse_plan_name("name", &request.get_ref().name))?;
         let alignment = self.0.check_alignment(&principal, id).await?;
         Ok(Response::new(alignment_to_pb(&alignment)))
+    }
+
+    async fn revise_target(
+        &self,
+        request: Request<pb::ReviseTargetRequest>,
+    ) -> Rpc<pb::ReviseTargetResponse> {
+        let principal = Principal::of(&request)?;
+        let actor = recorded_name(&request, &principal);
+        let r = request.into_inner();
+        let id = field(parse_plan_name("plan", &r.plan))?.to_owned();
+        let Some(revision) = r.revision else {
+            return Err(MonitoringError::invalid("revision", "is required").into());
+        };
+        let stored = self
+            .0
+            .revise_target(&principal, &id, RevisionSpec::from(&revision), &actor)
+            .await?;
+        Ok(Response::new(pb::ReviseTargetResponse {
+            revision: Some(revision_to_pb(&id, &stored)),
+        }))
+    }
+
+    async fn list_target_revisions(
+        &self,
+        request: Request<pb::ListTargetRevisionsRequest>,
+    ) -> Rpc<pb::ListTargetRevisionsResponse> {
+        let principal = Principal::of(&request)?;
+        let r = request.into_inner();
+        let id = field(parse_plan_name("plan", &r.plan))?;
+        let (revisions, next_page_token) = self
+            .0
+            .list_target_revisions(&principal, id, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListTargetRevisionsResponse {
+            revisions: revisions.iter().map(|v| revision_to_pb(id, v)).collect(),
+            next_page_token,
+        }))
     }
 }
 

@@ -6,6 +6,7 @@
 mod align;
 mod def;
 mod file;
+mod revise;
 mod targets;
 mod validate;
 
@@ -15,6 +16,7 @@ pub use def::{
     YEARS, national_plan,
 };
 pub use file::{PlanFileFormat, parse_plan_file};
+pub use revise::{RevisedPath, RevisionDef, RevisionSpec};
 pub use targets::{MethodSpec, OverrideSpec, TargetSpec};
 pub use validate::{IndicatorSpec, PlanSpec};
 

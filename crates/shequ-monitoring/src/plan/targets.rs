@@ -57,15 +57,15 @@ pub(super) struct Period {
 }
 
 /// One path to a target as sent, the plan's target's or an override's, before it is checked.
-struct Path<'a> {
-    baseline: Option<(f64, i32)>,
-    target_value: f64,
-    target_year: i32,
-    milestones: &'a [Milestone],
+pub(super) struct Path<'a> {
+    pub baseline: Option<(f64, i32)>,
+    pub target_value: f64,
+    pub target_year: i32,
+    pub milestones: &'a [Milestone],
 }
 
 /// Checks a path's years and values; `field` names a field of the target or override.
-fn check_path(
+pub(super) fn check_path(
     v: &mut Violations,
     field: &dyn Fn(&str) -> String,
     def: &IndicatorDef,

@@ -201,6 +201,8 @@ impl Monitoring {
         actor: &str,
     ) -> Result<EvaluationRecord> {
         let plan = self.writable_plan(principal, plan_id).await?;
+        // The targets in force on the evaluation's date, revisions included.
+        let plan = self.plan_in_force(plan, date).await?;
         let defs = plan.indicators();
         let compiled = Compiled::new(&defs);
         let round = round_override.unwrap_or(&plan.survey_round).to_owned();

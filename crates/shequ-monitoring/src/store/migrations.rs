@@ -22,6 +22,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("migrations/0001_plans_evaluations_leases.sql"),
     },
     shequ_platform::audit_migration!(2, "monitoring_audit_records"),
+    Migration {
+        version: 3,
+        name: "target revisions",
+        sqlite: include_str!("migrations/0003_target_revisions.sql"),
+        postgres: include_str!("migrations/0003_target_revisions.sql"),
+    },
 ];
 
 #[cfg(test)]
@@ -33,7 +39,11 @@ mod tests {
     use super::MIGRATIONS;
 
     /// Each migration's fingerprint, pinned when it was written.
-    const PINNED: &[(i64, &str)] = &[(1, "d67d8fb0cc914a8d"), (2, "07c15308503ef025")];
+    const PINNED: &[(i64, &str)] = &[
+        (1, "d67d8fb0cc914a8d"),
+        (2, "07c15308503ef025"),
+        (3, "7ee74cf15c928f2e"),
+    ];
 
     #[test]
     fn versions_count_up_from_one() {

@@ -65,3 +65,23 @@ pub struct ResultRecord {
     /// JSON list of `StoredResult`.
     pub results: String,
 }
+
+/// `monitoring_target_revisions`: one revision of one target of a plan.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct RevisionRecord {
+    pub plan_id: String,
+    pub revision: i64,
+    pub indicator: String,
+    /// 0 for the plan's own target.
+    pub division_code: i64,
+    /// `YYYY-MM-DD`
+    pub effective_date: String,
+    /// The revised path as JSON (`plan::RevisedPath`).
+    pub body: String,
+    pub reason: String,
+    pub actor: String,
+    pub create_time: i64,
+}
+
+pub const REVISION_COLUMNS: &str =
+    "plan_id, revision, indicator, division_code, effective_date, body, reason, actor, create_time";

@@ -461,3 +461,136 @@ async fn targets_that_cannot_stand_are_refused_naming_the_field() {
         "nothing stored"
     );
 }
+
+async fn revise(
+    env: &mut Env,
+    plan: &str,
+    division: &str,
+    date: &str,
+    target_value: f64,
+) -> Result<pb::TargetRevision, Status> {
+    env.plans
+        .revise_target(pb::ReviseTargetRequest {
+            plan: plan.into(),
+            revision: Some(pb::TargetRevision {
+                indicator: "indicators/school_places".into(),
+                division: division.into(),
+                effective_date: date.into(),
+                target_value,
+                reason: "中期评估调整".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .map(|r| r.into_inner().revision.unwrap())
+}
+
+#[tokio::test]
+async fn a_revised_target_is_used_only_from_its_date() {
+    let mut env = env().await;
+    national(&mut env).await;
+    let created = env
+        .plans
+        .create_plan(pb::CreatePlanRequest { plan: Some(plan()) })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    report(&mut env, "school_places", DUHU, "2023", 7.0, "").await;
+    report(&mut env, "school_places", OTHER_TOWNSHIP, "2023", 40.0, "").await;
+    // From July 2023: the plan's own target, 剅河镇's override, and a new one for another
+    // township.
+    let first = revise(&mut env, &created.name, "", "2023-07-01", 250.0)
+        .await
+        .unwrap();
+    assert_eq!(first.name, "plans/hubei/revisions/1");
+    assert_eq!(first.target_year, 2025, "the revised target's year");
+    revise(&mut env, &created.name, DUHU, "2023-07-01", 12.0)
+        .await
+        .unwrap();
+    revise(&mut env, &created.name, OTHER_TOWNSHIP, "2023-07-01", 50.0)
+        .await
+        .unwrap();
+    // Outside the scope: refused, nothing recorded.
+    let err = revise(&mut env, &created.name, DONGCHENG, "2023-07-01", 50.0)
+        .await
+        .unwrap_err();
+    assert_violation(&err, Code::InvalidArgument, "revision.division");
+
+    let before = evaluate(&mut env, &created.name, "2023-06-30", "").await;
+    let after = evaluate(&mut env, &created.name, "2023-07-01", "").await;
+    for (code, was, was_by, is, is_by) in [
+        ("divisions/42", 200.0, "", 250.0, ""),
+        (COUNTY, 80.0, COUNTY, 80.0, COUNTY),
+        (DUHU, 9.0, DUHU, 12.0, DUHU),
+        (OTHER_TOWNSHIP, 80.0, COUNTY, 50.0, OTHER_TOWNSHIP),
+    ] {
+        let r = &division(&mut env, &before.name, code).await["school_places"];
+        assert_eq!(
+            (r.target_value, r.target_division.as_str()),
+            (Some(was), full(was_by).as_str()),
+            "{code} before"
+        );
+        let r = &division(&mut env, &after.name, code).await["school_places"];
+        assert_eq!(
+            (r.target_value, r.target_division.as_str()),
+            (Some(is), full(is_by).as_str()),
+            "{code} after"
+        );
+    }
+
+    // The history, in the order recorded; the plan itself as created.
+    let listed = env
+        .plans
+        .list_target_revisions(pb::ListTargetRevisionsRequest {
+            plan: created.name.clone(),
+            page_size: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.revisions.len(), 2);
+    let rest = env
+        .plans
+        .list_target_revisions(pb::ListTargetRevisionsRequest {
+            plan: created.name.clone(),
+            page_size: 2,
+            page_token: listed.next_page_token,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rest.next_page_token.is_empty());
+    let all: Vec<(String, String, f64)> = listed
+        .revisions
+        .iter()
+        .chain(&rest.revisions)
+        .map(|r| (r.name.clone(), r.division.clone(), r.target_value))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            ("plans/hubei/revisions/1".to_owned(), String::new(), 250.0),
+            ("plans/hubei/revisions/2".to_owned(), full(DUHU), 12.0),
+            (
+                "plans/hubei/revisions/3".to_owned(),
+                full(OTHER_TOWNSHIP),
+                50.0
+            ),
+        ]
+    );
+    assert!(rest.revisions[0].reason == "中期评估调整" && !rest.revisions[0].actor.is_empty());
+    let stored = env
+        .plans
+        .get_plan(pb::GetPlanRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(stored.targets[0].target_value, 200.0);
+}

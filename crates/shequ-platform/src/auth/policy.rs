@@ -406,6 +406,18 @@ pub const MONITORING: &[Rule] = &[
         "the plan's division",
     ),
     rule(
+        monitoring::plan_service::REVISE_TARGET,
+        PLAN_WRITE,
+        Whole,
+        "the plan's division (none: the country)",
+    ),
+    rule(
+        monitoring::plan_service::LIST_TARGET_REVISIONS,
+        PLAN_READ,
+        Overlap,
+        "the plan's division",
+    ),
+    rule(
         monitoring::evaluation_service::EVALUATE_PLAN,
         PLAN_WRITE,
         Whole,
