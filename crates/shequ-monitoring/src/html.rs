@@ -55,6 +55,8 @@ pub struct IndicatorPanel {
     pub note: String,
     /// The region whose own target is in force (an override); empty for the plan's target.
     pub target_source: String,
+    /// The milestones of the target in force: year and value, as the page shows them.
+    pub milestones: Vec<(i32, String)>,
     /// Regions one level down, by code.
     pub regions: Vec<RegionValue>,
 }
@@ -393,6 +395,18 @@ impl IndicatorPanel {
                 escape(&self.method)
             );
         }
+        if !self.milestones.is_empty() {
+            let points: Vec<String> = self
+                .milestones
+                .iter()
+                .map(|(year, value)| format!("{year} 年 {}", escape(value)))
+                .collect();
+            let _ = write!(
+                out,
+                "<div class=\"meta milestones\">里程碑 {}</div>",
+                points.join(" · ")
+            );
+        }
         if !self.note.is_empty() {
             let _ = write!(out, "<div class=\"meta note\">{}</div>", escape(&self.note));
         }
@@ -664,6 +678,7 @@ mod tests {
                 method: "线性".into(),
                 note: "moved <away>".into(),
                 target_source: "仙桃市".into(),
+                milestones: vec![(2023, "80.0%".into())],
                 regions: vec![
                     RegionValue {
                         name: "杜湖街道".into(),
@@ -741,6 +756,7 @@ mod tests {
         assert_eq!(html.matches("class=\"own-target\"").count(), 1);
         assert!(html.contains("线性 · 本地区目标(仙桃市)"));
         assert!(html.contains("moved &lt;away&gt;"));
+        assert!(html.contains("里程碑 2023 年 80.0%"));
     }
 
     /// Labels of bars ending near the target (dashed) or the expected value (solid) are placed

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use shequ_domain::{DivisionCode, Status};
 
 use crate::error::{MonitoringError, Result};
-use crate::html::{HtmlReport, IndicatorPanel as HtmlIndicator, RegionValue};
+use crate::html::{HtmlReport, IndicatorPanel as HtmlIndicator, RegionValue, format_value};
 use crate::indicators::Better;
 use crate::names::{evaluation_name, round_name};
 use crate::plan::Method;
@@ -159,6 +159,10 @@ impl Monitoring {
                             "growth_ratio": j.growth_ratio,
                             "status_note": j.note,
                             "target_division": j.target_division.map(|c| code_name(c as i64)),
+                            "milestones": j.milestones.iter().map(|m| serde_json::json!({
+                                "year": m.year,
+                                "value": m.value,
+                            })).collect::<Vec<_>>(),
                         })
                     })
                     .collect();
@@ -355,6 +359,11 @@ fn html_report(
                     (Some(Method::GrowthRate(_)), None) => "增长率法".to_owned(),
                 },
                 note: j.note.clone().unwrap_or_default(),
+                milestones: j
+                    .milestones
+                    .iter()
+                    .map(|m| (m.year, format_value(Some(m.value), &col.unit)))
+                    .collect(),
                 target_source: j
                     .target_division
                     .map(|c| name_of(c as i64))

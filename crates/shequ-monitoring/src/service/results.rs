@@ -4,7 +4,7 @@
 //! the evaluation date and the targets the evaluation recorded.
 
 use chrono::NaiveDate;
-use shequ_domain::{DivisionCode, Judgement, Status};
+use shequ_domain::{DivisionCode, Judgement, Milestone, Status};
 use shequ_platform::page;
 
 use crate::error::{MonitoringError, Result};
@@ -51,6 +51,8 @@ pub struct Judged {
     pub growth_ratio: Option<f64>,
     /// The division whose target override is in force; `None` for the plan's own target.
     pub target_division: Option<u64>,
+    /// The milestones of the target in force.
+    pub milestones: Vec<Milestone>,
 }
 
 /// What lies behind one indicator's figure for one division.
@@ -99,6 +101,7 @@ impl Column {
                     note: judgement.note,
                     growth_ratio: judgement.growth_ratio,
                     target_division: target.division,
+                    milestones: target.milestones.to_vec(),
                 }
             }
             None => Judged {
@@ -110,6 +113,7 @@ impl Column {
                 note: None,
                 growth_ratio: None,
                 target_division: None,
+                milestones: Vec::new(),
             },
         }
     }

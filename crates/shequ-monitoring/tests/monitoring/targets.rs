@@ -376,6 +376,23 @@ async fn overrides_milestones_and_growth_match_an_oracle_down_the_branch() {
     assert_eq!(beds["method"], "growth_rate");
     assert_eq!(beds["target_division"], full(DUHU));
     assert!(beds["status_note"].as_str().unwrap().contains("moved away"));
+
+    // 仙桃市's page shows its own target's milestone.
+    let page = env
+        .evaluations
+        .render_report(pb::RenderReportRequest {
+            evaluation: e.name.clone(),
+            division: COUNTY.into(),
+            format: pb::ReportFormat::Html as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        page.content.contains("里程碑 2023 年 60"),
+        "milestone shown"
+    );
 }
 
 #[tokio::test]
