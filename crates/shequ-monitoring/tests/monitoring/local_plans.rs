@@ -56,13 +56,6 @@ fn target(indicator: &str, value: f64) -> pb::Target {
     }
 }
 
-async fn create(env: &mut Env, plan: pb::Plan) -> Result<pb::Plan, Status> {
-    env.plans
-        .create_plan(pb::CreatePlanRequest { plan: Some(plan) })
-        .await
-        .map(|r| r.into_inner().plan.unwrap())
-}
-
 #[tokio::test]
 async fn a_county_plan_covers_its_subtree_and_aligns_with_the_nearest_ancestor() {
     let mut env = env().await;
@@ -83,7 +76,7 @@ async fn a_county_plan_covers_its_subtree_and_aligns_with_the_nearest_ancestor()
         },
         target("opening_hours_compliance", 0.9),
     ];
-    let hubei = create(&mut env, hubei).await.unwrap();
+    let hubei = create_plan(&mut env, hubei).await.unwrap();
     // The prefecture: opening hours only, 95 %.
     let mut prefecture = plan(
         "plans/4290",
@@ -92,7 +85,7 @@ async fn a_county_plan_covers_its_subtree_and_aligns_with_the_nearest_ancestor()
         &hubei.name,
     );
     prefecture.targets = vec![target("opening_hours_compliance", 0.95)];
-    let prefecture = create(&mut env, prefecture).await.unwrap();
+    let prefecture = create_plan(&mut env, prefecture).await.unwrap();
     assert_eq!(prefecture.level, pb::PlanLevel::Prefectural as i32);
     // The county names no parent: rural coverage 77 % (below 湖北's 78 % in force for it),
     // opening hours 92 % (below the prefecture's 95 %), online service 100 % (no ancestor has it).
@@ -102,7 +95,7 @@ async fn a_county_plan_covers_its_subtree_and_aligns_with_the_nearest_ancestor()
         target("opening_hours_compliance", 0.92),
         target("online_24h_coverage", 1.0),
     ];
-    let county = create(&mut env, county).await.unwrap();
+    let county = create_plan(&mut env, county).await.unwrap();
 
     let aligned = env
         .plans
@@ -212,15 +205,9 @@ async fn a_county_plan_covers_its_subtree_and_aligns_with_the_nearest_ancestor()
     assert!(rural.denominator.unwrap() <= leaves.len() as f64);
 
     // Listed with the other plans.
-    let listed = env
-        .plans
-        .list_plans(pb::ListPlansRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .plans;
+    let listed = plan_names(&mut env).await;
     for name in [&hubei.name, &prefecture.name, &county.name] {
-        assert!(listed.iter().any(|p| &p.name == name), "{name}");
+        assert!(listed.contains(name), "{name}");
     }
 }
 
@@ -228,7 +215,9 @@ async fn a_county_plan_covers_its_subtree_and_aligns_with_the_nearest_ancestor()
 async fn levels_that_do_not_fit_the_scope_are_refused() {
     let mut env = env().await;
     national(&mut env).await;
-    let hubei = create(&mut env, plans::provincial_plan()).await.unwrap();
+    let hubei = create_plan(&mut env, plans::provincial_plan())
+        .await
+        .unwrap();
     for (level, scope, field) in [
         // 4290 is a prefecture, 429004 a county, 42 a province.
         (pb::PlanLevel::County, PREFECTURE, "plan.level"),
@@ -237,13 +226,13 @@ async fn levels_that_do_not_fit_the_scope_are_refused() {
         (pb::PlanLevel::County, "divisions/42", "plan.scope"),
         (pb::PlanLevel::County, "", "plan.scope"),
     ] {
-        let err = create(&mut env, plan("plans/misfit", level, scope, ""))
+        let err = create_plan(&mut env, plan("plans/misfit", level, scope, ""))
             .await
             .unwrap_err();
         assert_violation(&err, Code::InvalidArgument, field);
     }
     // A scope the registry does not know, and a parent plan of another province.
-    let err = create(
+    let err = create_plan(
         &mut env,
         plan(
             "plans/misfit",
@@ -258,8 +247,8 @@ async fn levels_that_do_not_fit_the_scope_are_refused() {
     let mut beijing = plans::provincial_plan();
     beijing.name = "plans/beijing".into();
     beijing.scope = "divisions/11".into();
-    let beijing = create(&mut env, beijing).await.unwrap();
-    let err = create(
+    let beijing = create_plan(&mut env, beijing).await.unwrap();
+    let err = create_plan(
         &mut env,
         plan("plans/misfit", pb::PlanLevel::County, COUNTY, &beijing.name),
     )
@@ -267,21 +256,16 @@ async fn levels_that_do_not_fit_the_scope_are_refused() {
     .unwrap_err();
     assert_violation(&err, Code::InvalidArgument, "plan.scope");
     // The same with the right parent is a plan.
-    create(
+    create_plan(
         &mut env,
         plan("plans/fit", pb::PlanLevel::County, COUNTY, &hubei.name),
     )
     .await
     .unwrap();
-    let listed = env
-        .plans
-        .list_plans(pb::ListPlansRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .plans;
     assert!(
-        listed.iter().all(|p| p.name != "plans/misfit"),
+        !plan_names(&mut env)
+            .await
+            .contains(&"plans/misfit".to_owned()),
         "nothing stored"
     );
 }

@@ -220,6 +220,27 @@ pub async fn national(env: &mut Env) -> String {
         .name
 }
 
+/// Creates `plan`; the stored plan, or the refusal.
+pub async fn create_plan(env: &mut Env, plan: pb::Plan) -> Result<pb::Plan, Status> {
+    env.plans
+        .create_plan(pb::CreatePlanRequest { plan: Some(plan) })
+        .await
+        .map(|r| r.into_inner().plan.unwrap())
+}
+
+/// The names of every stored plan (one page).
+pub async fn plan_names(env: &mut Env) -> Vec<String> {
+    env.plans
+        .list_plans(pb::ListPlansRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .plans
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
 pub async fn evaluate(env: &mut Env, plan: &str, date: &str, round: &str) -> pb::Evaluation {
     env.evaluations
         .evaluate_plan(pb::EvaluatePlanRequest {

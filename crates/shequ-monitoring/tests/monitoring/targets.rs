@@ -205,14 +205,7 @@ fn plan() -> pb::Plan {
 async fn overrides_milestones_and_growth_match_an_oracle_down_the_branch() {
     let mut env = env().await;
     national(&mut env).await;
-    let created = env
-        .plans
-        .create_plan(pb::CreatePlanRequest { plan: Some(plan()) })
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let created = create_plan(&mut env, plan()).await.unwrap();
     // The plan reads back as sent, its overrides' years filled in.
     let school = &created.targets[0];
     assert_eq!(school.milestones, vec![milestone(2022, 150.0)]);
@@ -429,11 +422,7 @@ async fn targets_that_cannot_stand_are_refused_naming_the_field() {
         ],
         ..Default::default()
     });
-    let err = env
-        .plans
-        .create_plan(pb::CreatePlanRequest { plan: Some(p) })
-        .await
-        .unwrap_err();
+    let err = create_plan(&mut env, p).await.unwrap_err();
     for field in [
         "plan.targets[0].milestones[0].year",
         "plan.targets[0].milestones[1].year",
@@ -450,11 +439,7 @@ async fn targets_that_cannot_stand_are_refused_naming_the_field() {
     let mut p = plan();
     p.targets[0].overrides[0].division = DONGCHENG.into();
     p.targets[1].overrides[1].division = "divisions/429004999".into();
-    let err = env
-        .plans
-        .create_plan(pb::CreatePlanRequest { plan: Some(p) })
-        .await
-        .unwrap_err();
+    let err = create_plan(&mut env, p).await.unwrap_err();
     assert_violation(
         &err,
         Code::InvalidArgument,
@@ -466,15 +451,10 @@ async fn targets_that_cannot_stand_are_refused_naming_the_field() {
         "plan.targets[1].overrides[1].division",
     );
 
-    let plans = env
-        .plans
-        .list_plans(pb::ListPlansRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .plans;
     assert!(
-        plans.iter().all(|p| p.name != "plans/hubei"),
+        !plan_names(&mut env)
+            .await
+            .contains(&"plans/hubei".to_owned()),
         "nothing stored"
     );
 }
@@ -506,14 +486,7 @@ async fn revise(
 async fn a_revised_target_is_used_only_from_its_date() {
     let mut env = env().await;
     national(&mut env).await;
-    let created = env
-        .plans
-        .create_plan(pb::CreatePlanRequest { plan: Some(plan()) })
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let created = create_plan(&mut env, plan()).await.unwrap();
     report(&mut env, "school_places", DUHU, "2023", 7.0, "").await;
     report(&mut env, "school_places", OTHER_TOWNSHIP, "2023", 40.0, "").await;
     // From July 2023: the plan's own target, 剅河镇's override, and a new one for another
