@@ -325,6 +325,14 @@ const ROWS: &[Row] = &[
             division: String::new(),
         })
     }),
+    ("EvaluationService/ListResultRecords", |w| {
+        Probe::one(&plan::ListResultRecordsRequest {
+            evaluation: w.evaluation.clone(),
+            division: DONGCHENG.into(),
+            indicator: "indicators/urban_facility_coverage".into(),
+            ..Default::default()
+        })
+    }),
     ("EvaluationService/ListChildResults", |w| {
         Probe::one(&plan::ListChildResultsRequest {
             evaluation: w.evaluation.clone(),

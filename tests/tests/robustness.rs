@@ -105,6 +105,7 @@ const TABLE: &[Entry] = &[
     ("EvaluationService/GetEvaluation", get_evaluation),
     ("EvaluationService/ListEvaluations", list_evaluations),
     ("EvaluationService/GetDivisionResult", get_division_result),
+    ("EvaluationService/ListResultRecords", list_result_records),
     ("EvaluationService/ListChildResults", list_child_results),
     ("EvaluationService/CompareEvaluations", compare_evaluations),
     ("EvaluationService/RenderReport", render_report),
@@ -1895,6 +1896,70 @@ fn list_evaluations(w: &Seed) -> Cases {
             "page_token",
         )
         .fails("unknown plan", &list(UNKNOWN_PLAN, 10, ""), Code::NotFound)
+}
+
+fn list_result_records(w: &Seed) -> Cases {
+    let records =
+        |evaluation: &str, division: &str, indicator: &str, page_size: i32, page_token: &str| {
+            plan::ListResultRecordsRequest {
+                evaluation: evaluation.into(),
+                division: division.into(),
+                indicator: indicator.into(),
+                page_size,
+                page_token: page_token.into(),
+            }
+        };
+    let urban = "indicators/urban_facility_coverage";
+    Cases::new()
+        .valid(&records(&w.evaluation, "", urban, 10, ""))
+        .valid(&records(&w.evaluation, COMMUNITY, urban, i32::MAX, ""))
+        .valid(&records(
+            &w.evaluation,
+            DONGCHENG,
+            "indicators/community_workers",
+            10,
+            "",
+        ))
+        .invalid(
+            "empty evaluation",
+            &records("", "", urban, 10, ""),
+            "evaluation",
+        )
+        .invalid(
+            "empty indicator",
+            &records(&w.evaluation, "", "", 10, ""),
+            "indicator",
+        )
+        .invalid(
+            "an indicator the evaluation does not have",
+            &records(&w.evaluation, "", "indicators/no_such_indicator", 10, ""),
+            "indicator",
+        )
+        .invalid(
+            "malformed division",
+            &records(&w.evaluation, "divisions/", urban, 10, ""),
+            "division",
+        )
+        .invalid(
+            "negative page size",
+            &records(&w.evaluation, "", urban, -1, ""),
+            "page_size",
+        )
+        .invalid(
+            "garbage page token",
+            &records(&w.evaluation, "", urban, 10, "garbage"),
+            "page_token",
+        )
+        .fails(
+            "a division it does not hold",
+            &records(&w.evaluation, HUBEI, urban, 10, ""),
+            Code::NotFound,
+        )
+        .fails(
+            "unknown evaluation",
+            &records(&unknown_evaluation(BEIJING_PLAN), "", urban, 10, ""),
+            Code::NotFound,
+        )
 }
 
 fn get_division_result(w: &Seed) -> Cases {

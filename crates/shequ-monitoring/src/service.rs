@@ -4,6 +4,7 @@
 pub mod access;
 pub mod evaluations;
 pub mod plans;
+pub mod records;
 pub mod report;
 pub mod reported;
 pub mod results;

@@ -1,27 +1,23 @@
 //! Protobuf <-> domain: plans and indicators as sent (what cannot be read is kept as a field
 //! violation with its path, for the plan's check to report in its place), and every resource the
-//! service returns, in its wire form.
+//! service returns, in its wire form: indicators and reported values here, plans, targets,
+//! revisions and alignment in `plans`, evaluations, results and records in `evaluations`.
 
 use prost_types::Timestamp;
-use shequ_domain::{DivisionCode, FieldViolation, Milestone, Status, Violations};
+use shequ_domain::{DivisionCode, FieldViolation, Violations};
 use shequ_proto::monitoring::v1 as pb;
 
 use crate::indicators::{Better, IndicatorDef, Kind, Source, UnitFilter};
 use crate::names::{
-    division_name, evaluation_name, indicator_name, parse_division_name, parse_indicator_name,
+    division_name, indicator_name, parse_division_name, parse_indicator_name,
     parse_optional_division_name, parse_optional_round_name, parse_plan_name, plan_name,
-    round_name,
 };
 use crate::plan::{
-    Alignment, IndicatorSpec, Method, MethodSpec, Misalignment, OverrideSpec, PlanDef, PlanLevel,
-    PlanSpec, RevisionDef, RevisionSpec, TargetDef, TargetOverride, TargetSpec,
+    IndicatorSpec, MethodSpec, OverrideSpec, PlanDef, PlanLevel, PlanSpec, TargetSpec,
 };
 use crate::service::plans::ListedIndicator;
-use crate::service::report::ReportFormat;
 use crate::service::reported::ReportedValueSpec;
-use crate::service::results::{DivisionRow, IndicatorChange, LoadedEvaluation, code_name};
-use crate::service::revisions::revision_name;
-use crate::store::rows::{EvaluationRecord, ReportedRecord};
+use crate::store::rows::ReportedRecord;
 
 pub fn timestamp(micros: i64) -> Timestamp {
     Timestamp {
@@ -198,134 +194,6 @@ pub fn listed_indicator_to_pb(i: &ListedIndicator) -> pb::Indicator {
     }
 }
 
-fn milestone_from_pb(m: &pb::Milestone) -> Milestone {
-    Milestone {
-        year: m.year,
-        value: m.value,
-    }
-}
-
-fn milestone_to_pb(m: &Milestone) -> pb::Milestone {
-    pb::Milestone {
-        year: m.year,
-        value: m.value,
-    }
-}
-
-fn override_to_pb(o: &TargetOverride) -> pb::TargetOverride {
-    let (baseline_value, baseline_year) = o.baseline.unwrap_or_default();
-    pb::TargetOverride {
-        division: code_name(o.division as i64),
-        has_baseline: o.baseline.is_some(),
-        baseline_value,
-        baseline_year,
-        target_value: o.target_value,
-        target_year: o.target_year,
-        milestones: o.milestones.iter().map(milestone_to_pb).collect(),
-    }
-}
-
-impl From<&pb::TargetRevision> for RevisionSpec {
-    fn from(r: &pb::TargetRevision) -> Self {
-        Self {
-            indicator: r.indicator.clone(),
-            division: parse_optional_division_name("division", &r.division),
-            effective_date: r.effective_date.clone(),
-            baseline: r
-                .has_baseline
-                .then_some((r.baseline_value, r.baseline_year)),
-            target_value: r.target_value,
-            target_year: r.target_year,
-            milestones: r.milestones.iter().map(milestone_from_pb).collect(),
-            reason: r.reason.clone(),
-        }
-    }
-}
-
-pub fn revision_to_pb(plan_id: &str, r: &RevisionDef) -> pb::TargetRevision {
-    let (baseline_value, baseline_year) = r.path.baseline.unwrap_or_default();
-    pb::TargetRevision {
-        name: revision_name(plan_id, r.number),
-        indicator: indicator_name(&r.indicator),
-        division: r.division.map(|c| code_name(c as i64)).unwrap_or_default(),
-        effective_date: r.effective_date.format("%Y-%m-%d").to_string(),
-        has_baseline: r.path.baseline.is_some(),
-        baseline_value,
-        baseline_year,
-        target_value: r.path.target_value,
-        target_year: r.path.target_year,
-        milestones: r.path.milestones.iter().map(milestone_to_pb).collect(),
-        reason: r.reason.clone(),
-        actor: r.actor.clone(),
-        create_time: Some(timestamp(r.create_time)),
-    }
-}
-
-pub fn target_to_pb(t: &TargetDef) -> pb::Target {
-    let (baseline_value, baseline_year) = t.baseline.unwrap_or_default();
-    let (method, thresholds) = match t.method {
-        Method::Linear => (pb::StatusMethod::Linear, None),
-        Method::GrowthRate(th) => (pb::StatusMethod::GrowthRate, Some(th)),
-    };
-    pb::Target {
-        indicator: indicator_name(&t.indicator),
-        has_baseline: t.baseline.is_some(),
-        baseline_value,
-        baseline_year,
-        target_value: t.target_value,
-        target_year: t.target_year,
-        direction: direction_to_pb(t.direction) as i32,
-        milestones: t.milestones.iter().map(milestone_to_pb).collect(),
-        method: method as i32,
-        on_track_ratio: thresholds.map(|th| th.on_track),
-        lagging_ratio: thresholds.map(|th| th.lagging),
-        overrides: t.overrides.iter().map(override_to_pb).collect(),
-    }
-}
-
-pub fn plan_to_pb(p: &PlanDef) -> pb::Plan {
-    pb::Plan {
-        name: plan_name(&p.id),
-        display_name: p.display_name.clone(),
-        level: p.level as i32,
-        scope: p.scope.map(division_name).unwrap_or_default(),
-        parent: p.parent.as_deref().map(plan_name).unwrap_or_default(),
-        start_year: p.start_year,
-        end_year: p.end_year,
-        survey_round: round_name(&p.survey_round),
-        indicators: p
-            .body
-            .indicators
-            .iter()
-            .map(|i| pb::Indicator {
-                plan: plan_name(&p.id),
-                ..indicator_to_pb(i)
-            })
-            .collect(),
-        targets: p.body.targets.iter().map(target_to_pb).collect(),
-        create_time: Some(timestamp(p.create_time)),
-    }
-}
-
-fn misalignment_to_pb(m: &Misalignment) -> pb::Misalignment {
-    let division = |code: Option<u64>| code.map(|c| code_name(c as i64)).unwrap_or_default();
-    pb::Misalignment {
-        indicator: indicator_name(&m.target.indicator),
-        target: Some(target_to_pb(&m.target)),
-        parent_target: Some(target_to_pb(&m.parent_target)),
-        parent_plan: plan_name(&m.parent_plan),
-        division: division(m.division),
-        parent_target_division: division(m.parent_target_division),
-    }
-}
-
-pub fn alignment_to_pb(a: &Alignment) -> pb::CheckPlanAlignmentResponse {
-    pb::CheckPlanAlignmentResponse {
-        parent: a.parent.as_deref().map(plan_name).unwrap_or_default(),
-        misalignments: a.misalignments.iter().map(misalignment_to_pb).collect(),
-    }
-}
-
 pub fn reported_to_pb(r: &ReportedRecord) -> pb::ReportedValue {
     pb::ReportedValue {
         indicator: indicator_name(&r.indicator),
@@ -353,105 +221,12 @@ impl From<&pb::ReportedValue> for ReportedValueSpec {
     }
 }
 
-pub fn evaluation_to_pb(r: &EvaluationRecord) -> pb::Evaluation {
-    pb::Evaluation {
-        name: evaluation_name(&r.plan_id, &r.id),
-        evaluation_date: r.evaluation_date.clone(),
-        create_time: Some(timestamp(r.create_time)),
-        trigger: if r.trigger_kind == "schedule" {
-            pb::EvaluationTrigger::Schedule
-        } else {
-            pb::EvaluationTrigger::Request
-        } as i32,
-        registry_change_cursor: r.registry_cursor.clone(),
-        registry_vintage: r.registry_vintage.clone(),
-        survey_round: round_name(&r.survey_round),
-        divisions: r.divisions,
-        leaf_units: r.leaf_units,
-        actor: r.actor.clone(),
-    }
-}
+mod evaluations;
+mod plans;
 
-pub fn status_to_pb(s: Option<Status>) -> pb::IndicatorStatus {
-    match s {
-        None => pb::IndicatorStatus::NoTarget,
-        Some(Status::Achieved) => pb::IndicatorStatus::Achieved,
-        Some(Status::OnTrack) => pb::IndicatorStatus::OnTrack,
-        Some(Status::Lagging) => pb::IndicatorStatus::Lagging,
-        Some(Status::OffTrack) => pb::IndicatorStatus::OffTrack,
-        Some(Status::NoData) => pb::IndicatorStatus::NoData,
-        Some(Status::Undetermined) => pb::IndicatorStatus::Undetermined,
-    }
-}
-
-fn method_to_pb(m: Option<Method>) -> pb::StatusMethod {
-    match m {
-        None => pb::StatusMethod::Unspecified,
-        Some(Method::Linear) => pb::StatusMethod::Linear,
-        Some(Method::GrowthRate(_)) => pb::StatusMethod::GrowthRate,
-    }
-}
-
-/// One division's results in `eval`, every indicator judged.
-pub fn division_result_to_pb(eval: &LoadedEvaluation, row: &DivisionRow) -> pb::DivisionResult {
-    pb::DivisionResult {
-        division: code_name(row.code),
-        level: row.level,
-        parent: row.parent.map(code_name).unwrap_or_default(),
-        results: eval
-            .columns
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let j = eval.judge(row, i);
-                let behind = eval.behind(row, i);
-                pb::IndicatorResult {
-                    indicator: indicator_name(&c.code),
-                    value: j.value,
-                    expected_value: j.expected,
-                    target_value: j.target,
-                    status: status_to_pb(j.status) as i32,
-                    reported_value: row.values.r.get(i).copied().flatten(),
-                    children_sum: row.values.c.get(i).copied().flatten(),
-                    numerator: behind.numerator,
-                    denominator: behind.denominator,
-                    as_of: behind.as_of.map(timestamp),
-                    periods: behind.periods,
-                    method: method_to_pb(j.method) as i32,
-                    status_note: j.note.unwrap_or_default(),
-                    growth_ratio: j.growth_ratio,
-                    target_division: j
-                        .target_division
-                        .map(|code| code_name(code as i64))
-                        .unwrap_or_default(),
-                }
-            })
-            .collect(),
-    }
-}
-
-pub fn change_to_pb(c: &IndicatorChange) -> pb::IndicatorChange {
-    pb::IndicatorChange {
-        division: code_name(c.division),
-        indicator: indicator_name(&c.indicator),
-        base_value: c.base_value,
-        other_value: c.other_value,
-        delta: c.delta,
-        base_status: status_to_pb(c.base_status) as i32,
-        other_status: status_to_pb(c.other_status) as i32,
-    }
-}
-
-/// Unspecified is text.
-pub fn report_format_from_pb(f: pb::ReportFormat) -> ReportFormat {
-    match f {
-        pb::ReportFormat::Text | pb::ReportFormat::Unspecified => ReportFormat::Text,
-        pb::ReportFormat::Csv => ReportFormat::Csv,
-        pb::ReportFormat::Json => ReportFormat::Json,
-        pb::ReportFormat::Html => ReportFormat::Html,
-    }
-}
+pub use evaluations::*;
+use plans::milestone_from_pb;
+pub use plans::*;
 
 #[cfg(test)]
 mod tests {

@@ -26,7 +26,8 @@ pub mod convert;
 
 use convert::{
     alignment_to_pb, change_to_pb, division_result_to_pb, evaluation_to_pb, indicator_to_pb,
-    listed_indicator_to_pb, plan_to_pb, report_format_from_pb, reported_to_pb, revision_to_pb,
+    listed_indicator_to_pb, plan_to_pb, record_to_pb, report_format_from_pb, reported_to_pb,
+    revision_to_pb,
 };
 
 pub use shequ_platform::rpc::ACTOR_HEADER;
@@ -295,6 +296,28 @@ impl EvaluationService for EvaluationApi {
         let row = self.0.division_row(&eval, division).await?;
         Ok(Response::new(pb::GetDivisionResultResponse {
             result: Some(division_result_to_pb(&eval, &row)),
+        }))
+    }
+
+    async fn list_result_records(
+        &self,
+        request: Request<pb::ListResultRecordsRequest>,
+    ) -> Rpc<pb::ListResultRecordsResponse> {
+        let principal = Principal::of(&request)?;
+        let r = request.into_inner();
+        let (plan, id) = field(parse_evaluation_name("evaluation", &r.evaluation))?;
+        let division = field(parse_optional_division_name("division", &r.division))?;
+        let indicator = field(parse_indicator_name("indicator", &r.indicator))?;
+        let eval = self.0.readable_evaluation(&principal, plan, id).await?;
+        self.0.authorize_result(&principal, &eval, division).await?;
+        let row = self.0.division_row(&eval, division).await?;
+        let (records, next_page_token) = self
+            .0
+            .result_records(&eval, &row, indicator, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListResultRecordsResponse {
+            records: records.iter().map(record_to_pb).collect(),
+            next_page_token,
         }))
     }
 

@@ -173,7 +173,7 @@ pub struct DivisionRow {
     pub values: StoredValues,
 }
 
-fn parse_row(r: ResultRecord) -> Result<DivisionRow> {
+pub(crate) fn parse_row(r: ResultRecord) -> Result<DivisionRow> {
     Ok(DivisionRow {
         code: r.division_code,
         level: r.level,

@@ -73,4 +73,42 @@ impl<C: ConnectionTrait> Store<'_, C> {
         .await?;
         Ok(row.and_then(|r| r.parent_code))
     }
+
+    /// Every division above the leaf units in evaluation `evaluation_id`, with its parent.
+    pub async fn branches(&self, evaluation_id: &str) -> Result<Vec<(i64, Option<i64>)>> {
+        #[derive(FromQueryResult)]
+        struct Branch {
+            division_code: i64,
+            parent_code: Option<i64>,
+        }
+        Ok(self
+            .all::<Branch>(
+                "SELECT division_code, parent_code FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND level < 5",
+                [evaluation_id.into()],
+            )
+            .await?
+            .into_iter()
+            .map(|b| (b.division_code, b.parent_code))
+            .collect())
+    }
+
+    /// At most `limit` rows of the leaf units under `parent` with codes after `after`, by code.
+    pub async fn leaf_results_after(
+        &self,
+        evaluation_id: &str,
+        parent: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ResultRecord>> {
+        self.all::<ResultRecord>(
+            "SELECT division_code, level, parent_code, results FROM monitoring_evaluation_results WHERE evaluation_id = $1 AND parent_code = $2 AND level = 5 AND division_code > $3 ORDER BY division_code LIMIT $4",
+            [
+                evaluation_id.into(),
+                parent.into(),
+                after.into(),
+                (limit as i64).into(),
+            ],
+        )
+        .await
+    }
 }

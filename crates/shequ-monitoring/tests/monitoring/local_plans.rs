@@ -12,7 +12,7 @@ const PREFECTURE: &str = "divisions/4290";
 const COUNTY: &str = "divisions/429004";
 
 /// The leaf units and the townships under 仙桃市, read from the committed division files.
-fn xiantao_subtree() -> (BTreeSet<String>, BTreeSet<String>) {
+pub(crate) fn xiantao_subtree() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut townships = BTreeSet::new();
     let mut leaves = BTreeSet::new();
     for (file, into, parent_column) in [

@@ -9,6 +9,7 @@ mod fuzz;
 mod local_plans;
 mod plans;
 mod ratios;
+mod records;
 mod report_html;
 mod reported;
 mod schedule;

@@ -442,6 +442,12 @@ pub const MONITORING: &[Rule] = &[
         "`division` by the evaluation's parent links (empty: its root)",
     ),
     rule(
+        monitoring::evaluation_service::LIST_RESULT_RECORDS,
+        PLAN_READ,
+        Division,
+        "`division` by the evaluation's parent links (empty: its root)",
+    ),
+    rule(
         monitoring::evaluation_service::LIST_CHILD_RESULTS,
         PLAN_READ,
         Division,
