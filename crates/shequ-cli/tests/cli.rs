@@ -523,6 +523,30 @@ async fn a_round_is_collected_evaluated_and_reported() {
     assert_eq!(evaluation["leaf_units"], 936);
     let evaluation = evaluation["name"].as_str().unwrap().to_owned();
 
+    // What 东华门街道's coverage stands on: its communities, one row each.
+    let run = run_with(flags(&[
+        "evaluations",
+        "records",
+        &evaluation,
+        "--indicator",
+        "urban_facility_coverage",
+        "--division",
+        "110101001",
+        "-o",
+        "csv",
+    ]))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("division,level,indicator,value,numerator,denominator"));
+    assert!(lines.len() > 2, "{run:?}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("110101001") && l.contains(",5,urban_facility_coverage,")),
+        "{run:?}"
+    );
+
     // The report of the plan's latest evaluation, by plan name.
     let run = run_with(flags(&[
         "report",

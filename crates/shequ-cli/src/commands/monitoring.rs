@@ -26,6 +26,18 @@ pub enum EvaluationsCommand {
         #[arg(long)]
         division: Option<String>,
     },
+    /// What one division's figure stands on (`ListResultRecords`): the leaf units it counted,
+    /// with their parts, or the reported values it added up.
+    Records {
+        /// `plans/{id}/evaluations/{id}`.
+        evaluation: String,
+        /// The indicator's code, e.g. `rural_facility_coverage`.
+        #[arg(long)]
+        indicator: String,
+        /// The division; the plan's scope when left out.
+        #[arg(long)]
+        division: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -194,11 +206,18 @@ pub async fn evaluations(
     format: Format,
     command: EvaluationsCommand,
 ) -> anyhow::Result<()> {
-    let EvaluationsCommand::Compare {
-        base,
-        other,
-        division,
-    } = command;
+    let (base, other, division) = match command {
+        EvaluationsCommand::Compare {
+            base,
+            other,
+            division,
+        } => (base, other, division),
+        EvaluationsCommand::Records {
+            evaluation,
+            indicator,
+            division,
+        } => return records(clients, format, evaluation, indicator, division).await,
+    };
     let compared = clients
         .evaluations()
         .await?
@@ -230,6 +249,57 @@ pub async fn evaluations(
         ]);
     }
     eprintln!("{} indicator values changed", compared.changes.len());
+    rows.print(format)
+}
+
+/// Every record behind one division's figure, page after page.
+async fn records(
+    clients: &Clients,
+    format: Format,
+    evaluation: String,
+    indicator: String,
+    division: Option<String>,
+) -> anyhow::Result<()> {
+    let mut client = clients.evaluations().await?;
+    let mut rows = Rows::new(&[
+        "division",
+        "level",
+        "indicator",
+        "value",
+        "numerator",
+        "denominator",
+        "as_of",
+        "periods",
+    ]);
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_result_records(pb::ListResultRecordsRequest {
+                evaluation: evaluation.clone(),
+                division: division.as_deref().map(division_name).unwrap_or_default(),
+                indicator: format!("indicators/{}", indicator.trim_start_matches("indicators/")),
+                page_size: 1000,
+                page_token,
+            })
+            .await
+            .call("ListResultRecords")?;
+        for r in &page.records {
+            rows.push(vec![
+                r.division.trim_start_matches("divisions/").into(),
+                i64::from(r.level).into(),
+                r.indicator.trim_start_matches("indicators/").into(),
+                Cell::opt_float(r.value),
+                Cell::opt_float(r.numerator),
+                Cell::opt_float(r.denominator),
+                r.as_of.as_ref().map(format_time).unwrap_or_default().into(),
+                r.periods.join(";").into(),
+            ]);
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
     rows.print(format)
 }
 
