@@ -1,9 +1,11 @@
 //! The facts an indicator may read of one leaf unit, one named field each: what the registry's
 //! `StreamLeafUnitFacts` and the survey's `StreamRoundFacts` say of it. A new fact is one more
-//! line in one of the two lists below; indicator definitions name facts by their field names.
+//! line in one of the two lists below; indicator definitions name facts by their field names, and
+//! compile each name to its field's index once, so the rollup reads a unit's facts as an array.
 
-/// Declares a struct of facts (one documented `f64` field each), the enum naming its fields, and
-/// the names indicator definitions spell them by, all from one list.
+/// Declares a struct of facts (one documented `f64` field each), the enum naming its fields (each
+/// variant's discriminant is its field's index), and the names indicator definitions spell them
+/// by, all from one list.
 macro_rules! facts {
     (
         $(#[$doc:meta])*
@@ -27,6 +29,14 @@ macro_rules! facts {
             /// Every field's name, as indicator definitions spell it, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$(stringify!($fact)),*];
 
+            /// How many fields there are.
+            pub const COUNT: usize = Self::NAMES.len();
+
+            /// The field's index in declaration order, where the facts' `values` put it.
+            pub const fn index(self) -> usize {
+                self as usize
+            }
+
             /// The field an indicator definition names.
             pub fn parse(name: &str) -> Option<Self> {
                 match name {
@@ -42,6 +52,11 @@ macro_rules! facts {
                 match field {
                     $($field::$variant => self.$fact,)*
                 }
+            }
+
+            /// Every fact in declaration order, so that a field's index reads it.
+            pub const fn values(&self) -> [f64; $field::COUNT] {
+                [$(self.$fact),*]
             }
         }
     };
@@ -114,6 +129,7 @@ mod tests {
         for (n, name) in RegistryField::NAMES.iter().enumerate() {
             let field = RegistryField::parse(name).unwrap();
             assert_eq!(registry.get(field), (n + 1) as f64, "{name}");
+            assert_eq!(registry.values()[field.index()], (n + 1) as f64, "{name}");
         }
         let survey = SurveyUnitFacts {
             leaf_units: 1.0,
@@ -125,6 +141,7 @@ mod tests {
         for (n, name) in SurveyField::NAMES.iter().enumerate() {
             let field = SurveyField::parse(name).unwrap();
             assert_eq!(survey.get(field), (n + 1) as f64, "{name}");
+            assert_eq!(survey.values()[field.index()], (n + 1) as f64, "{name}");
         }
         assert_eq!(RegistryField::parse("covered"), None);
     }

@@ -217,7 +217,23 @@ pub struct Measure {
     /// Count units whose fact is positive rather than sum the fact.
     pub count_positive: bool,
     pub filter: UnitFilter,
+    /// `fact.slot()`, resolved once here: the rollup reads it for every leaf unit.
+    pub(crate) slot: usize,
 }
+
+impl Measure {
+    fn new(fact: Fact, count_positive: bool, filter: UnitFilter) -> Self {
+        Self {
+            fact,
+            count_positive,
+            filter,
+            slot: fact.slot(),
+        }
+    }
+}
+
+/// How many facts a leaf unit has, the registry's and the survey's laid end to end.
+pub const FACT_SLOTS: usize = RegistryField::COUNT + SurveyField::COUNT;
 
 /// A fact of a leaf unit, from the registry or from the survey round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +251,14 @@ impl Fact {
                 Self::Registry(RegistryField::parse(name).unwrap_or(RegistryField::LeafUnits))
             }
             _ => Self::Survey(SurveyField::parse(name).unwrap_or(SurveyField::LeafUnits)),
+        }
+    }
+
+    /// Where the fact lies among a leaf unit's [`FACT_SLOTS`] facts, the registry's first.
+    pub const fn slot(self) -> usize {
+        match self {
+            Self::Registry(f) => f.index(),
+            Self::Survey(f) => RegistryField::COUNT + f.index(),
         }
     }
 }
@@ -298,16 +322,12 @@ impl Compiled {
                 }
                 Source::Reported => Formula::ReportedAsIs(out.reported_index(&d.code)),
                 source => {
-                    let units = Measure {
-                        fact: Fact::of(source, "leaf_units"),
-                        count_positive: false,
-                        filter: d.unit_kind,
-                    };
-                    let field = Measure {
-                        fact: Fact::of(source, &d.field),
-                        count_positive: matches!(d.kind, Kind::Count | Kind::Share),
-                        filter: d.unit_kind,
-                    };
+                    let units = Measure::new(Fact::of(source, "leaf_units"), false, d.unit_kind);
+                    let field = Measure::new(
+                        Fact::of(source, &d.field),
+                        matches!(d.kind, Kind::Count | Kind::Share),
+                        d.unit_kind,
+                    );
                     match d.kind {
                         Kind::Count | Kind::Sum => Formula::Presence {
                             numerator: out.measure(field),
@@ -319,11 +339,11 @@ impl Compiled {
                         },
                         Kind::Ratio | Kind::Mean => Formula::Quotient {
                             numerator: out.measure(field),
-                            denominator: out.measure(Measure {
-                                fact: Fact::of(source, &d.denominator_field),
-                                count_positive: false,
-                                ..field
-                            }),
+                            denominator: out.measure(Measure::new(
+                                Fact::of(source, &d.denominator_field),
+                                false,
+                                d.unit_kind,
+                            )),
                         },
                     }
                 }

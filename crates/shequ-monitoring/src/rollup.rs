@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::facts::{RegistryUnitFacts, SurveyUnitFacts};
-use crate::indicators::{Compiled, Fact, Formula, UnitFilter};
+use crate::facts::{RegistryField, RegistryUnitFacts, SurveyUnitFacts};
+use crate::indicators::{Compiled, FACT_SLOTS, Formula, UnitFilter};
 
 mod reported;
 
@@ -24,6 +24,19 @@ pub struct LeafFacts {
     pub registry: RegistryUnitFacts,
     /// What the survey round says of it, when the unit is in the round's region.
     pub survey: Option<SurveyUnitFacts>,
+}
+
+impl LeafFacts {
+    /// Every fact of the unit at its slot (`Fact::slot`), the registry's first; the survey's are
+    /// 0 when the unit is not in the round's region.
+    fn values(&self) -> [f64; FACT_SLOTS] {
+        let mut values = [0.0; FACT_SLOTS];
+        values[..RegistryField::COUNT].copy_from_slice(&self.registry.values());
+        if let Some(survey) = &self.survey {
+            values[RegistryField::COUNT..].copy_from_slice(&survey.values());
+        }
+        values
+    }
 }
 
 /// A division in scope; parents come before their children.
@@ -216,18 +229,15 @@ pub fn rollup(
         leaf_units += 1;
         let start = sums.len();
         sums.resize(start + m, 0.0);
+        // Each measure's fact was resolved to its slot when the indicators were compiled.
+        let values = leaf.values();
         for (slot, measure) in sums[start..].iter_mut().zip(&compiled.measures) {
             let kept = match measure.filter {
                 UnitFilter::All => true,
                 UnitFilter::Community => leaf.community,
                 UnitFilter::Village => !leaf.community,
             };
-            let v = match (measure.fact, &leaf.survey) {
-                _ if !kept => 0.0,
-                (Fact::Registry(f), _) => leaf.registry.get(f),
-                (Fact::Survey(f), Some(s)) => s.get(f),
-                (Fact::Survey(_), None) => 0.0,
-            };
+            let v = if kept { values[measure.slot] } else { 0.0 };
             *slot = if measure.count_positive {
                 f64::from(u8::from(v > 0.0))
             } else {
