@@ -1,6 +1,6 @@
 //! The facilities table (`registry_facilities`), read joined with each leaf unit's kind: lookups
-//! by id and by request id, single and multi-row inserts, updates guarded by the revision, and
-//! listings under a division.
+//! by id and by request id, single and multi-row inserts (`inserts`), updates guarded by the
+//! revision, and listings under a division.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -12,8 +12,12 @@ use shequ_domain::{
     ServiceKind, StaffCounts, Uscc,
 };
 
-use super::{INSERT_ROWS, Scope, stmt};
+use super::{Scope, stmt};
 use crate::error::RegistryError;
+
+mod inserts;
+
+pub use inserts::{NewRow, insert, insert_many};
 
 /// The columns a facility's spec is stored in, in the order of [`spec_values`]; the columns after
 /// them are derived from the spec, for filters and indicators.
@@ -47,30 +51,6 @@ static FACILITY_COLUMNS: LazyLock<String> = LazyLock::new(|| {
         spec.join(", ")
     )
 });
-
-/// The columns every insert sets, in the order of [`new_row_values`].
-static INSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
-    let mut columns: Vec<&str> = SPEC_COLUMNS
-        .iter()
-        .chain(DERIVED_COLUMNS)
-        .copied()
-        .collect();
-    columns.extend([
-        "id",
-        "request_id",
-        "request_hash",
-        "create_time",
-        "request_owner",
-        "update_time",
-        "revision",
-    ]);
-    columns.join(", ")
-});
-
-/// How many values [`new_row_values`] gives.
-fn new_row_width() -> usize {
-    SPEC_COLUMNS.len() + DERIVED_COLUMNS.len() + 5
-}
 
 /// The update that writes a spec over a facility at a revision.
 static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -135,15 +115,6 @@ pub struct FacilityFilter {
     pub leaf_unit_kind: Option<LeafUnitKind>,
     pub service: Option<ServiceKind>,
     pub show_deleted: bool,
-}
-
-/// A facility about to be inserted.
-pub struct NewRow<'a> {
-    pub id: &'a str,
-    pub spec: &'a FacilitySpec,
-    /// Empty without one.
-    pub request_id: &'a str,
-    pub hash: &'a str,
 }
 
 /// The facility a request id made, and the hash of the body it came with.
@@ -246,53 +217,6 @@ pub async fn by_requests(
     ))
     .all(conn)
     .await
-}
-
-/// Inserts one facility at revision 1, created and updated at `now`.
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    row: &NewRow<'_>,
-    owner: &str,
-    now: i64,
-) -> Result<(), DbErr> {
-    insert_many(conn, std::slice::from_ref(row), owner, now).await
-}
-
-/// Inserts new facilities at revision 1, created and updated at `now`, with multi-row
-/// statements of [`INSERT_ROWS`].
-pub async fn insert_many(
-    conn: &impl ConnectionTrait,
-    rows: &[NewRow<'_>],
-    owner: &str,
-    now: i64,
-) -> Result<(), DbErr> {
-    let width = new_row_width();
-    for chunk in rows.chunks(INSERT_ROWS) {
-        let mut values = Vec::with_capacity(chunk.len() * width);
-        let mut groups = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            let base = values.len();
-            values.extend(new_row_values(row, owner, now));
-            let placeholders: Vec<String> = (1..=width).map(|k| format!("${}", base + k)).collect();
-            // update_time is the create time ($width - 1 of the row), and revision 1.
-            groups.push(format!(
-                "({}, ${}, 1)",
-                placeholders.join(", "),
-                base + width - 1
-            ));
-        }
-        conn.execute_raw(stmt(
-            conn.get_database_backend(),
-            format!(
-                "INSERT INTO registry_facilities ({}) VALUES {}",
-                *INSERT_COLUMNS,
-                groups.join(", ")
-            ),
-            values,
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// Writes `spec` over facility `id` if it is still at `revision`, and moves it to the next one;
@@ -429,21 +353,6 @@ pub fn decode_spec(r: &FacilityRecord) -> Result<FacilitySpec, RegistryError> {
 /// The services of a stored list (see [`encode_services`]), in catalogue order.
 pub fn decode_services(text: &str) -> BTreeSet<ServiceKind> {
     text.split(',').filter_map(ServiceKind::parse).collect()
-}
-
-/// Values of a new facility in the order of [`INSERT_COLUMNS`]: its spec's columns, then its id,
-/// request id and hash, the time, and the owner of the request id (none without one).
-fn new_row_values(row: &NewRow<'_>, owner: &str, now: i64) -> Vec<Value> {
-    let keyed = !row.request_id.is_empty();
-    let mut values = spec_values(row.spec);
-    values.extend([
-        Value::from(row.id.to_owned()),
-        Value::from(keyed.then(|| row.request_id.to_owned())),
-        Value::from(row.hash.to_owned()),
-        Value::from(now),
-        Value::from(keyed.then(|| owner.to_owned())),
-    ]);
-    values
 }
 
 /// Values of [`SPEC_COLUMNS`] then [`DERIVED_COLUMNS`], shared by insert and update.
