@@ -2,23 +2,21 @@
 //! the monitor's own credentials (`[client]`: a service token, or a client certificate), so the
 //! sources see the `service` principal whoever asked the monitor: the registry's
 //! `StreamLeafUnitFacts` (through the platform's [`RegistryClient`], which also answers the
-//! hierarchy's ancestries and names) and the survey's `StreamRoundFacts`. Any failure of a source,
-//! including one mid-stream, fails the whole read.
+//! hierarchy's ancestries and names) and the survey's `StreamRoundFacts`, their messages read into
+//! named facts in `grpc/sources.rs`. Any failure of a source, including one mid-stream, fails the
+//! whole read.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use shequ_domain::DivisionCode;
-use shequ_platform::client::{ClientConfig, ServiceChannel};
+use shequ_platform::client::ClientConfig;
 use shequ_platform::registry::{REGISTRY, RegistryClient};
-use shequ_proto::common::v1 as common;
-use shequ_proto::survey::v1 as survey;
-use shequ_proto::survey::v1::round_service_client::RoundServiceClient;
-use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 
 use crate::error::{MonitoringError, Result};
-use crate::facts::{RegistryUnitFacts, SurveyUnitFacts};
+use crate::facts::SurveyUnitFacts;
+use crate::grpc::sources::{self as wire, RoundsClient};
 use crate::rollup::LeafFacts;
 
 /// The registry's facts of a scope, with what identifies the snapshot.
@@ -32,7 +30,7 @@ pub struct RegistryFacts {
 #[derive(Clone)]
 pub struct Sources {
     registry: RegistryClient,
-    rounds: RoundServiceClient<ServiceChannel>,
+    rounds: RoundsClient,
 }
 
 fn failure(what: &'static str, status: Status) -> MonitoringError {
@@ -64,11 +62,7 @@ impl Sources {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             registry: RegistryClient::new(client, registry_endpoint, timeout)?,
-            rounds: RoundServiceClient::with_interceptor(
-                client.channel(survey_endpoint, timeout)?,
-                client.interceptor()?,
-            )
-            .max_decoding_message_size(64 << 20),
+            rounds: RoundsClient::new(client, survey_endpoint, timeout)?,
         })
     }
 
@@ -79,82 +73,16 @@ impl Sources {
 
     /// Every leaf unit under `scope` (the country when `None`).
     pub async fn registry_facts(&self, scope: Option<DivisionCode>) -> Result<RegistryFacts> {
-        const WHAT: &str = REGISTRY;
-        let mut stream = self
-            .registry
-            .leaf_unit_facts(scope)
+        wire::registry_facts(&self.registry, scope)
             .await
-            .map_err(|s| failure(WHAT, s))?;
-        let mut out = RegistryFacts::default();
-        let mut first = true;
-        while let Some(message) = stream.next().await {
-            let message = message.map_err(|s| failure(WHAT, s))?;
-            if first {
-                out.change_cursor = message.change_cursor;
-                out.vintage = message.vintage;
-                first = false;
-            }
-            out.leaves.reserve(message.facts.len());
-            for f in message.facts {
-                let registry = RegistryUnitFacts {
-                    leaf_units: 1.0,
-                    in_service_facilities: f64::from(f.in_service_facilities),
-                    total_floor_area_m2: f.total_floor_area_m2,
-                    activity_area_m2: f.activity_area_m2,
-                    activity_share_compliant: f64::from(f.activity_share_compliant),
-                    opening_hours_compliant: f64::from(f.opening_hours_compliant),
-                    online_24h: f64::from(u8::from(f.online_24h)),
-                    self_service_terminals: f64::from(f.self_service_terminals),
-                    community_workers: f64::from(f.community_workers),
-                    social_workers: f64::from(f.social_workers),
-                };
-                out.leaves.push(LeafFacts {
-                    code: f.code as i64,
-                    ancestors: [
-                        f.province as i64,
-                        f.prefecture as i64,
-                        f.county as i64,
-                        f.township as i64,
-                    ],
-                    community: f.kind == common::LeafUnitKind::Community as i32,
-                    registry,
-                    survey: None,
-                });
-            }
-        }
-        Ok(out)
+            .map_err(|s| failure(REGISTRY, s))
     }
 
     /// Every leaf unit of the round's region, by code, with its survey facts.
     pub async fn survey_facts(&self, round: &str) -> Result<HashMap<i64, SurveyUnitFacts>> {
-        const WHAT: &str = "the survey service";
-        let mut stream = self
-            .rounds
-            .clone()
-            .stream_round_facts(survey::StreamRoundFactsRequest {
-                round: format!("rounds/{round}"),
-            })
+        self.rounds
+            .survey_facts(round)
             .await
-            .map_err(|s| failure(WHAT, s))?
-            .into_inner();
-        let mut out = HashMap::new();
-        let mut min_valid = None;
-        while let Some(message) = stream.next().await {
-            let message = message.map_err(|s| failure(WHAT, s))?;
-            let min = *min_valid.get_or_insert(i64::from(message.min_valid_responses.max(1)));
-            for f in message.facts {
-                out.insert(
-                    f.code as i64,
-                    SurveyUnitFacts {
-                        leaf_units: 1.0,
-                        valid_responses: f.valid_responses as f64,
-                        scored_responses: f.scored_responses as f64,
-                        score_sum: f.score_sum,
-                        covered: f64::from(u8::from(f.valid_responses >= min)),
-                    },
-                );
-            }
-        }
-        Ok(out)
+            .map_err(|s| failure("the survey service", s))
     }
 }

@@ -1,22 +1,22 @@
 //! Where leaf units lie, learnt only from the registry's gRPC API (through the platform's
-//! [`RegistryClient`]) and cached per round: a round's region (the whole country for a national
-//! round) is loaded once through `StreamLeafUnitFacts(parent = region)`; a code missing from it is
-//! looked up with `GetDivision` and `ListDivisionAncestors`, and remembered once the registry
-//! confirms it as a leaf unit of the region (a refusal is not remembered: the registry may import
-//! the unit later). A registry that cannot be reached, or that refuses the survey's own
-//! credentials, is a failure of the dependency, never a verdict on the unit.
+//! [`RegistryClient`], its messages read in `grpc/registry.rs`) and cached per round: a round's
+//! region (the whole country for a national round) is loaded once through
+//! `StreamLeafUnitFacts(parent = region)`; a code missing from it is looked up with `GetDivision`
+//! and `ListDivisionAncestors`, and remembered once the registry confirms it as a leaf unit of the
+//! region (a refusal is not remembered: the registry may import the unit later). A registry that
+//! cannot be reached, or that refuses the survey's own credentials, is a failure of the
+//! dependency, never a verdict on the unit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use shequ_domain::{DivisionCode, DivisionLevel};
 use shequ_platform::registry::{RegistryClient, RegistryFailure};
-use shequ_proto::common::v1 as common;
 use shequ_proto::names::division_name;
-use tokio_stream::StreamExt;
 use tonic::Status;
 
 use crate::error::Result;
+use crate::grpc::registry as wire;
 
 /// A leaf unit's ancestors, from the registry's parent links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,30 +87,16 @@ pub async fn load_region(
     region: Option<(DivisionCode, DivisionLevel)>,
 ) -> std::result::Result<RegionMap, RegistryFailure> {
     let failure = |s: Status| RegistryFailure::of(&s);
-    let mut stream = registry
-        .leaf_unit_facts(region.map(|r| r.0))
-        .await
-        .map_err(failure)?;
     let mut map = RegionMap::default();
     if let Some((code, level)) = region {
         map.levels.insert(code.as_i64(), level);
     }
     let level = region.map(|r| r.1);
-    while let Some(batch) = stream.next().await {
-        for f in batch.map_err(failure)?.facts {
-            let opt = |c: u64| (c != 0).then_some(c as i64);
-            map.insert(
-                f.code as i64,
-                Ancestors {
-                    province: f.province as i64,
-                    prefecture: opt(f.prefecture),
-                    county: opt(f.county),
-                    township: opt(f.township),
-                },
-                level,
-            );
-        }
-    }
+    wire::each_leaf_unit(registry, region.map(|r| r.0), |code, ancestors| {
+        map.insert(code, ancestors, level);
+    })
+    .await
+    .map_err(failure)?;
     map.units.sort_unstable_by_key(|u| u.0);
     map.units.dedup_by_key(|u| u.0);
     map.units.shrink_to_fit();
@@ -125,17 +111,17 @@ pub async fn check_unit(
     unit: DivisionCode,
     region: Option<DivisionCode>,
 ) -> Result<std::result::Result<Ancestors, String>> {
-    let Some(division) = registry.division(unit).await? else {
+    let Some(division) = wire::division(registry, unit).await? else {
         return Ok(Err("is not a division in the registry".to_owned()));
     };
-    if division.level != common::DivisionLevel::Village as i32 {
+    if division.level != Some(DivisionLevel::Village) {
         return Ok(Err("is not a leaf unit (village or community)".to_owned()));
     }
     if division.retired {
         return Ok(Err("is retired in the registry".to_owned()));
     }
     // The registry answered for the unit a moment ago: losing it now is a failure of the call.
-    let ancestors = registry.ancestors(unit).await?.ok_or_else(|| {
+    let ancestors = wire::ancestors(registry, unit).await?.ok_or_else(|| {
         RegistryFailure::Unavailable(format!(
             "NotFound: `{}` vanished between two calls",
             division_name(unit)
@@ -149,17 +135,17 @@ pub async fn check_unit(
             )));
         }
     }
-    let code_at = |level: common::DivisionLevel| {
+    let code_at = |level: DivisionLevel| {
         ancestors
             .iter()
-            .find(|a| a.level == level as i32)
-            .and_then(|a| a.code.parse::<i64>().ok())
+            .find(|a| a.level == Some(level))
+            .and_then(|a| a.code)
     };
     Ok(Ok(Ancestors {
-        province: code_at(common::DivisionLevel::Province).unwrap_or_default(),
-        prefecture: code_at(common::DivisionLevel::Prefecture),
-        county: code_at(common::DivisionLevel::County),
-        township: code_at(common::DivisionLevel::Township),
+        province: code_at(DivisionLevel::Province).unwrap_or_default(),
+        prefecture: code_at(DivisionLevel::Prefecture),
+        county: code_at(DivisionLevel::County),
+        township: code_at(DivisionLevel::Township),
     }))
 }
 

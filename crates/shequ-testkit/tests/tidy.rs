@@ -117,23 +117,11 @@ const LONG_FILES: &[(&str, &str)] = &[
 
 /// Files of a service outside its `grpc/` room (and the `lib.rs` that wires the generated
 /// servers) that still name protobuf types; the list may only shrink.
-const PROTOBUF_OUTSIDE_GRPC: &[(&str, &str)] = &[
-    (
-        "crates/shequ-monitoring/src/sources.rs",
-        "reads the registry's and the survey's facts streams into named facts; to move to an \
-         outbound adapter under grpc/",
-    ),
-    (
-        "crates/shequ-registry/src/service/cache.rs",
-        "caches facilities in wire form, converted once by grpc/convert.rs when cached, so a \
-         GetFacility hit costs no conversion (the opening hours' JSON, the services) per read",
-    ),
-    (
-        "crates/shequ-survey/src/region.rs",
-        "reads the registry's divisions and facts stream into the round's region; to move to an \
-         outbound adapter under grpc/",
-    ),
-];
+const PROTOBUF_OUTSIDE_GRPC: &[(&str, &str)] = &[(
+    "crates/shequ-registry/src/service/cache.rs",
+    "caches facilities in wire form, converted once by grpc/convert.rs when cached, so a \
+     GetFacility hit costs no conversion (the opening hours' JSON, the services) per read",
+)];
 
 /// Files of a service outside its `store/` that still hold SQL; the list may only shrink.
 const SQL_OUTSIDE_STORE: &[(&str, &str)] = &[];

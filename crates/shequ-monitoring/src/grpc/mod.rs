@@ -23,6 +23,7 @@ use crate::service::reported::ReportedValueSpec;
 use crate::service::results::ChildPage;
 
 pub mod convert;
+pub mod sources;
 
 use convert::{
     alignment_to_pb, change_to_pb, division_result_to_pb, evaluation_to_pb, indicator_to_pb,

@@ -17,6 +17,7 @@ use crate::names::{parse_questionnaire_name, parse_response_name, parse_round_na
 use crate::service::Survey;
 
 pub mod convert;
+pub mod registry;
 use crate::service::access::Need;
 use convert::{
     coverage_to_pb, draft_from_pb, facts_to_pb, new_round_from_pb, published_filter,
