@@ -1,6 +1,6 @@
 //! Authorization of every RPC against the one table of rules in
 //! `shequ_platform::auth::policy` (roles and regional rule per method, rendered in
-//! ARCHITECTURE.md's Security section). The services run once, in `jwt` mode trusting a test
+//! docs/authorization.md). The services run once, in `jwt` mode trusting a test
 //! issuer, holding resources seeded in 北京市 (东城区); each method is called with the request of
 //! its row below:
 //!

@@ -2,7 +2,7 @@
 //! call it, which the auth layer checks (refusing a method missing from its service's table), and
 //! its regional rule, which the services check on the resource (`service/access.rs`). A test
 //! checks every method of every Shequ service descriptor has an entry, and another that
-//! ARCHITECTURE.md shows the table as [`markdown`] renders it.
+//! docs/authorization.md shows the table as [`markdown`] renders it.
 
 use std::collections::HashMap;
 
@@ -539,13 +539,13 @@ impl Policy {
     }
 }
 
-/// The line before the table in ARCHITECTURE.md.
+/// The line before the table in docs/authorization.md.
 pub const MARKDOWN_BEGIN: &str =
     "<!-- rules: rendered by `shequ_platform::auth::policy::markdown`; a test keeps them equal -->";
 /// The line after it.
 pub const MARKDOWN_END: &str = "<!-- end of rules -->";
 
-/// Every rule as ARCHITECTURE.md shows it: a legend of the regional rules, then one row per RPC.
+/// Every rule as docs/authorization.md shows it: a legend of the regional rules, then one row per RPC.
 pub fn markdown() -> String {
     let mut out = String::new();
     out.push_str("| Regional rule | Meaning |\n| --- | --- |\n");
@@ -670,8 +670,9 @@ mod tests {
     }
 
     #[test]
-    fn the_architecture_document_shows_the_rules() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ARCHITECTURE.md");
+    fn the_authorization_document_shows_the_rules() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/authorization.md");
         let text = std::fs::read_to_string(&path).unwrap();
         let shown = text
             .split_once(MARKDOWN_BEGIN)
@@ -681,7 +682,7 @@ mod tests {
         let table = markdown();
         assert!(
             shown == table.trim(),
-            "ARCHITECTURE.md's Security section must hold, between `{MARKDOWN_BEGIN}` and \
+            "docs/authorization.md must hold, between `{MARKDOWN_BEGIN}` and \
              `{MARKDOWN_END}`, the rules as `policy::markdown` renders them:\n\n{table}"
         );
     }
